@@ -1,0 +1,29 @@
+# Two commands set up a fresh machine: `make run` (plan the 2026 example) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint schema bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/budgetopt plan scenarios/annual_2026.yaml
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+schema: $(STAMP)
+	$(VENV)/bin/budgetopt schema --out scenarios/scenario.schema.json
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_solve.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info
