@@ -1,0 +1,561 @@
+"""Scenario -> solver-neutral problem: response units, bounds, objective and rule rows.
+
+A *unit* is something with its own response curve: a channel, or one tier of a KOL channel.
+Every quantity a rule or objective needs is linear in two arrays of shape (units, periods):
+spend and GMV (orders, new customers and commission are GMV times per-unit constants). So
+every rule is a ``Row``: ``num (sense) limit * den`` with ``num`` and ``den`` linear forms.
+The same rows build the program and re-check the plan on the true curves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from optimizer.curves import Curve, cpm_by_period, per_period
+from optimizer.scenario import (
+    CacCeiling,
+    CommissionCap,
+    CurveChannel,
+    ExponentialCurve,
+    ExponentialResponse,
+    GmvShare,
+    HillCurve,
+    HillResponse,
+    KolChannel,
+    LinearResponse,
+    PaidChannel,
+    PiecewiseCurve,
+    PiecewiseResponse,
+    PrivateDomainChannel,
+    RoasFloor,
+    Scenario,
+    SpendLimit,
+)
+
+Sense = Literal["<=", ">=", "=="]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A response unit: GMV[t] = gain[t] * curve(spend[t])."""
+
+    id: str
+    channel: str
+    name: str
+    kind: str
+    curve: Curve
+    gain: np.ndarray
+    aov_cny: float
+    new_customer_share: float
+    commission_rate: float
+    counts_toward_cac: bool
+    cpm_cny: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class LinearForm:
+    """sum(spend_coef * spend + gmv_coef * gmv) + constant over (unit, period) arrays."""
+
+    spend_coef: np.ndarray
+    gmv_coef: np.ndarray
+    constant: float = 0.0
+
+    def evaluate(self, spend: np.ndarray, gmv: np.ndarray) -> float:
+        """Value of the form at the given spend and GMV arrays."""
+        return float(np.sum(self.spend_coef * spend) + np.sum(self.gmv_coef * gmv) + self.constant)
+
+    def minus(self, other: LinearForm, factor: float) -> LinearForm:
+        """self - factor * other."""
+        return LinearForm(
+            self.spend_coef - factor * other.spend_coef,
+            self.gmv_coef - factor * other.gmv_coef,
+            self.constant - factor * other.constant,
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    """A rule as ``num / den (sense) limit`` (or ``num (sense) limit`` without den)."""
+
+    name: str
+    kind: str
+    description: str
+    num: LinearForm
+    den: LinearForm | None
+    sense: Sense
+    limit: float
+
+    def linear(self) -> tuple[LinearForm, float]:
+        """The row as ``form (sense) rhs`` with a linear form."""
+        if self.den is None:
+            return self.num, self.limit
+        return self.num.minus(self.den, self.limit), 0.0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything a solver backend and the plan need, with no solver in sight."""
+
+    scenario: Scenario
+    periods: list[str]
+    units: list[Unit]
+    lo: np.ndarray
+    hi: np.ndarray
+    objective: LinearForm
+    maximise: bool
+    rows: list[Row]
+
+    @property
+    def gain(self) -> np.ndarray:
+        """GMV per effective yuan, shape (units, periods)."""
+        return np.stack([u.gain for u in self.units])
+
+    def gmv(self, spend: np.ndarray) -> np.ndarray:
+        """True GMV of every unit and period at the given spend."""
+        return np.stack([u.gain * u.curve.value(s) for u, s in zip(self.units, spend, strict=True)])
+
+    def marginal_roas(self, spend: np.ndarray) -> np.ndarray:
+        """d GMV / d spend of every unit and period at the given spend."""
+        return np.stack([u.gain * u.curve.slope(s) for u, s in zip(self.units, spend, strict=True)])
+
+    def unit_constant(self, attribute: str) -> np.ndarray:
+        """A per-unit constant broadcast to (units, periods)."""
+        values = np.array([getattr(u, attribute) for u in self.units], dtype=float)
+        return np.repeat(values[:, None], len(self.periods), axis=1)
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+def build_units(s: Scenario) -> list[Unit]:
+    """One unit per channel, one per KOL tier."""
+    n = len(s.periods)
+    default_season = per_period(s.seasonality, n, 1.0)
+    units: list[Unit] = []
+    for channel in s.channels:
+        season = (
+            per_period(channel.seasonality, n, 1.0)
+            if channel.seasonality is not None
+            else (default_season)
+        )
+        cac = channel.counts_toward_cac
+        name = channel.name or channel.id
+        if isinstance(channel, PaidChannel):
+            cpm = cpm_by_period(channel.cpm.base_cny, channel.cpm.trend, n)
+            gain = season * 1000.0 * channel.ctr * channel.cvr * channel.aov_cny / cpm
+            units.append(
+                Unit(
+                    channel.id,
+                    channel.id,
+                    name,
+                    "paid",
+                    saturation_curve(channel.saturation),
+                    gain,
+                    channel.aov_cny,
+                    channel.new_customer_share,
+                    0.0,
+                    True if cac is None else cac,
+                    cpm,
+                )
+            )
+        elif isinstance(channel, KolChannel):
+            for tier in channel.tiers:
+                units.append(
+                    Unit(
+                        f"{channel.id}.{tier.id}",
+                        channel.id,
+                        f"{name} · {tier.name or tier.id}",
+                        "kol",
+                        saturation_curve(tier.saturation),
+                        season * tier.fee_roas,
+                        tier.aov_cny,
+                        tier.new_customer_share,
+                        tier.commission_rate,
+                        True if cac is None else cac,
+                        None,
+                    )
+                )
+        elif isinstance(channel, PrivateDomainChannel):
+            units.append(private_domain_unit(channel, season, n, name))
+        else:
+            curve, gain = response_curve(channel)
+            units.append(
+                Unit(
+                    channel.id,
+                    channel.id,
+                    name,
+                    "curve",
+                    curve,
+                    season * gain,
+                    channel.aov_cny,
+                    channel.new_customer_share,
+                    0.0,
+                    True if cac is None else cac,
+                    None,
+                )
+            )
+    return units
+
+
+def private_domain_unit(c: PrivateDomainChannel, season: np.ndarray, n: int, name: str) -> Unit:
+    """Members reached at cost_per_reach; share reached = 1 - exp(-reach / members).
+
+    Max GMV per period is members x repurchase x orders per buyer x AOV / periods x season,
+    approached as every member is reached: an exponential curve with scale members x cost.
+    """
+    scale = c.members * c.cost_per_reach_cny
+    max_gmv = c.members * c.repurchase_rate * c.orders_per_buyer * c.aov_cny / n
+    cac = False if c.counts_toward_cac is None else c.counts_toward_cac
+    return Unit(
+        c.id,
+        c.id,
+        name,
+        "private_domain",
+        Curve("exponential", scale=scale),
+        season * max_gmv / scale,
+        c.aov_cny,
+        c.new_customer_share,
+        0.0,
+        cac,
+        None,
+    )
+
+
+def saturation_curve(sat: object) -> Curve:
+    """Normalised curve (slope 1 at zero where defined) for a channel's saturation."""
+    if isinstance(sat, ExponentialCurve):
+        return Curve("exponential", scale=sat.scale_cny)
+    if isinstance(sat, HillCurve):
+        return Curve("hill", scale=sat.half_saturation_cny, shape=sat.shape)
+    if isinstance(sat, PiecewiseCurve):
+        xs, ys = np.array(sat.points, dtype=float).T
+        return Curve("piecewise", scale=float(xs[-1]), xs=xs, ys=ys)
+    return Curve("linear", scale=1.0)
+
+
+def response_curve(c: CurveChannel) -> tuple[Curve, float]:
+    """Curve and gain for a GMV response given directly."""
+    r = c.response
+    if isinstance(r, ExponentialResponse):
+        return Curve("exponential", scale=r.scale_cny), r.max_gmv_cny / r.scale_cny
+    if isinstance(r, HillResponse):
+        curve = Curve("hill", scale=r.half_saturation_cny, shape=r.shape)
+        return curve, r.max_gmv_cny / r.half_saturation_cny
+    if isinstance(r, PiecewiseResponse):
+        xs, ys = np.array(r.points, dtype=float).T
+        return Curve("piecewise", scale=float(xs[-1]), xs=xs, ys=ys), 1.0
+    assert isinstance(r, LinearResponse)
+    return Curve("linear"), r.roas
+
+
+# --- bounds ----------------------------------------------------------------------------------
+
+
+def unit_bounds(s: Scenario, units: list[Unit]) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit and period spend bounds; the upper bound is always finite (the media budget)."""
+    n = len(s.periods)
+    budget = max(s.media_budget_cny(), 0.0)
+    lo = np.zeros((len(units), n))
+    hi = np.full((len(units), n), budget)
+    by_channel = {c.id: c for c in s.channels}
+    for i, unit in enumerate(units):
+        channel = by_channel[unit.channel]
+        if isinstance(channel, KolChannel):
+            tier = next(t for t in channel.tiers if f"{channel.id}.{t.id}" == unit.id)
+            hi[i] = np.minimum(hi[i], per_period(tier.capacity_fee_cny, n, budget))
+        if len(_units_of(units, channel.id)) == 1:
+            lo[i] = per_period(channel.period_min_spend_cny, n, 0.0)
+            hi[i] = np.minimum(hi[i], per_period(channel.period_max_spend_cny, n, budget))
+            if channel.max_spend_cny is not None:
+                hi[i] = np.minimum(hi[i], channel.max_spend_cny)
+    return lo, hi
+
+
+def _units_of(units: list[Unit], channel_id: str) -> list[int]:
+    return [i for i, u in enumerate(units) if u.channel == channel_id]
+
+
+# --- objective and rows ----------------------------------------------------------------------
+
+
+def build_problem(s: Scenario) -> Problem:
+    """Turn a validated scenario into a solver-neutral problem."""
+    units = build_units(s)
+    lo, hi = unit_bounds(s, units)
+    shape = (len(units), len(s.periods))
+    builder = _RowBuilder(s, units, shape)
+    objective, maximise = builder.objective()
+    return Problem(s, list(s.periods), units, lo, hi, objective, maximise, builder.rows())
+
+
+class _RowBuilder:
+    """Builds the objective and the rows of one scenario."""
+
+    def __init__(self, s: Scenario, units: list[Unit], shape: tuple[int, int]) -> None:
+        self.s = s
+        self.units = units
+        self.shape = shape
+        self.zero = np.zeros(shape)
+        self.one = np.ones(shape)
+        self.rate = np.repeat(np.array([u.commission_rate for u in units])[:, None], shape[1], 1)
+        new = np.array([u.new_customer_share / u.aov_cny for u in units])
+        self.new_per_gmv = np.repeat(new[:, None], shape[1], axis=1)
+        basis_has_commission = s.accounting.spend_basis == "media_plus_commission"
+        self.basis_rate = self.rate if basis_has_commission else self.zero
+
+    # forms
+    def spend(self, mask: np.ndarray) -> LinearForm:
+        return LinearForm(mask.astype(float), self.zero)
+
+    def gmv(self, mask: np.ndarray) -> LinearForm:
+        return LinearForm(self.zero, mask.astype(float))
+
+    def basis_spend(self, mask: np.ndarray) -> LinearForm:
+        """Spend ROAS and CAC divide by: media, plus commission if the basis says so."""
+        return LinearForm(mask.astype(float), mask * self.basis_rate)
+
+    def budget_spend(self, mask: np.ndarray) -> LinearForm:
+        rate = self.rate if self.s.budget.commission_in_budget else self.zero
+        return LinearForm(mask.astype(float), mask * rate)
+
+    def mask(self, channels: list[str] | None, groups: list[str] = (), periods=None) -> np.ndarray:
+        """(units, periods) boolean mask of a rule's scope."""
+        members = self.s.group_members()
+        chosen = set(self.s.channel_ids() if channels is None and not groups else channels or [])
+        for group in groups:
+            chosen.update(members[group])
+        unit_in = np.array([u.channel in chosen for u in self.units])
+        period_in = np.array([periods is None or p in periods for p in self.s.periods])
+        return unit_in[:, None] & period_in[None, :]
+
+    def objective(self) -> tuple[LinearForm, bool]:
+        kind = self.s.objective.kind
+        everything = np.ones(self.shape, dtype=bool)
+        if kind == "max_gmv":
+            return self.gmv(everything), True
+        if kind == "max_new_customers":
+            return LinearForm(self.zero, self.new_per_gmv.copy()), True
+        if kind == "max_profit":
+            margin = self.s.accounting.gross_margin or 0.0
+            fixed = sum(c.amount_cny for c in self.s.fixed_costs)
+            return LinearForm(-self.one, margin - self.rate, -fixed), True
+        return self.budget_spend(everything), False
+
+    def rows(self) -> list[Row]:
+        rows = self.budget_rows() + self.channel_rows()
+        for i, rule in enumerate(self.s.rules):
+            rows.extend(self.rule_rows(rule, rule.id or f"{rule.kind}[{i}]"))
+        return rows
+
+    def budget_rows(self) -> list[Row]:
+        everything = np.ones(self.shape, dtype=bool)
+        media = self.s.media_budget_cny()
+        spend_all = self.s.budget.mode == "spend_all"
+        what = "commission and media" if self.s.budget.commission_in_budget else "media"
+        rows = [
+            Row(
+                "budget",
+                "budget",
+                f"{what} spend {'=' if spend_all else '<='} {media:,.0f} CNY "
+                "(total less fixed costs and contingency)",
+                self.budget_spend(everything),
+                None,
+                "==" if spend_all else "<=",
+                media,
+            )
+        ]
+        target = self.s.objective.gmv_target_cny
+        if target is not None:
+            rows.append(
+                Row(
+                    "gmv_target",
+                    "gmv_target",
+                    f"GMV >= {target:,.0f} CNY",
+                    self.gmv(everything),
+                    None,
+                    ">=",
+                    target,
+                )
+            )
+        return rows
+
+    def channel_rows(self) -> list[Row]:
+        rows = []
+        for c in self.s.channels:
+            mask = self.mask([c.id])
+            if c.min_spend_cny > 0:
+                rows.append(
+                    Row(
+                        f"{c.id}.min_spend",
+                        "channel_spend",
+                        f"{c.id} spend >= {c.min_spend_cny:,.0f} CNY",
+                        self.spend(mask),
+                        None,
+                        ">=",
+                        c.min_spend_cny,
+                    )
+                )
+            if c.max_spend_cny is not None:
+                rows.append(
+                    Row(
+                        f"{c.id}.max_spend",
+                        "channel_spend",
+                        f"{c.id} spend <= {c.max_spend_cny:,.0f} CNY",
+                        self.spend(mask),
+                        None,
+                        "<=",
+                        c.max_spend_cny,
+                    )
+                )
+            if isinstance(c, KolChannel) and len(c.tiers) > 1:
+                rows.extend(self.multi_unit_period_rows(c, mask))
+        return rows
+
+    def multi_unit_period_rows(self, c: KolChannel, mask: np.ndarray) -> list[Row]:
+        """Per-period bounds of a channel with several tiers, as rows over its tiers."""
+        n = len(self.s.periods)
+        rows = []
+        for field, sense in (("period_min_spend_cny", ">="), ("period_max_spend_cny", "<=")):
+            value = getattr(c, field)
+            if value is None or (sense == ">=" and not np.any(per_period(value, n, 0.0))):
+                continue
+            for t, bound in enumerate(per_period(value, n, 0.0)):
+                only_t = mask & (np.arange(n) == t)[None, :]
+                rows.append(
+                    Row(
+                        f"{c.id}.{field}[{self.s.periods[t]}]",
+                        "channel_period_spend",
+                        f"{c.id} spend in {self.s.periods[t]} {sense} {bound:,.0f} CNY",
+                        self.spend(only_t),
+                        None,
+                        sense,
+                        float(bound),
+                    )
+                )  # type: ignore[arg-type]
+        return rows
+
+    def rule_rows(self, rule: object, name: str) -> list[Row]:
+        mask = self.mask(rule.channels, rule.groups, rule.periods)  # type: ignore[attr-defined]
+        scope = _scope_label(rule)
+        if isinstance(rule, RoasFloor):
+            return [
+                Row(
+                    name,
+                    "roas_floor",
+                    f"ROAS of {scope} >= {rule.min_roas:g}",
+                    self.gmv(mask),
+                    self.basis_spend(mask),
+                    ">=",
+                    rule.min_roas,
+                )
+            ]
+        if isinstance(rule, CacCeiling):
+            acquiring = mask & self.unit_flags("counts_toward_cac")
+            new = LinearForm(self.zero, acquiring * self.new_per_gmv)
+            return [
+                Row(
+                    name,
+                    "cac_ceiling",
+                    f"CAC of {scope} <= {rule.max_cac_cny:g} CNY",
+                    self.basis_spend(acquiring),
+                    new,
+                    "<=",
+                    rule.max_cac_cny,
+                )
+            ]
+        if isinstance(rule, CommissionCap):
+            return self.commission_rows(rule, name, mask)
+        if isinstance(rule, GmvShare):
+            return self.share_rows(rule, name, mask, scope)
+        assert isinstance(rule, SpendLimit)
+        rows = []
+        if rule.min_cny is not None:
+            rows.append(
+                Row(
+                    f"{name}.min",
+                    "spend_limit",
+                    f"spend of {scope} >= {rule.min_cny:,.0f}",
+                    self.spend(mask),
+                    None,
+                    ">=",
+                    rule.min_cny,
+                )
+            )
+        if rule.max_cny is not None:
+            rows.append(
+                Row(
+                    f"{name}.max",
+                    "spend_limit",
+                    f"spend of {scope} <= {rule.max_cny:,.0f}",
+                    self.spend(mask),
+                    None,
+                    "<=",
+                    rule.max_cny,
+                )
+            )
+        return rows
+
+    def unit_flags(self, attribute: str) -> np.ndarray:
+        flags = np.array([bool(getattr(u, attribute)) for u in self.units])
+        return np.repeat(flags[:, None], self.shape[1], axis=1)
+
+    def commission_rows(self, rule: CommissionCap, name: str, mask: np.ndarray) -> list[Row]:
+        kol = mask & np.array([u.kind == "kol" for u in self.units])[:, None]
+        commission = LinearForm(self.zero, kol * self.rate)
+        scope = _scope_label(rule, default="KOLs")
+        rows = []
+        if rule.max_rate is not None:
+            rows.append(
+                Row(
+                    f"{name}.rate",
+                    "commission_cap",
+                    f"blended commission rate of {scope} <= {rule.max_rate:.1%}",
+                    commission,
+                    self.gmv(kol),
+                    "<=",
+                    rule.max_rate,
+                )
+            )
+        if rule.max_total_cny is not None:
+            rows.append(
+                Row(
+                    f"{name}.total",
+                    "commission_cap",
+                    f"commission of {scope} <= {rule.max_total_cny:,.0f} CNY",
+                    commission,
+                    None,
+                    "<=",
+                    rule.max_total_cny,
+                )
+            )
+        return rows
+
+    def share_rows(self, rule: GmvShare, name: str, mask: np.ndarray, scope: str) -> list[Row]:
+        every_unit = self.mask(None, [], rule.periods)
+        rows = []
+        for value, sense, suffix in ((rule.min_share, ">=", "min"), (rule.max_share, "<=", "max")):
+            if value is not None:
+                rows.append(
+                    Row(
+                        f"{name}.{suffix}",
+                        "gmv_share",
+                        f"GMV share of {scope} {sense} {value:.1%}",
+                        self.gmv(mask),
+                        self.gmv(every_unit),
+                        sense,
+                        value,
+                    )
+                )  # type: ignore[arg-type]
+        return rows
+
+
+def _scope_label(rule: object, default: str = "all channels") -> str:
+    channels = getattr(rule, "channels", None) or []
+    groups = getattr(rule, "groups", None) or []
+    names = [*channels, *(f"group {g}" for g in groups)]
+    label = ", ".join(names) if names else default
+    periods = getattr(rule, "periods", None)
+    return f"{label} in {', '.join(periods)}" if periods else label

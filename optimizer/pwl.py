@@ -1,0 +1,217 @@
+"""Problem + breakpoints -> LinearProgram, built from numpy arrays in bulk.
+
+Each unit-period's spend is ``lo + sum(delta_k)`` over segments between its breakpoints, and its
+GMV is ``gain * (f(lo) + sum(slope_k * delta_k))``. Two approximations share the builder:
+
+- ``chord``: the segments join f at the breakpoints. For a concave f this lies below f, so the
+  plan it returns is feasible for rules that want more GMV, and its true objective is a bound.
+- ``tangent``: the segments follow the tangents at the breakpoints, which lie above a concave
+  f. Relaxing ``gmv = f(spend)`` to ``gmv <= tangents`` gives a bound on the true optimum.
+
+Where the chord segments would fill out of order (an S-shaped curve, or a rule that prefers
+less GMV), binaries force segment k to be full before k + 1 starts: an exact MILP form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.curves import initial_breakpoints, tangent_envelope
+from optimizer.model import Problem
+from optimizer.solvers.base import LinearProgram
+
+Approximation = Literal["chord", "tangent"]
+INITIAL_POINTS = 12
+FILL_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Flat arrays, one entry per segment column, grouped by (unit, period) in order."""
+
+    unit: np.ndarray
+    period: np.ndarray
+    length: np.ndarray
+    slope: np.ndarray
+    base_value: np.ndarray
+
+    @property
+    def count(self) -> int:
+        """Number of segment columns."""
+        return len(self.length)
+
+
+@dataclass(frozen=True)
+class PwlProgram:
+    """A LinearProgram plus what is needed to map its columns back to spend."""
+
+    lp: LinearProgram
+    segments: Segments
+    lo: np.ndarray
+
+
+def initial_grid(problem: Problem) -> list[list[np.ndarray]]:
+    """Breakpoints per unit and period on [lo, hi]."""
+    return [
+        [
+            initial_breakpoints(u.curve, problem.lo[i, t], problem.hi[i, t], INITIAL_POINTS)
+            for t in range(len(problem.periods))
+        ]
+        for i, u in enumerate(problem.units)
+    ]
+
+
+def refine(grid: list[list[np.ndarray]], problem: Problem, *points: np.ndarray) -> None:
+    """Add breakpoints at the given spends and halve the segments next to them."""
+    for i, unit in enumerate(problem.units):
+        if unit.curve.is_exact_piecewise():
+            continue
+        for t in range(len(problem.periods)):
+            old = grid[i][t]
+            extra = []
+            for spend in points:
+                x = float(np.clip(spend[i, t], old[0], old[-1]))
+                k = int(np.clip(np.searchsorted(old, x), 1, len(old) - 1))
+                extra += [x, 0.5 * (old[k - 1] + x), 0.5 * (x + old[k])]
+                if k + 1 < len(old):
+                    extra.append(0.5 * (old[k] + old[k + 1]))
+            merged = np.unique(np.concatenate((old, extra)))
+            span = max(old[-1] - old[0], 1.0)
+            keep = np.concatenate(([True], np.diff(merged) > 1e-9 * span))
+            keep[-1] = True
+            grid[i][t] = merged[keep]
+
+
+def segments(problem: Problem, grid: list[list[np.ndarray]], mode: Approximation) -> Segments:
+    """Segment columns of every unit-period under the chosen approximation."""
+    units, periods, lengths, slopes, bases = [], [], [], [], []
+    for i, unit in enumerate(problem.units):
+        for t in range(len(problem.periods)):
+            points = grid[i][t]
+            values = unit.curve.value(points)
+            if (
+                mode == "tangent"
+                and unit.curve.is_concave()
+                and not unit.curve.is_exact_piecewise()
+            ):
+                points, values = tangent_envelope(unit.curve, points)
+            length = np.diff(points)
+            keep = length > 0
+            rise = np.diff(values)[keep]
+            length = length[keep]
+            units.append(np.full(len(length), i))
+            periods.append(np.full(len(length), t))
+            lengths.append(length)
+            slopes.append(rise / length)
+            bases.append(np.full(len(length), values[0]))
+    return Segments(
+        *(np.concatenate(a) if a else np.zeros(0) for a in (units, periods, lengths, slopes, bases))
+    )
+
+
+def build_program(problem: Problem, seg: Segments, ordered: np.ndarray | None = None) -> PwlProgram:
+    """Assemble the LinearProgram; ``ordered`` marks unit-periods that need ordering binaries."""
+    cu, ct = seg.unit.astype(int), seg.period.astype(int)
+    gain = problem.gain
+    gmv_slope = gain[cu, ct] * seg.slope
+    base_gmv = np.zeros(problem.lo.shape)
+    first = np.unique(cu * len(problem.periods) + ct, return_index=True)[1]
+    base_gmv[cu[first], ct[first]] = gain[cu[first], ct[first]] * seg.base_value[first]
+
+    obj = problem.objective
+    c = obj.spend_coef[cu, ct] + obj.gmv_coef[cu, ct] * gmv_slope
+    c0 = obj.evaluate(problem.lo, base_gmv)
+
+    forms = [row.linear() for row in problem.rows]
+    s_stack = np.stack([f.spend_coef for f, _ in forms]) if forms else np.zeros((0, *gain.shape))
+    g_stack = np.stack([f.gmv_coef for f, _ in forms]) if forms else np.zeros((0, *gain.shape))
+    dense = s_stack[:, cu, ct] + g_stack[:, cu, ct] * gmv_slope[None, :]
+    constants = np.array([f.evaluate(problem.lo, base_gmv) for f, _ in forms])
+    rhs = np.array([r for _, r in forms]) - constants
+    senses = [row.sense for row in problem.rows]
+    row_lo = np.array(
+        [r if s in (">=", "==") else -np.inf for r, s in zip(rhs, senses, strict=True)]
+    )
+    row_hi = np.array(
+        [r if s in ("<=", "==") else np.inf for r, s in zip(rhs, senses, strict=True)]
+    )
+
+    a = sp.csr_matrix(dense)
+    col_lo, col_hi = np.zeros(seg.count), seg.length.copy()
+    integer = np.zeros(seg.count, dtype=bool)
+    if ordered is not None and ordered.any():
+        a, row_lo, row_hi, col_lo, col_hi, integer, c = _add_ordering(
+            seg, ordered, a, row_lo, row_hi, col_lo, col_hi, integer, c
+        )
+    lp = LinearProgram(c, problem.maximise, a.tocsr(), row_lo, row_hi, col_lo, col_hi, integer, c0)
+    return PwlProgram(lp, seg, problem.lo)
+
+
+def _add_ordering(
+    seg: Segments,
+    ordered: np.ndarray,
+    a: sp.csr_matrix,
+    row_lo: np.ndarray,
+    row_hi: np.ndarray,
+    col_lo: np.ndarray,
+    col_hi: np.ndarray,
+    integer: np.ndarray,
+    c: np.ndarray,
+) -> tuple:
+    """Incremental MILP form: z_k = 1 iff segment k is full; segment k+1 used only if z_k."""
+    same_pair = (seg.unit[1:] == seg.unit[:-1]) & (seg.period[1:] == seg.period[:-1])
+    chosen = same_pair & ordered[seg.unit[:-1].astype(int), seg.period[:-1].astype(int)]
+    k = np.flatnonzero(chosen)
+    m, n = len(k), seg.count
+    z = n + np.arange(m)
+    rows_a = np.arange(m)  # delta_k - L_k z_k >= 0
+    rows_b = m + np.arange(m)  # delta_{k+1} - L_{k+1} z_k <= 0
+    r = np.concatenate((rows_a, rows_a, rows_b, rows_b))
+    cols = np.concatenate((k, z, k + 1, z))
+    vals = np.concatenate((np.ones(m), -seg.length[k], np.ones(m), -seg.length[k + 1]))
+    extra = sp.csr_matrix((vals, (r, cols)), shape=(2 * m, n + m))
+    a = sp.vstack([sp.hstack([a, sp.csr_matrix((a.shape[0], m))]), extra]).tocsr()
+    return (
+        a,
+        np.concatenate((row_lo, np.zeros(m), np.full(m, -np.inf))),
+        np.concatenate((row_hi, np.full(m, np.inf), np.zeros(m))),
+        np.concatenate((col_lo, np.zeros(m))),
+        np.concatenate((col_hi, np.ones(m))),
+        np.concatenate((integer, np.ones(m, dtype=bool))),
+        np.concatenate((c, np.zeros(m))),
+    )
+
+
+def spend_from(program: PwlProgram, x: np.ndarray) -> np.ndarray:
+    """Spend per unit and period from the segment columns of a solution."""
+    seg = program.segments
+    spend = program.lo.copy()
+    np.add.at(spend, (seg.unit.astype(int), seg.period.astype(int)), x[: seg.count])
+    return spend
+
+
+def out_of_order(program: PwlProgram, x: np.ndarray) -> np.ndarray:
+    """(unit, period) mask where a later segment is used before an earlier one is full."""
+    seg = program.segments
+    fill = x[: seg.count] / seg.length
+    same_pair = (seg.unit[1:] == seg.unit[:-1]) & (seg.period[1:] == seg.period[:-1])
+    bad = same_pair & (fill[1:] > FILL_TOLERANCE) & (fill[:-1] < 1 - FILL_TOLERANCE)
+    mask = np.zeros(program.lo.shape, dtype=bool)
+    mask[seg.unit[:-1][bad].astype(int), seg.period[:-1][bad].astype(int)] = True
+    return mask
+
+
+__all__ = [
+    "PwlProgram",
+    "Segments",
+    "build_program",
+    "initial_grid",
+    "out_of_order",
+    "refine",
+    "segments",
+    "spend_from",
+]

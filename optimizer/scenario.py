@@ -1,0 +1,555 @@
+"""Scenario schema: the one boundary model for scenario files and HTTP bodies.
+
+Money is in CNY. Spend is what the brand pays out of the marketing budget (paid media, KOL
+placement fees, private-domain reach costs). KOL commission is a share of the GMV that KOLs
+drive; it is paid out of sales and does not use the budget unless
+``budget.commission_in_budget`` is true. ROAS and CAC divide by media spend, or media spend
+plus commission when ``accounting.spend_basis`` is ``media_plus_commission``. Fixed costs and
+the contingency are part of the total budget but never part of ROAS or CAC.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+SCHEMA_VERSION = "1"
+MAX_PERIODS = 366
+MAX_CHANNELS = 500
+MAX_RULES = 1000
+
+Id = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[\w\-]+$",
+        description="Identifier: letters (any script), digits, '_' or '-'; no spaces or dots.",
+    ),
+]
+Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="Amount in CNY, >= 0.")]
+PositiveMoney = Annotated[float, Field(gt=0, allow_inf_nan=False, description="CNY, > 0.")]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+PerPeriod = Annotated[
+    float | list[Annotated[float, Field(allow_inf_nan=False)]],
+    Field(description="One number for every period, or a list with one value per period."),
+]
+
+
+class StrictModel(BaseModel):
+    """Base for every schema model: unknown fields are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --- response curves -------------------------------------------------------------------------
+
+
+class LinearCurve(StrictModel):
+    """No saturation: every yuan works like the first."""
+
+    type: Literal["linear"]
+
+
+class ExponentialCurve(StrictModel):
+    """Effective spend = scale * (1 - exp(-spend / scale)); saturates at ``scale_cny``."""
+
+    type: Literal["exponential"]
+    scale_cny: PositiveMoney = Field(description="Spend per period at which returns fall to 37%.")
+
+
+class HillCurve(StrictModel):
+    """Effective spend = half * u^shape / (1 + u^shape), u = spend / half; shape > 1 is S-shaped."""
+
+    type: Literal["hill"]
+    half_saturation_cny: PositiveMoney = Field(description="Spend per period giving half the max.")
+    shape: float = Field(1.0, gt=0, le=10, description="Hill exponent; 1 is concave.")
+
+
+class PiecewiseCurve(StrictModel):
+    """Effective spend as points (spend_cny, effective_cny) from a test; flat after the last."""
+
+    type: Literal["piecewise"]
+    points: list[tuple[Money, Money]] = Field(min_length=2, max_length=200)
+
+    @model_validator(mode="after")
+    def _check_points(self) -> PiecewiseCurve:
+        _check_curve_points(self.points)
+        return self
+
+
+Saturation = Annotated[
+    LinearCurve | ExponentialCurve | HillCurve | PiecewiseCurve, Field(discriminator="type")
+]
+
+
+class LinearResponse(StrictModel):
+    """GMV = roas * spend."""
+
+    type: Literal["linear"]
+    roas: float = Field(gt=0, le=1000, description="GMV per yuan of spend.")
+
+
+class ExponentialResponse(StrictModel):
+    """GMV = max_gmv * (1 - exp(-spend / scale))."""
+
+    type: Literal["exponential"]
+    max_gmv_cny: PositiveMoney = Field(description="GMV per period as spend grows without limit.")
+    scale_cny: PositiveMoney
+
+
+class HillResponse(StrictModel):
+    """GMV = max_gmv * u^shape / (1 + u^shape), u = spend / half_saturation (Robyn-style Hill)."""
+
+    type: Literal["hill"]
+    max_gmv_cny: PositiveMoney
+    half_saturation_cny: PositiveMoney
+    shape: float = Field(1.0, gt=0, le=10)
+
+
+class PiecewiseResponse(StrictModel):
+    """GMV given as points (spend_cny, gmv_cny); linear between points, flat after the last."""
+
+    type: Literal["piecewise"]
+    points: list[tuple[Money, Money]] = Field(min_length=2, max_length=200)
+
+    @model_validator(mode="after")
+    def _check_points(self) -> PiecewiseResponse:
+        _check_curve_points(self.points)
+        return self
+
+
+Response = Annotated[
+    LinearResponse | ExponentialResponse | HillResponse | PiecewiseResponse,
+    Field(discriminator="type"),
+]
+
+
+def _check_curve_points(points: list[tuple[float, float]]) -> None:
+    spends = [p[0] for p in points]
+    values = [p[1] for p in points]
+    if spends[0] != 0 or values[0] != 0:
+        _fail(("points", 0), "the first point must be (0, 0): no spend, no response")
+    for i in range(1, len(points)):
+        if spends[i] <= spends[i - 1]:
+            _fail(("points", i), f"spend must increase from point to point, got {spends[i]:g}")
+        if values[i] < values[i - 1]:
+            _fail(("points", i), f"response must not fall as spend grows, got {values[i]:g}")
+    slopes = [
+        (values[i] - values[i - 1]) / (spends[i] - spends[i - 1]) for i in range(1, len(points))
+    ]
+    for i in range(1, len(slopes)):
+        if slopes[i] > slopes[i - 1] * (1 + 1e-9) + 1e-12:
+            _fail(
+                ("points", i + 1),
+                "returns must diminish: each segment's slope at most the previous one's "
+                f"(segment {i + 1} has {slopes[i]:.4g} after {slopes[i - 1]:.4g})",
+            )
+
+
+# --- CPM -------------------------------------------------------------------------------------
+
+
+class IndexTrend(StrictModel):
+    """CPM multiplier given per period (1.0 = base)."""
+
+    type: Literal["index"]
+    values: list[Annotated[float, Field(gt=0)]] = Field(description="One multiplier per period.")
+
+
+class GrowthTrend(StrictModel):
+    """CPM growing per period: linear base*(1+r*t) or compound base*(1+r)^t, t = 0 first period."""
+
+    type: Literal["linear", "compound"]
+    rate_per_period: float = Field(gt=-1, lt=10, description="e.g. 0.14 = +14% per period.")
+
+
+class Cpm(StrictModel):
+    """Price of 1,000 impressions: a base and its trend through the year."""
+
+    base_cny: PositiveMoney = Field(description="CPM in the first period, CNY per 1,000 views.")
+    trend: Annotated[IndexTrend | GrowthTrend, Field(discriminator="type")] | None = None
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+class ChannelBase(StrictModel):
+    """Fields every channel has: identity, groups, and spend limits."""
+
+    id: Id
+    name: str | None = Field(None, max_length=200, description="Display name; any language.")
+    groups: list[Id] = Field(
+        default_factory=list, description="Groups this channel belongs to, named in rules."
+    )
+    min_spend_cny: Money = Field(0, description="Minimum total spend over the horizon.")
+    max_spend_cny: Money | None = Field(None, description="Maximum total spend over the horizon.")
+    period_min_spend_cny: PerPeriod = Field(0, description="Minimum spend in each period.")
+    period_max_spend_cny: PerPeriod | None = Field(None, description="Maximum spend per period.")
+    seasonality: PerPeriod | None = Field(
+        None, description="Demand multipliers for this channel; default: the scenario's."
+    )
+    counts_toward_cac: bool | None = Field(
+        None,
+        description="Whether spend and new customers count in CAC (default: true except "
+        "private domain).",
+    )
+
+
+class PaidChannel(ChannelBase):
+    """Paid traffic bought by CPM: search, traffic for self-operated live rooms, short-video ads."""
+
+    kind: Literal["paid"]
+    cpm: Cpm
+    ctr: float = Field(gt=0, le=1, description="Clicks per impression.")
+    cvr: float = Field(gt=0, le=1, description="Orders per click.")
+    aov_cny: PositiveMoney = Field(description="Average order value.")
+    new_customer_share: Fraction = Field(0.5, description="Share of orders from new customers.")
+    saturation: Saturation = Field(description="Diminishing returns on spend within a period.")
+
+
+class KolTier(StrictModel):
+    """One tier of influencers (head, mid, tail): placement fees buy GMV that pays commission."""
+
+    id: Id
+    name: str | None = Field(None, max_length=200)
+    commission_rate: float = Field(ge=0, lt=1, description="Commission as a share of GMV.")
+    fee_roas: float = Field(gt=0, le=1000, description="GMV per yuan of fee, unsaturated.")
+    aov_cny: PositiveMoney
+    new_customer_share: Fraction = 0.5
+    capacity_fee_cny: PerPeriod | None = Field(
+        None, description="Most placement fees the tier can absorb per period (slots x fee)."
+    )
+    saturation: Saturation = Field(description="Diminishing returns on placement fees.")
+
+
+class KolChannel(ChannelBase):
+    """Influencers (达人): placement fees plus commission on GMV, in tiers."""
+
+    kind: Literal["kol"]
+    tiers: list[KolTier] = Field(min_length=1, max_length=20)
+
+
+class PrivateDomainChannel(ChannelBase):
+    """Private domain (私域): reaching the brand's own members, bounded by the member base."""
+
+    kind: Literal["private_domain"]
+    members: int = Field(gt=0, le=10**10, description="Members that can be reached.")
+    cost_per_reach_cny: PositiveMoney = Field(description="Cost to reach one member once.")
+    repurchase_rate: float = Field(gt=0, le=1, description="Share of members who buy in a year.")
+    orders_per_buyer: float = Field(1.0, gt=0, le=365, description="Orders per buyer per year.")
+    aov_cny: PositiveMoney
+    new_customer_share: Fraction = 0.0
+
+
+class CurveChannel(ChannelBase):
+    """A GMV response to spend given directly, e.g. fitted by an MMM (Robyn, PyMC-Marketing)."""
+
+    kind: Literal["curve"]
+    response: Response = Field(description="GMV per period as a function of spend per period.")
+    aov_cny: PositiveMoney
+    new_customer_share: Fraction = 0.5
+
+
+Channel = Annotated[
+    PaidChannel | KolChannel | PrivateDomainChannel | CurveChannel, Field(discriminator="kind")
+]
+
+
+class FixedCost(StrictModel):
+    """A cost that is not media (compliance, systems): it uses budget but buys no GMV."""
+
+    id: Id
+    name: str | None = Field(None, max_length=200)
+    amount_cny: Money
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+class RuleBase(StrictModel):
+    """Scope shared by rules: which channels (ids or groups) and which periods it covers."""
+
+    id: Id | None = Field(None, description="Name shown in reports; default kind[index].")
+    channels: list[Id] | None = Field(None, description="Channel ids; default all channels.")
+    groups: list[Id] = Field(default_factory=list, description="Groups added to the scope.")
+    periods: list[str] | None = Field(None, description="Periods covered; default all.")
+
+
+class RoasFloor(RuleBase):
+    """ROAS of the scope (GMV / spend on the spend basis) at least ``min_roas``."""
+
+    kind: Literal["roas_floor"]
+    min_roas: float = Field(gt=0, le=1000)
+
+
+class CacCeiling(RuleBase):
+    """CAC of the scope's acquisition channels (spend / new customers) at most the ceiling."""
+
+    kind: Literal["cac_ceiling"]
+    max_cac_cny: PositiveMoney
+
+
+class CommissionCap(RuleBase):
+    """KOL commission in the scope: blended rate and/or total amount capped."""
+
+    kind: Literal["commission_cap"]
+    max_rate: float | None = Field(None, ge=0, le=1, description="Commission / KOL GMV.")
+    max_total_cny: Money | None = None
+
+
+class GmvShare(RuleBase):
+    """The scope's share of all GMV (in the rule's periods) within [min_share, max_share]."""
+
+    kind: Literal["gmv_share"]
+    min_share: Fraction | None = None
+    max_share: Fraction | None = None
+
+
+class SpendLimit(RuleBase):
+    """Total spend of the scope within [min_cny, max_cny], e.g. a per-period cap for phasing."""
+
+    kind: Literal["spend_limit"]
+    min_cny: Money | None = None
+    max_cny: Money | None = None
+
+
+Rule = Annotated[
+    RoasFloor | CacCeiling | CommissionCap | GmvShare | SpendLimit, Field(discriminator="kind")
+]
+
+
+# --- budget, objective, settings -------------------------------------------------------------
+
+
+class Budget(StrictModel):
+    """The annual budget: media spend = total - fixed costs - contingency."""
+
+    total_cny: PositiveMoney = Field(description="Total marketing budget for the horizon.")
+    mode: Literal["spend_all", "up_to"] = Field(
+        "up_to", description="spend_all: media spend must equal what is available."
+    )
+    contingency_cny: Money = Field(0, description="Reserve held back (机动), never allocated.")
+    commission_in_budget: bool = Field(
+        False, description="Whether KOL commission is paid out of this budget."
+    )
+
+
+class Accounting(StrictModel):
+    """How spend is counted in ROAS and CAC, and the margin used for profit."""
+
+    spend_basis: Literal["media", "media_plus_commission"] = Field(
+        "media", description="Spend that ROAS and CAC divide by."
+    )
+    gross_margin: float | None = Field(
+        None, gt=0, lt=1, description="Gross margin on GMV, needed for max_profit."
+    )
+
+
+class Objective(StrictModel):
+    """What the plan optimises."""
+
+    kind: Literal["max_gmv", "max_profit", "max_new_customers", "min_spend"]
+    gmv_target_cny: PositiveMoney | None = Field(
+        None, description="GMV to reach; required for min_spend, a floor otherwise."
+    )
+
+
+class Settings(StrictModel):
+    """Solver settings; the CLI can override them."""
+
+    solver: Literal["highs", "cbc"] = "highs"
+    tolerance: float = Field(1e-4, gt=0, le=0.1, description="Relative optimality gap to reach.")
+    time_limit_s: float = Field(60, gt=0, le=3600)
+
+
+class Scenario(StrictModel):
+    """A brand's channels, their economics through the periods, its rules and its objective."""
+
+    version: Literal["1"] = Field(description="Schema version of this file.")
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=10_000)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    currency: Literal["CNY"] = "CNY"
+    periods: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=MAX_PERIODS, description="Period names in time order."
+    )
+    seasonality: PerPeriod = Field(1.0, description="Demand multiplier per period (618, 双11).")
+    budget: Budget
+    accounting: Accounting = Accounting()
+    objective: Objective
+    channels: list[Channel] = Field(min_length=1, max_length=MAX_CHANNELS)
+    fixed_costs: list[FixedCost] = Field(default_factory=list, max_length=100)
+    rules: list[Rule] = Field(default_factory=list, max_length=MAX_RULES)
+    settings: Settings = Settings()
+
+    @model_validator(mode="after")
+    def _check_cross_references(self) -> Scenario:
+        errors = list(_cross_field_errors(self))
+        if errors:
+            raise ValidationError.from_exception_data("Scenario", errors)
+        return self
+
+    def media_budget_cny(self) -> float:
+        """Budget left for media after fixed costs and the contingency."""
+        fixed = sum(c.amount_cny for c in self.fixed_costs)
+        return self.budget.total_cny - fixed - self.budget.contingency_cny
+
+    def channel_ids(self) -> list[str]:
+        """Channel ids in file order."""
+        return [c.id for c in self.channels]
+
+    def group_members(self) -> dict[str, list[str]]:
+        """Group name -> channel ids in it."""
+        groups: dict[str, list[str]] = {}
+        for channel in self.channels:
+            for group in channel.groups:
+                groups.setdefault(group, []).append(channel.id)
+        return groups
+
+
+# --- cross-field checks ----------------------------------------------------------------------
+
+
+def _fail(loc: tuple[str | int, ...], message: str) -> None:
+    raise ValidationError.from_exception_data("Scenario", [_error(loc, message)])
+
+
+def _error(loc: tuple[str | int, ...], message: str) -> InitErrorDetails:
+    return InitErrorDetails(
+        type=PydanticCustomError("scenario", "{message}", {"message": message}),
+        loc=loc,
+        input=None,
+    )
+
+
+def _duplicates(items: Iterable[str]) -> set[str]:
+    return {k for k, n in Counter(items).items() if n > 1}
+
+
+def _cross_field_errors(s: Scenario) -> Iterator[InitErrorDetails]:
+    n = len(s.periods)
+    yield from _duplicate_errors(s)
+    yield from _per_period_errors(s.seasonality, n, ("seasonality",), positive=True)
+    for i, channel in enumerate(s.channels):
+        yield from _channel_errors(channel, n, ("channels", i))
+    yield from _budget_errors(s)
+    yield from _rule_errors(s)
+    if s.objective.kind == "min_spend" and s.objective.gmv_target_cny is None:
+        yield _error(("objective", "gmv_target_cny"), "min_spend needs a GMV target to reach")
+    if s.objective.kind == "max_profit" and s.accounting.gross_margin is None:
+        yield _error(("accounting", "gross_margin"), "max_profit needs the gross margin on GMV")
+
+
+def _duplicate_errors(s: Scenario) -> Iterator[InitErrorDetails]:
+    for field, ids in (
+        ("periods", s.periods),
+        ("channels", s.channel_ids()),
+        ("fixed_costs", [c.id for c in s.fixed_costs]),
+        ("rules", [r.id for r in s.rules if r.id is not None]),
+    ):
+        for dup in sorted(_duplicates(ids)):
+            index = list(ids).index(dup)
+            yield _error((field, index), f"duplicated id '{dup}': ids must be unique")
+    clash = set(s.channel_ids()) & set(s.group_members())
+    for name in sorted(clash):
+        yield _error(("channels",), f"'{name}' is both a channel id and a group name")
+
+
+def _per_period_errors(
+    value: Any, n: int, loc: tuple[str | int, ...], *, positive: bool = False
+) -> Iterator[InitErrorDetails]:
+    if value is None:
+        return
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and len(value) != n:
+        yield _error(loc, f"expected {n} values, one per period, got {len(value)}")
+        return
+    for j, v in enumerate(values):
+        where = (*loc, j) if isinstance(value, list) else loc
+        if v < 0 or (positive and v == 0):
+            yield _error(
+                where, f"expected a {'positive' if positive else 'non-negative'} number, got {v:g}"
+            )
+
+
+def _channel_errors(c: Any, n: int, loc: tuple[str | int, ...]) -> Iterator[InitErrorDetails]:
+    yield from _per_period_errors(c.period_min_spend_cny, n, (*loc, "period_min_spend_cny"))
+    yield from _per_period_errors(c.period_max_spend_cny, n, (*loc, "period_max_spend_cny"))
+    yield from _per_period_errors(c.seasonality, n, (*loc, "seasonality"), positive=True)
+    if c.max_spend_cny is not None and c.min_spend_cny > c.max_spend_cny:
+        yield _error(
+            (*loc, "min_spend_cny"),
+            f"min_spend_cny {c.min_spend_cny:g} exceeds max_spend_cny {c.max_spend_cny:g}",
+        )
+    if c.kind == "paid" and isinstance(c.cpm.trend, IndexTrend) and len(c.cpm.trend.values) != n:
+        yield _error(
+            (*loc, "cpm", "trend", "values"),
+            f"expected {n} values, one per period, got {len(c.cpm.trend.values)}",
+        )
+    if c.kind == "kol":
+        for dup in sorted(_duplicates(t.id for t in c.tiers)):
+            yield _error((*loc, "tiers"), f"duplicated tier id '{dup}'")
+        for k, tier in enumerate(c.tiers):
+            yield from _per_period_errors(
+                tier.capacity_fee_cny, n, (*loc, "tiers", k, "capacity_fee_cny")
+            )
+
+
+def _budget_errors(s: Scenario) -> Iterator[InitErrorDetails]:
+    fixed = sum(c.amount_cny for c in s.fixed_costs)
+    if s.media_budget_cny() < 0:
+        yield _error(
+            ("budget", "total_cny"),
+            f"total_cny {s.budget.total_cny:,.0f} is less than fixed costs {fixed:,.0f} plus "
+            f"contingency {s.budget.contingency_cny:,.0f}",
+        )
+
+
+def _rule_errors(s: Scenario) -> Iterator[InitErrorDetails]:
+    channel_ids = set(s.channel_ids())
+    groups = s.group_members()
+    periods = set(s.periods)
+    kol_ids = {c.id for c in s.channels if c.kind == "kol"}
+    for i, rule in enumerate(s.rules):
+        loc: tuple[str | int, ...] = ("rules", i)
+        for j, cid in enumerate(rule.channels or []):
+            if cid not in channel_ids:
+                yield _error(
+                    (*loc, "channels", j),
+                    f"unknown channel '{cid}'; known: {', '.join(sorted(channel_ids))}",
+                )
+        for j, group in enumerate(rule.groups):
+            if group not in groups:
+                known = ", ".join(sorted(groups)) or "none defined"
+                yield _error((*loc, "groups", j), f"unknown group '{group}'; known: {known}")
+        for j, period in enumerate(rule.periods or []):
+            if period not in periods:
+                yield _error((*loc, "periods", j), f"unknown period '{period}'")
+        yield from _rule_value_errors(rule, loc, kol_ids)
+
+
+def _rule_value_errors(
+    rule: Any, loc: tuple[str | int, ...], kol_ids: set[str]
+) -> Iterator[InitErrorDetails]:
+    pairs = {
+        "commission_cap": ("max_rate", "max_total_cny"),
+        "gmv_share": ("min_share", "max_share"),
+        "spend_limit": ("min_cny", "max_cny"),
+    }
+    if rule.kind in pairs:
+        low, high = (getattr(rule, f) for f in pairs[rule.kind])
+        if low is None and high is None:
+            yield _error(loc, f"{rule.kind} needs {' or '.join(pairs[rule.kind])}")
+        if rule.kind != "commission_cap" and None not in (low, high) and low > high:
+            yield _error((*loc, pairs[rule.kind][0]), f"{low:g} is above {high:g}")
+    if rule.kind == "gmv_share" and rule.channels is None and not rule.groups:
+        yield _error(loc, "gmv_share needs channels or groups: the share of what?")
+    if rule.kind == "commission_cap" and rule.channels is not None:
+        for j, cid in enumerate(rule.channels):
+            if cid not in kol_ids:
+                yield _error((*loc, "channels", j), f"'{cid}' is not a KOL channel")

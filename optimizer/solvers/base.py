@@ -1,0 +1,59 @@
+"""The one interface every solver backend implements, and its plain result types."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "error"]
+
+
+@dataclass(frozen=True)
+class LinearProgram:
+    """optimise c.x + c0 subject to row_lo <= A x <= row_hi, col_lo <= x <= col_hi."""
+
+    c: np.ndarray
+    maximise: bool
+    a: sp.csr_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    integer: np.ndarray
+    c0: float = 0.0
+
+    @property
+    def is_mip(self) -> bool:
+        """True when some column must be integer."""
+        return bool(self.integer.any())
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What a backend returns: status, point, objective and, for MIPs, the proven gap."""
+
+    status: Status
+    x: np.ndarray | None
+    objective: float | None
+    seconds: float
+    message: str = ""
+    mip_gap: float | None = None
+
+
+class Solver(ABC):
+    """A backend that solves LinearPrograms; infeasible is a status, never an exception."""
+
+    name: str
+    supports_mip: bool = True
+
+    @abstractmethod
+    def is_available(self) -> bool:
+        """True when the backend can run on this machine."""
+
+    @abstractmethod
+    def solve(self, lp: LinearProgram, *, time_limit_s: float, mip_gap: float) -> Solution:
+        """Solve the program; raise SolverFailedError only if the solver itself breaks."""

@@ -1,0 +1,60 @@
+"""HiGHS through PuLP's highspy interface: the default backend."""
+
+from __future__ import annotations
+
+import time
+
+import pulp
+
+from optimizer.errors import SolverFailedError
+from optimizer.solvers.base import LinearProgram, Solution, Solver
+from optimizer.solvers.pulp_model import to_pulp, values
+
+
+class HighsSolver(Solver):
+    """PuLP model solved in-process by HiGHS (highspy)."""
+
+    name = "highs"
+
+    def is_available(self) -> bool:
+        """True when highspy imports."""
+        return bool(pulp.HiGHS(msg=False).available())
+
+    def solve(self, lp: LinearProgram, *, time_limit_s: float, mip_gap: float) -> Solution:
+        """Solve with HiGHS; statuses come from HiGHS's own model status."""
+        import highspy
+
+        started = time.perf_counter()
+        problem, variables = to_pulp(lp)
+        solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=1)
+        try:
+            problem.solve(solver)
+        except pulp.PulpSolverError as exc:
+            raise SolverFailedError(f"HiGHS failed: {exc}") from exc
+        seconds = time.perf_counter() - started
+        highs = problem.solverModel
+        status = highs.getModelStatus()
+        ms = highspy.HighsModelStatus
+        info = highs.getInfo()
+        gap = float(info.mip_gap) if lp.is_mip else None
+        has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        if status == ms.kOptimal:
+            return Solution(
+                "optimal", values(variables), pulp.value(problem.objective), seconds, mip_gap=gap
+            )
+        if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
+            return Solution("infeasible", None, None, seconds, highs.modelStatusToString(status))
+        if status == ms.kUnbounded:
+            return Solution("unbounded", None, None, seconds, "objective is unbounded")
+        if status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt):
+            point = values(variables) if has_point else None
+            objective = pulp.value(problem.objective) if has_point else None
+            return Solution(
+                "time_limit",
+                point,
+                objective,
+                seconds,
+                f"stopped at the time limit of {time_limit_s:g} s",
+                gap,
+            )
+        return Solution("error", None, None, seconds, highs.modelStatusToString(status))
