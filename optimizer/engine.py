@@ -195,7 +195,7 @@ def optimise(
 
 
 def _allowance(problem: Problem, grid: list[list[np.ndarray]]) -> float:
-    """Most an S-shaped curve can exceed its chords, weighted by the objective: keeps bounds sound."""
+    """Most S-curves exceed their chords, weighted by the objective: keeps the bound sound."""
     total = 0.0
     for i, unit in enumerate(problem.units):
         if unit.curve.is_concave():

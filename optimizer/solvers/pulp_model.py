@@ -28,7 +28,8 @@ def to_pulp(lp: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     a = lp.a.tocsr()
     for r in range(a.shape[0]):
         start, end = a.indptr[r], a.indptr[r + 1]
-        terms = [(variables[j], float(v)) for j, v in zip(a.indices[start:end], a.data[start:end])]
+        columns, coefficients = a.indices[start:end], a.data[start:end]
+        terms = [(variables[j], float(v)) for j, v in zip(columns, coefficients, strict=True)]
         lo, hi = lp.row_lo[r], lp.row_hi[r]
         if np.isfinite(lo) and np.isfinite(hi) and lo == hi:
             problem += pulp.LpConstraint(
