@@ -155,3 +155,46 @@ def _nearest_line(loc: Loc, lines: dict[Loc, int]) -> int | None:
         if loc[:end] in lines:
             return lines[loc[:end]]
     return None
+
+
+def load_allocation(path: str | Path) -> dict[str, dict[str, float]]:
+    """Read a hand-made split: CSV with columns unit (or channel), period, spend_cny.
+
+    A plan's own CSV output is accepted as is: only its ``unit_period`` rows are read.
+    """
+    import csv
+
+    path = Path(path)
+    text = read_text(path).removeprefix("\ufeff")
+    reader = csv.DictReader(text.splitlines())
+    columns = set(reader.fieldnames or [])
+    key = "unit" if "unit" in columns else "channel"
+    missing = {key, "period", "spend_cny"} - columns
+    if missing:
+        found = ", ".join(sorted(columns)) or "none"
+        problem = FieldProblem(
+            "header",
+            f"missing column(s) {', '.join(sorted(missing))}; found "
+            f"{found}; expected unit (or channel), period, spend_cny",
+            1,
+        )
+        raise ScenarioError(str(path), [problem])
+    allocation: dict[str, dict[str, float]] = {}
+    problems = []
+    for line_no, row in enumerate(reader, start=2):
+        if row.get("level") not in (None, "", "unit_period"):
+            continue
+        unit, period, raw = row[key], row["period"], row["spend_cny"]
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            problems.append(FieldProblem("spend_cny", f"expected a number, got '{raw}'", line_no))
+            continue
+        if period in allocation.get(unit, {}):
+            problems.append(FieldProblem(f"{unit}/{period}", "given twice", line_no))
+        allocation.setdefault(unit, {})[period] = value
+    if problems:
+        raise ScenarioError(str(path), problems)
+    if not allocation:
+        raise ScenarioError(str(path), [FieldProblem("file", "no allocation rows")])
+    return allocation

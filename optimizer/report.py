@@ -1,0 +1,192 @@
+"""Plan -> text for people (rich table), for programs (JSON) and for Excel (CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from optimizer.plan import METRICS, Metrics, Plan
+
+CSV_COLUMNS = ("level", "unit", "channel", "period", *METRICS)
+
+
+def to_json(plan: Plan) -> str:
+    """The whole plan as indented UTF-8 JSON."""
+    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False)
+
+
+def csv_rows(plan: Plan) -> Iterator[dict[str, Any]]:
+    """One tidy row per unit-period, then per channel, per period and the total."""
+    for unit, by_period in plan.by_unit_period.items():
+        channel = unit.split(".", 1)[0]
+        for period, m in by_period.items():
+            yield _row("unit_period", unit, channel, period, m)
+    for channel, m in plan.by_channel.items():
+        yield _row("channel", "", channel, "", m)
+    for period, m in plan.by_period.items():
+        yield _row("period", "", "", period, m)
+    if plan.total is not None:
+        yield _row("total", "", "", "", plan.total)
+
+
+def _row(level: str, unit: str, channel: str, period: str, m: Metrics) -> dict[str, Any]:
+    values = {k: getattr(m, k) for k in METRICS}
+    return {"level": level, "unit": unit, "channel": channel, "period": period, **values}
+
+
+def to_csv(plan: Plan) -> str:
+    """Tidy CSV (comma, UTF-8 with BOM so Excel reads Chinese names) of every metric."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in csv_rows(plan):
+        writer.writerow({k: _csv_value(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return "" if value is None else value
+
+
+def money(value: float | None) -> str:
+    """12,345,678 style, or '-' when missing."""
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def ratio(value: float | None, digits: int = 2) -> str:
+    """A ratio with fixed digits, or '-'."""
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def to_table(plan: Plan, width: int = 160) -> str:
+    """Human-readable report: headline, allocation, metrics by channel and period, rules."""
+    console = Console(record=True, width=width, file=io.StringIO(), force_terminal=False)
+    console.print(f"[bold]{plan.scenario}[/bold]  status: [bold]{plan.status}[/bold]")
+    if plan.message:
+        console.print(plan.message)
+    if plan.conflict:
+        console.print("Conflicting rules: " + ", ".join(plan.conflict))
+    if plan.total is not None:
+        console.print(f"objective {plan.objective_kind}: {money(plan.objective_value)}")
+        console.print(_allocation_table(plan))
+        console.print(_metrics_table("By channel", plan.by_channel, plan.total))
+        console.print(_metrics_table("By period", plan.by_period, plan.total))
+        console.print(_budget_line(plan))
+        console.print(_rules_table(plan))
+    if plan.comparison:
+        c = plan.comparison
+        console.print(
+            f"Gap to the optimum: {money(c['objective_gap'])} "
+            f"({c['objective_gap_relative']:.2%} of the optimum {money(c['optimum_objective'])})"
+        )
+    if plan.solver is not None:
+        console.print(_solver_line(plan))
+    console.print(f"fingerprint {plan.fingerprint} (budgetopt {plan.version})")
+    return console.export_text()
+
+
+def _allocation_table(plan: Plan) -> Table:
+    table = Table(title="Spend by channel and period (CNY)", title_justify="left")
+    table.add_column("channel")
+    for period in plan.periods:
+        table.add_column(period, justify="right")
+    table.add_column("total", justify="right")
+    for unit, by_period in plan.spend.items():
+        table.add_row(
+            unit, *(money(by_period[p]) for p in plan.periods), money(sum(by_period.values()))
+        )
+    totals = [plan.by_period[p].spend_cny for p in plan.periods]
+    table.add_row("total", *(money(v) for v in totals), money(sum(totals)), style="bold")
+    return table
+
+
+def _metrics_table(title: str, rows: dict[str, Metrics], total: Metrics) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in (
+        "",
+        "spend",
+        "commission",
+        "impressions",
+        "orders",
+        "GMV",
+        "new cust.",
+        "ROAS",
+        "CAC",
+        "marginal ROAS",
+    ):
+        table.add_column(name, justify="left" if not name else "right")
+    for key, m in [*rows.items(), ("total", total)]:
+        table.add_row(
+            key,
+            money(m.spend_cny),
+            money(m.commission_cny),
+            money(m.impressions),
+            money(m.orders),
+            money(m.gmv_cny),
+            money(m.new_customers),
+            ratio(m.roas),
+            ratio(m.cac_cny),
+            ratio(m.marginal_roas),
+            style="bold" if key == "total" else None,
+        )
+    return table
+
+
+def _budget_line(plan: Plan) -> str:
+    assert plan.total is not None
+    used = plan.total.spend_cny + plan.fixed_costs_cny
+    line = (
+        f"Budget {money(plan.budget_total_cny)}: media {money(plan.total.spend_cny)} + fixed "
+        f"costs {money(plan.fixed_costs_cny)} = {money(used)}; contingency held back "
+        f"{money(plan.contingency_cny)}; unallocated "
+        f"{money(plan.budget_total_cny - used - plan.contingency_cny)}"
+    )
+    if plan.gross_profit_cny is not None:
+        line += f"\nGross profit (margin x GMV - spend - commission - fixed): "
+        line += money(plan.gross_profit_cny)
+    return line
+
+
+def _rules_table(plan: Plan) -> Table:
+    table = Table(title="Rules re-checked on the true response curves", title_justify="left")
+    for name in ("rule", "meaning", "value", "limit", "slack", "binds", "holds"):
+        table.add_column(name, justify="right" if name in ("value", "limit", "slack") else "left")
+    for r in plan.rules:
+        digits = 4 if abs(r.limit) < 100 else 0
+        table.add_row(
+            r.name,
+            r.description,
+            ratio(r.value, digits),
+            ratio(r.limit, digits),
+            ratio(r.slack, digits),
+            "yes" if r.binds else "",
+            "yes" if r.holds else "NO",
+        )
+    return table
+
+
+def _solver_line(plan: Plan) -> str:
+    s = plan.solver
+    assert s is not None
+    gap = "-" if s.gap is None else f"{s.gap:.1e}"
+    parts = [
+        f"solver {s.solver}",
+        f"status {s.status}",
+        f"gap {gap} (target {s.tolerance:.0e})",
+        f"{s.rounds} rounds",
+        f"{s.seconds:.2f} s",
+    ]
+    if s.is_mip:
+        parts.append("MILP" + (f", MIP gap {s.mip_gap:.1e}" if s.mip_gap is not None else ""))
+    if s.polished:
+        parts.append("polished on the true curves")
+    return "; ".join(parts)
