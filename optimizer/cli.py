@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -35,7 +35,7 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     """Output formats of plan and evaluate."""
 
     table = "table"
@@ -43,7 +43,7 @@ class OutputFormat(str, Enum):
     csv = "csv"
 
 
-class SolverName(str, Enum):
+class SolverName(StrEnum):
     """Backends selectable on the command line."""
 
     highs = "highs"

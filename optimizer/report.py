@@ -151,7 +151,7 @@ def _budget_line(plan: Plan) -> str:
         f"{money(plan.budget_total_cny - used - plan.contingency_cny)}"
     )
     if plan.gross_profit_cny is not None:
-        line += f"\nGross profit (margin x GMV - spend - commission - fixed): "
+        line += "\nGross profit (margin x GMV - spend - commission - fixed): "
         line += money(plan.gross_profit_cny)
     return line
 
