@@ -15,10 +15,19 @@ import numpy as np
 
 from optimizer.model import Problem, Row
 from optimizer.polish import polish
-from optimizer.pwl import build_program, initial_grid, out_of_order, refine, segments, spend_from
+from optimizer.pwl import (
+    PwlProgram,
+    build_program,
+    initial_grid,
+    out_of_order,
+    refine,
+    segments,
+    spend_from,
+)
 from optimizer.solvers.base import Solution, Solver, Status
 
 MAX_ROUNDS = 40
+MAX_ROUNDS_WITHOUT_PLAN = 8
 FEASIBILITY_TOLERANCE = 1e-6
 
 
@@ -84,129 +93,207 @@ def optimise(
     problem: Problem, solver: Solver, *, tolerance: float = 1e-4, time_limit_s: float = 60.0
 ) -> SolveResult:
     """Refine and solve until the plan is within tolerance of the bound on the true curves."""
-    started = time.perf_counter()
-    deadline = started + time_limit_s
-    grid = initial_grid(problem)
-    s_shaped = ~np.array([[u.curve.is_concave()] * len(problem.periods) for u in problem.units])
-    ordered = s_shaped.copy()
-    best: tuple[float, np.ndarray] | None = None
-    bound = None
-    mip_gap = None
-    gap = None
-    last = Solution("error", None, None, 0.0, "not solved")
+    search = _Search(problem, solver, tolerance, time_limit_s)
     for round_no in range(1, MAX_ROUNDS + 1):
-        remaining = max(deadline - time.perf_counter(), 0.01)
-        inner = build_program(problem, segments(problem, grid, "chord"), ordered)
-        last = solver.solve(inner.lp, time_limit_s=remaining, mip_gap=tolerance / 10)
-        # Only S-shaped units keep their binaries here: for concave ones, gmv <= tangents
-        # without any ordering is what makes this program a relaxation.
-        outer = build_program(problem, segments(problem, grid, "tangent"), s_shaped)
-        remaining = max(deadline - time.perf_counter(), 0.01)
-        relaxed = solver.solve(outer.lp, time_limit_s=remaining, mip_gap=tolerance / 10)
-        if relaxed.status == "infeasible":
-            return _infeasible(problem, solver, round_no, started)
-        if last.status in ("unbounded", "error") or relaxed.status in ("unbounded", "error"):
-            failed = last if last.status in ("unbounded", "error") else relaxed
-            return SolveResult(
-                failed.status,
-                None,
-                solver.name,
-                round_no,
-                None,
-                None,
-                None,
-                inner.lp.is_mip,
-                None,
-                _since(started),
-                failed.message,
-            )
-        if relaxed.x is not None and relaxed.objective is not None and relaxed.status == "optimal":
-            bound = _tighter(problem, bound, relaxed.objective + _allowance(problem, grid))
-        if last.x is None:
-            if relaxed.x is None or time.perf_counter() >= deadline:
-                break
-            refine(grid, problem, spend_from(outer, relaxed.x))
-            continue
-        spend = spend_from(inner, last.x)
-        disorder = out_of_order(inner, last.x) & ~ordered
-        if disorder.any():
-            ordered |= disorder
-            continue
-        mip_gap = last.mip_gap
-        value = objective_value(problem, spend)
-        if not violated_rows(problem, spend) and (best is None or _better(problem, value, best[0])):
-            best = (value, spend)
-        gap = relative_gap(problem, bound, best[0]) if best and bound is not None else None
-        if (gap is not None and gap <= tolerance) or time.perf_counter() >= deadline:
+        search.rounds = round_no
+        verdict = search.round()
+        if verdict is not None:
+            return verdict
+        if search.converged() or search.out_of_time():
             break
-        points = [spend] if relaxed.x is None else [spend, spend_from(outer, relaxed.x)]
-        refine(grid, problem, *points)
-    is_mip = bool(ordered.any())
-    if best is None:
-        status: Status = "time_limit" if time.perf_counter() >= deadline else "error"
+        if search.rounds_without_plan >= MAX_ROUNDS_WITHOUT_PLAN:
+            return search.finish_without_plan(
+                "infeasible",
+                f"no plan satisfies every rule on the true curves after {round_no} rounds of "
+                "refinement with the exact (MILP) piecewise form; the relaxation alone could "
+                "not prove infeasibility",
+            )
+    return search.finish()
+
+
+class _Search:
+    """State of one refinement: breakpoints, exact-form mask, incumbent plan and bound."""
+
+    def __init__(self, problem: Problem, solver: Solver, tolerance: float, limit: float) -> None:
+        self.problem = problem
+        self.solver = solver
+        self.tolerance = tolerance
+        self.started = time.perf_counter()
+        self.deadline = self.started + limit
+        self.limit = limit
+        self.grid = initial_grid(problem)
+        concave = np.array([u.curve.is_concave() for u in problem.units])
+        self.s_shaped = np.repeat(~concave[:, None], len(problem.periods), axis=1)
+        self.ordered = self.s_shaped.copy()
+        self.best: tuple[float, np.ndarray] | None = None
+        self.bound: float | None = None
+        self.mip_gap: float | None = None
+        self.hit_time_limit = False
+        self.rounds = 0
+        self.rounds_without_plan = 0
+
+    def remaining(self) -> float:
+        return max(self.deadline - time.perf_counter(), 0.01)
+
+    def out_of_time(self) -> bool:
+        return time.perf_counter() >= self.deadline
+
+    def gap(self) -> float | None:
+        if self.best is None or self.bound is None:
+            return None
+        return relative_gap(self.problem, self.bound, self.best[0])
+
+    def converged(self) -> bool:
+        gap = self.gap()
+        return gap is not None and gap <= self.tolerance
+
+    def solve(self, program: PwlProgram) -> Solution:
+        solution = self.solver.solve(
+            program.lp, time_limit_s=self.remaining(), mip_gap=self.tolerance / 10
+        )
+        self.hit_time_limit |= solution.status == "time_limit"
+        return solution
+
+    def round(self) -> SolveResult | None:
+        """One chord solve (candidate plan) and one tangent solve (bound); None to go on."""
+        problem = self.problem
+        inner = build_program(problem, segments(problem, self.grid, "chord"), self.ordered)
+        candidate = self.solve(inner)
+        # Only S-shaped units keep binaries here: for concave ones, gmv <= tangents without
+        # any ordering is what makes this program a relaxation.
+        outer = build_program(problem, segments(problem, self.grid, "tangent"), self.s_shaped)
+        relaxed = self.solve(outer)
+        if relaxed.status == "infeasible":
+            return _infeasible(problem, self.solver, self.rounds, self.started)
+        for broken in (candidate, relaxed):
+            if broken.status in ("unbounded", "error"):
+                return self.finish_without_plan(broken.status, broken.message)
+        if relaxed.status == "optimal" and relaxed.objective is not None:
+            bound = relaxed.objective + _allowance(problem, self.grid)
+            self.bound = bound if self.bound is None else _tighter(problem, self.bound, bound)
+            _split_s_curves(problem, self.grid, 0.5 * self.tolerance * max(abs(bound), 1.0))
+        points = [] if relaxed.x is None else [spend_from(outer, relaxed.x)]
+        if candidate.x is None:
+            self.rounds_without_plan += 1
+        else:
+            spend = spend_from(inner, candidate.x)
+            if violated_rows(problem, spend):
+                # A chord program may fill a later segment first when a rule prefers less GMV;
+                # the true curve then breaks the rule. Those unit-periods get the exact form.
+                disorder = out_of_order(inner, candidate.x) & ~self.ordered
+                self.ordered |= disorder
+                self.rounds_without_plan += 1
+            else:
+                self.rounds_without_plan = 0
+                self.mip_gap = candidate.mip_gap
+                self._offer(spend)
+            points.append(spend)
+        if points:
+            refine(self.grid, problem, *points)
+        return None
+
+    def _offer(self, spend: np.ndarray) -> None:
+        value = objective_value(self.problem, spend)
+        if self.best is None or _better(self.problem, value, self.best[0]):
+            self.best = (value, spend)
+
+    def finish_without_plan(self, status: Status, message: str) -> SolveResult:
         return SolveResult(
             status,
             None,
-            solver.name,
-            round_no,
+            self.solver.name,
+            self.rounds,
             None,
-            bound,
+            self.bound,
             None,
-            is_mip,
+            bool(self.ordered.any()),
             None,
-            _since(started),
-            last.message
-            or "no plan satisfies every rule on the true curves within the refinement limit",
+            _since(self.started),
+            message,
         )
-    value, spend = best
-    polished = False
-    if gap is None or gap > 0:
-        candidate = polish(problem, spend)
-        if candidate is not None and not violated_rows(problem, candidate):
-            new_value = objective_value(problem, candidate)
-            if _better(problem, new_value, value):
-                value, spend, polished = new_value, candidate, True
-    gap = relative_gap(problem, bound, value) if bound is not None else None
-    timed_out = time.perf_counter() >= deadline and (gap is None or gap > tolerance)
-    status = "time_limit" if timed_out or last.status == "time_limit" else "optimal"
-    message = (
-        ""
-        if gap is not None and gap <= tolerance
-        else (
-            f"gap {gap:.2e} above the tolerance {tolerance:.0e} after {round_no} rounds"
-            if gap is not None
-            else "no bound was proven"
+
+    def finish(self) -> SolveResult:
+        if self.best is None:
+            return self.finish_without_plan(
+                "time_limit", f"no plan found within the time limit of {self.limit:g} s"
+            )
+        value, spend = self.best
+        polished = False
+        if self.gap() != 0.0:
+            candidate = polish(self.problem, spend)
+            if candidate is not None and not violated_rows(self.problem, candidate):
+                new_value = objective_value(self.problem, candidate)
+                if _better(self.problem, new_value, value):
+                    value, spend, polished = new_value, candidate, True
+                    self.best = (value, spend)
+        gap = self.gap()
+        reached = gap is not None and gap <= self.tolerance
+        status: Status = "optimal" if reached else "time_limit"
+        if reached:
+            message = ""
+        elif self.out_of_time() or self.hit_time_limit:
+            message = f"time limit of {self.limit:g} s reached; gap {_fmt(gap)}"
+        else:
+            status = "optimal"
+            message = (
+                f"gap {_fmt(gap)} is above the tolerance {self.tolerance:.0e} after "
+                f"{self.rounds} rounds: the plan is feasible, its optimality is not proven "
+                "to the tolerance"
+            )
+        return SolveResult(
+            status,
+            spend,
+            self.solver.name,
+            self.rounds,
+            value,
+            self.bound,
+            gap,
+            bool(self.ordered.any()),
+            self.mip_gap,
+            _since(self.started),
+            message,
+            polished,
         )
-    )
-    return SolveResult(
-        status,
-        spend,
-        solver.name,
-        round_no,
-        value,
-        bound,
-        gap,
-        is_mip,
-        mip_gap,
-        _since(started),
-        message,
-        polished,
-    )
 
 
-def _allowance(problem: Problem, grid: list[list[np.ndarray]]) -> float:
-    """Most S-curves exceed their chords, weighted by the objective: keeps the bound sound."""
-    total = 0.0
+def _fmt(gap: float | None) -> str:
+    return "unknown" if gap is None else f"{gap:.2e}"
+
+
+def _segment_excess(unit: object, points: np.ndarray) -> np.ndarray:
+    """Most an S-shaped curve rises above each chord segment (sampled at 9 points)."""
+    fine = np.linspace(points[:-1], points[1:], 9, axis=-1)
+    chord = np.interp(fine, points, unit.curve.value(points))  # type: ignore[attr-defined]
+    return np.maximum(np.max(unit.curve.value(fine) - chord, axis=-1), 0.0)  # type: ignore[attr-defined]
+
+
+def _s_curve_errors(problem: Problem, grid: list[list[np.ndarray]]):
+    """(unit, period, points, weighted excess per segment) for every S-shaped unit-period."""
     for i, unit in enumerate(problem.units):
         if unit.curve.is_concave():
             continue
         for t, points in enumerate(grid[i]):
-            fine = np.linspace(points[:-1], points[1:], 9, axis=-1)
-            chord = np.interp(fine, points, unit.curve.value(points))
-            excess = float(np.max(unit.curve.value(fine) - chord, initial=0.0))
-            coef = abs(problem.objective.gmv_coef[i, t]) * unit.gain[t]
-            total += coef * max(excess, 0.0)
+            if len(points) < 2:
+                continue
+            weight = abs(problem.objective.gmv_coef[i, t]) * unit.gain[t]
+            yield i, t, points, weight * _segment_excess(unit, points)
+
+
+def _allowance(problem: Problem, grid: list[list[np.ndarray]]) -> float:
+    """Most S-curves exceed their chords, weighted by the objective: keeps the bound sound."""
+    total = sum(float(np.max(e, initial=0.0)) for *_, e in _s_curve_errors(problem, grid))
     return total if problem.maximise else -total
+
+
+def _split_s_curves(problem: Problem, grid: list[list[np.ndarray]], budget: float) -> None:
+    """Halve the S-curve segments whose chord error is above their share of ``budget``."""
+    errors = list(_s_curve_errors(problem, grid))
+    share = budget / max(len(errors), 1)
+    for i, t, points, excess in errors:
+        wide = excess > share
+        if wide.any():
+            midpoints = 0.5 * (points[:-1] + points[1:])[wide]
+            grid[i][t] = np.unique(np.concatenate((points, midpoints)))
 
 
 def _better(problem: Problem, value: float, incumbent: float) -> bool:

@@ -1,9 +1,15 @@
-"""COIN-OR CBC through PuLP's bundled binary: the fallback backend."""
+"""COIN-OR CBC through PuLP's COIN_CMD: the fallback backend.
+
+The binary comes from the ``cbcbox`` wheel (what ``pulp[cbc]`` installs); PuLP's own bundled
+binary, deprecated in PuLP 3.3, is used only when cbcbox is missing.
+"""
 
 from __future__ import annotations
 
 import time
+import warnings
 
+import numpy as np
 import pulp
 
 from optimizer.errors import SolverFailedError
@@ -17,14 +23,14 @@ class CbcSolver(Solver):
     name = "cbc"
 
     def is_available(self) -> bool:
-        """True when PuLP finds its CBC binary."""
-        return bool(pulp.PULP_CBC_CMD(msg=False).available())
+        """True when a CBC binary can be found."""
+        return bool(_command(msg=False).available())
 
     def solve(self, lp: LinearProgram, *, time_limit_s: float, mip_gap: float) -> Solution:
         """Solve with CBC; an integer-feasible stop means the time limit was reached."""
         started = time.perf_counter()
         problem, variables = to_pulp(lp)
-        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=1)
+        solver = _command(msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=1)
         try:
             problem.solve(solver)
         except pulp.PulpSolverError as exc:
@@ -51,6 +57,9 @@ class CbcSolver(Solver):
             return Solution("infeasible", None, None, seconds, "infeasible")
         if status == pulp.LpStatusUnbounded:
             return Solution("unbounded", None, None, seconds, "objective is unbounded")
+        if status == pulp.LpStatusUndefined and not _satisfies(lp, values(variables)):
+            # CBC writes "Status unknown" when presolve proves a problem infeasible.
+            return Solution("infeasible", None, None, seconds, "infeasible (CBC presolve)")
         if found == pulp.LpSolutionNoSolutionFound and status == pulp.LpStatusNotSolved:
             return Solution(
                 "time_limit",
@@ -60,3 +69,26 @@ class CbcSolver(Solver):
                 f"no solution within the time limit of {time_limit_s:g} s",
             )
         return Solution("error", None, None, seconds, pulp.LpStatus.get(status, str(status)))
+
+
+def _satisfies(lp: LinearProgram, x: np.ndarray, tolerance: float = 1e-6) -> bool:
+    """True when x meets every row and column bound of the program."""
+    rows = lp.a @ x
+    scale = 1.0 + np.abs(rows)
+    return bool(
+        np.all(rows >= lp.row_lo - tolerance * scale)
+        and np.all(rows <= lp.row_hi + tolerance * scale)
+        and np.all(x >= lp.col_lo - tolerance)
+        and np.all(x <= lp.col_hi + tolerance)
+    )
+
+
+def _command(**options: object) -> pulp.LpSolver_CMD:
+    """COIN_CMD on cbcbox's binary, else PuLP's bundled CBC."""
+    try:
+        import cbcbox
+    except ImportError:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pulp.PULP_CBC_CMD(**options)
+    return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), **options)

@@ -13,7 +13,7 @@ def to_pulp(lp: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     sense = pulp.LpMaximize if lp.maximise else pulp.LpMinimize
     problem = pulp.LpProblem("budgetopt", sense)
     variables = [
-        pulp.LpVariable(
+        problem.add_variable(
             f"x{j}",
             lowBound=_finite(lp.col_lo[j]),
             upBound=_finite(lp.col_hi[j]),
