@@ -48,6 +48,7 @@ class SolverName(StrEnum):
 
     highs = "highs"
     cbc = "cbc"
+    highs_direct = "highs-direct"
 
 
 ScenarioArg = Annotated[

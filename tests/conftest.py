@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from optimizer.solvers import available_solvers  # noqa: E402
+from optimizer.solvers import available_solvers
 
 SOLVERS = available_solvers()
 

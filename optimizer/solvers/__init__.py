@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from optimizer.errors import SolverUnavailableError
 from optimizer.solvers.base import LinearProgram, Solution, Solver, Status
+from optimizer.solvers.highs_direct import HighsDirectSolver
 from optimizer.solvers.pulp_cbc import CbcSolver
 from optimizer.solvers.pulp_highs import HighsSolver
 
-REGISTRY: dict[str, type[Solver]] = {"highs": HighsSolver, "cbc": CbcSolver}
-FALLBACK_ORDER = ("highs", "cbc")
+REGISTRY: dict[str, type[Solver]] = {
+    "highs": HighsSolver,
+    "cbc": CbcSolver,
+    "highs-direct": HighsDirectSolver,
+}
+FALLBACK_ORDER = ("highs", "cbc", "highs-direct")
 
 __all__ = ["LinearProgram", "Solution", "Solver", "Status", "available_solvers", "get_solver"]
 
@@ -19,7 +24,7 @@ def available_solvers() -> list[str]:
 
 
 def get_solver(name: str | None = None) -> Solver:
-    """The named backend, or the first available one (HiGHS, then CBC) when name is None."""
+    """The named backend, or the first available one (PuLP+HiGHS, then CBC) when name is None."""
     if name is None:
         for candidate in available_solvers():
             return REGISTRY[candidate]()
