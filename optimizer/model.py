@@ -50,9 +50,9 @@ class Unit:
     gain: np.ndarray
     aov_cny: float
     new_customer_share: float
-    commission_rate: float
     counts_toward_cac: bool
-    cpm_cny: np.ndarray | None
+    commission_rate: float = 0.0
+    cpm_cny: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -133,74 +133,59 @@ class Problem:
 def build_units(s: Scenario) -> list[Unit]:
     """One unit per channel, one per KOL tier."""
     n = len(s.periods)
-    default_season = per_period(s.seasonality, n, 1.0)
     units: list[Unit] = []
     for channel in s.channels:
-        season = (
-            per_period(channel.seasonality, n, 1.0)
-            if channel.seasonality is not None
-            else (default_season)
+        season = per_period(
+            channel.seasonality if channel.seasonality is not None else s.seasonality, n, 1.0
         )
-        cac = channel.counts_toward_cac
-        name = channel.name or channel.id
         if isinstance(channel, PaidChannel):
-            cpm = cpm_by_period(channel.cpm.base_cny, channel.cpm.trend, n)
-            gain = season * 1000.0 * channel.ctr * channel.cvr * channel.aov_cny / cpm
-            units.append(
-                Unit(
-                    channel.id,
-                    channel.id,
-                    name,
-                    "paid",
-                    saturation_curve(channel.saturation),
-                    gain,
-                    channel.aov_cny,
-                    channel.new_customer_share,
-                    0.0,
-                    True if cac is None else cac,
-                    cpm,
-                )
-            )
+            units.append(paid_unit(channel, season, n))
         elif isinstance(channel, KolChannel):
-            for tier in channel.tiers:
-                units.append(
-                    Unit(
-                        f"{channel.id}.{tier.id}",
-                        channel.id,
-                        f"{name} · {tier.name or tier.id}",
-                        "kol",
-                        saturation_curve(tier.saturation),
-                        season * tier.fee_roas,
-                        tier.aov_cny,
-                        tier.new_customer_share,
-                        tier.commission_rate,
-                        True if cac is None else cac,
-                        None,
-                    )
-                )
+            units.extend(kol_units(channel, season))
         elif isinstance(channel, PrivateDomainChannel):
-            units.append(private_domain_unit(channel, season, n, name))
+            units.append(private_domain_unit(channel, season, n))
         else:
-            curve, gain = response_curve(channel)
-            units.append(
-                Unit(
-                    channel.id,
-                    channel.id,
-                    name,
-                    "curve",
-                    curve,
-                    season * gain,
-                    channel.aov_cny,
-                    channel.new_customer_share,
-                    0.0,
-                    True if cac is None else cac,
-                    None,
-                )
-            )
+            units.append(curve_unit(channel, season))
     return units
 
 
-def private_domain_unit(c: PrivateDomainChannel, season: np.ndarray, n: int, name: str) -> Unit:
+def paid_unit(c: PaidChannel, season: np.ndarray, n: int) -> Unit:
+    """GMV per effective yuan = season x 1000 x CTR x CVR x AOV / CPM of the period."""
+    cpm = cpm_by_period(c.cpm.base_cny, c.cpm.trend, n)
+    return Unit(
+        id=c.id,
+        channel=c.id,
+        name=c.name or c.id,
+        kind="paid",
+        curve=saturation_curve(c.saturation),
+        gain=season * 1000.0 * c.ctr * c.cvr * c.aov_cny / cpm,
+        aov_cny=c.aov_cny,
+        new_customer_share=c.new_customer_share,
+        counts_toward_cac=_flag(c.counts_toward_cac, True),
+        cpm_cny=cpm,
+    )
+
+
+def kol_units(c: KolChannel, season: np.ndarray) -> list[Unit]:
+    """One unit per tier: GMV per fee yuan = season x fee_roas; commission on that GMV."""
+    return [
+        Unit(
+            id=f"{c.id}.{tier.id}",
+            channel=c.id,
+            name=f"{c.name or c.id} · {tier.name or tier.id}",
+            kind="kol",
+            curve=saturation_curve(tier.saturation),
+            gain=season * tier.fee_roas,
+            aov_cny=tier.aov_cny,
+            new_customer_share=tier.new_customer_share,
+            counts_toward_cac=_flag(c.counts_toward_cac, True),
+            commission_rate=tier.commission_rate,
+        )
+        for tier in c.tiers
+    ]
+
+
+def private_domain_unit(c: PrivateDomainChannel, season: np.ndarray, n: int) -> Unit:
     """Members reached at cost_per_reach; share reached = 1 - exp(-reach / members).
 
     Max GMV per period is members x repurchase x orders per buyer x AOV / periods x season,
@@ -208,20 +193,37 @@ def private_domain_unit(c: PrivateDomainChannel, season: np.ndarray, n: int, nam
     """
     scale = c.members * c.cost_per_reach_cny
     max_gmv = c.members * c.repurchase_rate * c.orders_per_buyer * c.aov_cny / n
-    cac = False if c.counts_toward_cac is None else c.counts_toward_cac
     return Unit(
-        c.id,
-        c.id,
-        name,
-        "private_domain",
-        Curve("exponential", scale=scale),
-        season * max_gmv / scale,
-        c.aov_cny,
-        c.new_customer_share,
-        0.0,
-        cac,
-        None,
+        id=c.id,
+        channel=c.id,
+        name=c.name or c.id,
+        kind="private_domain",
+        curve=Curve("exponential", scale=scale),
+        gain=season * max_gmv / scale,
+        aov_cny=c.aov_cny,
+        new_customer_share=c.new_customer_share,
+        counts_toward_cac=_flag(c.counts_toward_cac, False),
     )
+
+
+def curve_unit(c: CurveChannel, season: np.ndarray) -> Unit:
+    """A response given directly in GMV, scaled by seasonality."""
+    curve, gain = response_curve(c)
+    return Unit(
+        id=c.id,
+        channel=c.id,
+        name=c.name or c.id,
+        kind="curve",
+        curve=curve,
+        gain=season * gain,
+        aov_cny=c.aov_cny,
+        new_customer_share=c.new_customer_share,
+        counts_toward_cac=_flag(c.counts_toward_cac, True),
+    )
+
+
+def _flag(value: bool | None, default: bool) -> bool:
+    return default if value is None else value
 
 
 def saturation_curve(sat: object) -> Curve:
@@ -321,11 +323,16 @@ class _RowBuilder:
         rate = self.rate if self.s.budget.commission_in_budget else self.zero
         return LinearForm(mask.astype(float), mask * rate)
 
-    def mask(self, channels: list[str] | None, groups: list[str] = (), periods=None) -> np.ndarray:
+    def mask(
+        self,
+        channels: list[str] | None,
+        groups: list[str] | None = None,
+        periods: list[str] | None = None,
+    ) -> np.ndarray:
         """(units, periods) boolean mask of a rule's scope."""
         members = self.s.group_members()
         chosen = set(self.s.channel_ids() if channels is None and not groups else channels or [])
-        for group in groups:
+        for group in groups or []:
             chosen.update(members[group])
         unit_in = np.array([u.channel in chosen for u in self.units])
         period_in = np.array([periods is None or p in periods for p in self.s.periods])
@@ -534,7 +541,7 @@ class _RowBuilder:
         return rows
 
     def share_rows(self, rule: GmvShare, name: str, mask: np.ndarray, scope: str) -> list[Row]:
-        every_unit = self.mask(None, [], rule.periods)
+        every_unit = self.mask(None, None, rule.periods)
         rows = []
         for value, sense, suffix in ((rule.min_share, ">=", "min"), (rule.max_share, "<=", "max")):
             if value is not None:

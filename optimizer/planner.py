@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
 from optimizer.engine import optimise
 from optimizer.errors import FieldProblem, ScenarioError
-from optimizer.model import build_problem
+from optimizer.model import Unit, build_problem
 from optimizer.plan import Plan, build_plan
 from optimizer.scenario import Scenario
 from optimizer.solvers import get_solver
@@ -56,17 +57,11 @@ def evaluate(
             for unit in scored.spend
         },
     }
-    return _with_comparison(scored, comparison)
-
-
-def _with_comparison(scored: Plan, comparison: dict) -> Plan:
-    from dataclasses import replace
-
     return replace(scored, comparison=comparison)
 
 
 def allocation_array(
-    units: list, periods: list[str], allocation: Allocation, source: str
+    units: list[Unit], periods: list[str], allocation: Allocation, source: str
 ) -> np.ndarray:
     """Spend array (units x periods) from {unit id: {period: spend}}, naming any bad entry."""
     index = {u.id: i for i, u in enumerate(units)}
