@@ -121,13 +121,13 @@ def tangent_envelope(curve: Curve, points: np.ndarray) -> tuple[np.ndarray, np.n
     Tangents at ``points`` meet at one kink between each pair of neighbours; the result is a
     concave piecewise-linear function that lies on or above f on [points[0], points[-1]].
     """
-    if curve.is_exact_piecewise() or len(points) < 2:
+    if curve.is_exact_piecewise() or len(points) < 2 or points[-1] <= points[0]:
         return points, curve.value(points)
     p = points
     fp = curve.value(p)
     sp = curve.slope(p)
     finite = np.isfinite(sp)
-    if not finite[0]:
+    if not finite[0] and finite.any():
         # Infinite slope at the left end (Hill with shape < 1): the envelope starts at the first
         # finite tangent, evaluated at the left end, which still bounds f from above.
         p, fp, sp = p[finite], fp[finite], sp[finite]

@@ -169,7 +169,7 @@ class _Search:
             if broken.status in ("unbounded", "error"):
                 return self.finish_without_plan(broken.status, broken.message)
         if relaxed.status == "optimal" and relaxed.objective is not None:
-            bound = relaxed.objective + _allowance(problem, self.grid)
+            bound = outer.objective(relaxed.objective) + _allowance(problem, self.grid)
             self.bound = bound if self.bound is None else _tighter(problem, self.bound, bound)
             _split_s_curves(problem, self.grid, 0.5 * self.tolerance * max(abs(bound), 1.0))
         points = [] if relaxed.x is None else [spend_from(outer, relaxed.x)]
@@ -314,6 +314,9 @@ def _infeasible(problem: Problem, solver: Solver, rounds: int, started: float) -
     conflict = minimal_conflict(problem, solver)
     names = ", ".join(conflict) if conflict else "the channel spend bounds"
     descriptions = {row.name: row.description for row in problem.rows}
+    descriptions[BOUNDS] = (
+        "per-period spend bounds of channels (period_min/max_spend_cny, KOL tier capacities)"
+    )
     detail = "; ".join(descriptions.get(name, name) for name in conflict)
     message = f"no allocation satisfies every rule: these cannot all hold together: {names}"
     if detail:

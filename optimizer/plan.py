@@ -222,7 +222,8 @@ def check_rule(row: Row, spend: np.ndarray, gmv: np.ndarray) -> RuleCheck:
         limit=row.limit,
         sense=row.sense,
         slack=measured_slack,
-        binds=abs(slack) <= BINDING_TOLERANCE * scale,
+        # A ratio rule over a scope with no spend and no GMV is trivially 0 >= 0: not binding.
+        binds=abs(slack) <= BINDING_TOLERANCE * scale and (row.den is None or value is not None),
         holds=slack >= -FEASIBILITY_TOLERANCE * scale,
     )
 

@@ -47,11 +47,20 @@ class Segments:
 
 @dataclass(frozen=True)
 class PwlProgram:
-    """A LinearProgram plus what is needed to map its columns back to spend."""
+    """A LinearProgram plus what is needed to map its columns back to spend.
+
+    Columns and rows are in units of ``scale`` yuan (the largest spend bound / 1000) so the
+    solver's absolute tolerances stay meaningful when budgets run to 1e8 CNY.
+    """
 
     lp: LinearProgram
     segments: Segments
     lo: np.ndarray
+    scale: float
+
+    def objective(self, value: float) -> float:
+        """A solver's objective value in CNY (or customers)."""
+        return value * self.scale
 
 
 def initial_grid(problem: Problem) -> list[list[np.ndarray]]:
@@ -140,15 +149,17 @@ def build_program(problem: Problem, seg: Segments, ordered: np.ndarray | None = 
         [r if s in ("<=", "==") else np.inf for r, s in zip(rhs, senses, strict=True)]
     )
 
+    scale = max(float(np.max(problem.hi, initial=0.0)), 1.0) / 1000.0
+    row_lo, row_hi, c0 = row_lo / scale, row_hi / scale, c0 / scale
     a = sp.csr_matrix(dense)
-    col_lo, col_hi = np.zeros(seg.count), seg.length.copy()
+    col_lo, col_hi = np.zeros(seg.count), seg.length / scale
     integer = np.zeros(seg.count, dtype=bool)
     if ordered is not None and ordered.any():
         a, row_lo, row_hi, col_lo, col_hi, integer, c = _add_ordering(
             seg, ordered, a, row_lo, row_hi, col_lo, col_hi, integer, c
         )
     lp = LinearProgram(c, problem.maximise, a.tocsr(), row_lo, row_hi, col_lo, col_hi, integer, c0)
-    return PwlProgram(lp, seg, problem.lo)
+    return PwlProgram(lp, seg, problem.lo, scale)
 
 
 def _add_ordering(
@@ -172,7 +183,7 @@ def _add_ordering(
     rows_b = m + np.arange(m)  # delta_{k+1} - L_{k+1} z_k <= 0
     r = np.concatenate((rows_a, rows_a, rows_b, rows_b))
     cols = np.concatenate((k, z, k + 1, z))
-    vals = np.concatenate((np.ones(m), -seg.length[k], np.ones(m), -seg.length[k + 1]))
+    vals = np.concatenate((np.ones(m), -col_hi[k], np.ones(m), -col_hi[k + 1]))
     extra = sp.csr_matrix((vals, (r, cols)), shape=(2 * m, n + m))
     a = sp.vstack([sp.hstack([a, sp.csr_matrix((a.shape[0], m))]), extra]).tocsr()
     return (
@@ -190,14 +201,14 @@ def spend_from(program: PwlProgram, x: np.ndarray) -> np.ndarray:
     """Spend per unit and period from the segment columns of a solution."""
     seg = program.segments
     spend = program.lo.copy()
-    np.add.at(spend, (seg.unit.astype(int), seg.period.astype(int)), x[: seg.count])
+    np.add.at(spend, (seg.unit.astype(int), seg.period.astype(int)), x[: seg.count] * program.scale)
     return spend
 
 
 def out_of_order(program: PwlProgram, x: np.ndarray) -> np.ndarray:
     """(unit, period) mask where a later segment is used before an earlier one is full."""
     seg = program.segments
-    fill = x[: seg.count] / seg.length
+    fill = x[: seg.count] * program.scale / seg.length
     same_pair = (seg.unit[1:] == seg.unit[:-1]) & (seg.period[1:] == seg.period[:-1])
     bad = same_pair & (fill[1:] > FILL_TOLERANCE) & (fill[:-1] < 1 - FILL_TOLERANCE)
     mask = np.zeros(program.lo.shape, dtype=bool)

@@ -58,13 +58,16 @@ def _csv_value(value: Any) -> Any:
 
 
 def money(value: float | None) -> str:
-    """12,345,678 style, or '-' when missing."""
-    return "-" if value is None else f"{value:,.0f}"
+    """12,345,678 style, or '-' when missing (never '-0')."""
+    return ratio(value, 0)
 
 
 def ratio(value: float | None, digits: int = 2) -> str:
-    """A ratio with fixed digits, or '-'."""
-    return "-" if value is None else f"{value:,.{digits}f}"
+    """A number with fixed digits, or '-' when missing (never '-0.00')."""
+    if value is None:
+        return "-"
+    text = f"{value:,.{digits}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.,") else text
 
 
 def to_table(plan: Plan, width: int = 160) -> str:

@@ -379,3 +379,44 @@ def test_commission_in_budget_leaves_less_for_fees(solver: str) -> None:
     result = plan(s, solver=solver)
     # fee + 0.2 * 5 * fee = 100
     assert result.total.spend_cny == pytest.approx(50)
+
+
+def test_budgets_in_the_hundreds_of_millions_stay_exact(solver: str) -> None:
+    # A minimum equal to the only open period's cap at 3e7 CNY: solvers' absolute tolerances
+    # once made this look infeasible; the program is now scaled.
+    b = {
+        "id": "b",
+        "kind": "curve",
+        "aov_cny": 100,
+        "min_spend_cny": 30_000_000,
+        "period_max_spend_cny": [0, 0, 30_000_000, 0],
+        "response": {"type": "hill", "max_gmv_cny": 120e6, "half_saturation_cny": 20e6},
+    }
+    s = scenario([exponential("a", 100e6, 10e6), b], budget=120e6, periods=["Q1", "Q2", "Q3", "Q4"])
+    result = plan(s, solver=solver)
+    assert result.status == "optimal"
+    assert spend(result, "b") == pytest.approx(30e6, rel=1e-9)
+    assert result.spend["b"]["Q1"] == 0
+
+
+def test_concave_hill_below_shape_one_with_a_closed_period(solver: str) -> None:
+    hill = {"type": "hill", "max_gmv_cny": 500, "half_saturation_cny": 40, "shape": 0.9}
+    channel = {
+        "id": "a",
+        "kind": "curve",
+        "response": hill,
+        "aov_cny": 100,
+        "period_max_spend_cny": [0, 100],
+    }
+    result = plan(scenario([channel], budget=100, periods=["H1", "H2"]), solver=solver)
+    assert result.status == "optimal"
+    assert result.spend["a"] == pytest.approx({"H1": 0, "H2": 100})
+    assert result.total.gmv_cny == pytest.approx(500 * 2.5**0.9 / (1 + 2.5**0.9))
+
+
+def test_a_ratio_rule_over_an_unused_channel_does_not_bind(solver: str) -> None:
+    channels = [linear("a", 5), linear("clips", 1, cap=0)]
+    rules = [{"kind": "roas_floor", "min_roas": 2.5, "channels": ["clips"]}]
+    result = plan(scenario(channels, budget=100, rules=rules), solver=solver)
+    clips = rule(result, "roas_floor[0]")
+    assert clips.value is None and clips.holds and not clips.binds
