@@ -466,7 +466,7 @@ class _RowBuilder:
                 Row(
                     name,
                     "cac_ceiling",
-                    f"CAC of {scope} <= {rule.max_cac_cny:g} CNY",
+                    f"CAC of {scope} (acquisition channels) <= {rule.max_cac_cny:g} CNY",
                     self.basis_spend(acquiring),
                     new,
                     "<=",

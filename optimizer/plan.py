@@ -108,6 +108,7 @@ class Plan:
     periods: list[str]
     channels: list[str]
     units: list[str]
+    names: dict[str, str]
     spend: dict[str, dict[str, float]]
     by_unit_period: dict[str, dict[str, Metrics]]
     by_channel: dict[str, Metrics]
@@ -260,6 +261,7 @@ def build_plan(
         periods=list(s.periods),
         channels=s.channel_ids(),
         units=[u.id for u in problem.units],
+        names={c.id: c.name or c.id for c in s.channels} | {u.id: u.name for u in problem.units},
         fixed_costs_cny=sum(c.amount_cny for c in s.fixed_costs),
         contingency_cny=s.budget.contingency_cny,
         budget_total_cny=s.budget.total_cny,

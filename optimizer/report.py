@@ -81,7 +81,7 @@ def to_table(plan: Plan, width: int = 160) -> str:
     if plan.total is not None:
         console.print(f"objective {plan.objective_kind}: {money(plan.objective_value)}")
         console.print(_allocation_table(plan))
-        console.print(_metrics_table("By channel", plan.by_channel, plan.total))
+        console.print(_metrics_table("By channel", plan.by_channel, plan.total, plan.names))
         console.print(_metrics_table("By period", plan.by_period, plan.total))
         console.print(_budget_line(plan))
         console.print(_rules_table(plan))
@@ -100,19 +100,21 @@ def to_table(plan: Plan, width: int = 160) -> str:
 def _allocation_table(plan: Plan) -> Table:
     table = Table(title="Spend by channel and period (CNY)", title_justify="left")
     table.add_column("channel")
+    table.add_column("name")
     for period in plan.periods:
         table.add_column(period, justify="right")
     table.add_column("total", justify="right")
     for unit, by_period in plan.spend.items():
-        table.add_row(
-            unit, *(money(by_period[p]) for p in plan.periods), money(sum(by_period.values()))
-        )
+        cells = [money(by_period[p]) for p in plan.periods]
+        table.add_row(unit, plan.names.get(unit, ""), *cells, money(sum(by_period.values())))
     totals = [plan.by_period[p].spend_cny for p in plan.periods]
-    table.add_row("total", *(money(v) for v in totals), money(sum(totals)), style="bold")
+    table.add_row("total", "", *(money(v) for v in totals), money(sum(totals)), style="bold")
     return table
 
 
-def _metrics_table(title: str, rows: dict[str, Metrics], total: Metrics) -> Table:
+def _metrics_table(
+    title: str, rows: dict[str, Metrics], total: Metrics, names: dict[str, str] | None = None
+) -> Table:
     table = Table(title=title, title_justify="left")
     for name in (
         "",
