@@ -10,9 +10,8 @@ the contingency are part of the total budget but never part of ROAS or CAC.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -44,6 +43,53 @@ class StrictModel(BaseModel):
     """Base for every schema model: unknown fields are errors, values are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_yes_no_for_numbers(cls, data: Any) -> Any:
+        """Refuse true/false (YAML's yes/no/on/off) where a number goes: pydantic reads 1/0."""
+        if isinstance(data, dict):
+            errors = [
+                _error(loc, f"expected a number, got {str(value).lower()} (a yes/no value)")
+                for name, value in data.items()
+                if isinstance(name, str) and name in cls.model_fields
+                if _is_numeric_field(cls, name)
+                for loc, value in _bools_in(value, (name,))
+            ]
+            if errors:
+                raise ValidationError.from_exception_data(cls.__name__, errors)
+        return data
+
+
+_NUMERIC_FIELDS: dict[tuple[type, str], bool] = {}
+
+
+def _is_numeric_field(model: type[BaseModel], name: str) -> bool:
+    """Whether a field holds numbers (possibly in lists) and never a true/false."""
+    key = (model, name)
+    if key not in _NUMERIC_FIELDS:
+        kinds = _leaf_types(model.model_fields[name].annotation)
+        _NUMERIC_FIELDS[key] = bool(kinds & {int, float}) and bool not in kinds
+    return _NUMERIC_FIELDS[key]
+
+
+def _leaf_types(annotation: Any) -> set[Any]:
+    """The plain types inside an annotation: float | list[Annotated[float, ...]] -> {float}."""
+    args = get_args(annotation)
+    if not args:
+        return {annotation}
+    return set().union(*(_leaf_types(a) for a in args))
+
+
+def _bools_in(
+    value: Any, loc: tuple[str | int, ...]
+) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Where true/false values sit in a number or a (nested) list of numbers."""
+    if isinstance(value, bool):
+        yield loc, value
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _bools_in(item, (*loc, i))
 
 
 # --- response curves -------------------------------------------------------------------------
@@ -362,7 +408,7 @@ class Objective(StrictModel):
 class Settings(StrictModel):
     """Solver settings; the CLI can override them."""
 
-    solver: Literal["highs", "cbc"] = "highs"
+    solver: Literal["highs", "cbc", "highs-direct"] = "highs"
     tolerance: float = Field(1e-4, gt=0, le=0.1, description="Relative optimality gap to reach.")
     time_limit_s: float = Field(60, gt=0, le=3600)
 
@@ -427,22 +473,24 @@ def _error(loc: tuple[str | int, ...], message: str) -> InitErrorDetails:
     )
 
 
-def _duplicates(items: Iterable[str]) -> set[str]:
-    return {k for k, n in Counter(items).items() if n > 1}
-
-
 def _cross_field_errors(s: Scenario) -> Iterator[InitErrorDetails]:
-    n = len(s.periods)
     yield from _duplicate_errors(s)
-    yield from _per_period_errors(s.seasonality, n, ("seasonality",), positive=True)
+    yield from _per_period_errors(s.seasonality, s.periods, ("seasonality",), positive=True)
     for i, channel in enumerate(s.channels):
-        yield from _channel_errors(channel, n, ("channels", i))
+        yield from _channel_errors(channel, s.periods, ("channels", i))
     yield from _budget_errors(s)
     yield from _rule_errors(s)
     if s.objective.kind == "min_spend" and s.objective.gmv_target_cny is None:
-        yield _error(("objective", "gmv_target_cny"), "min_spend needs a GMV target to reach")
+        yield _error(
+            ("objective", "gmv_target_cny"),
+            "objective min_spend needs gmv_target_cny, the GMV to reach; got none",
+        )
     if s.objective.kind == "max_profit" and s.accounting.gross_margin is None:
-        yield _error(("accounting", "gross_margin"), "max_profit needs the gross margin on GMV")
+        yield _error(
+            ("accounting", "gross_margin"),
+            "objective max_profit needs accounting.gross_margin, the gross margin on GMV "
+            "(between 0 and 1, e.g. 0.45); got none",
+        )
 
 
 def _duplicate_errors(s: Scenario) -> Iterator[InitErrorDetails]:
@@ -452,22 +500,33 @@ def _duplicate_errors(s: Scenario) -> Iterator[InitErrorDetails]:
         ("fixed_costs", [c.id for c in s.fixed_costs]),
         ("rules", [r.id for r in s.rules if r.id is not None]),
     ):
-        for dup in sorted(_duplicates(ids)):
-            index = list(ids).index(dup)
-            yield _error((field, index), f"duplicated id '{dup}': ids must be unique")
-    clash = set(s.channel_ids()) & set(s.group_members())
-    for name in sorted(clash):
-        yield _error(("channels",), f"'{name}' is both a channel id and a group name")
+        yield from _repeats(list(ids), field, () if field == "periods" else ("id",))
+
+
+def _repeats(
+    ids: list[str], field: str, suffix: tuple[str, ...], prefix: tuple[str | int, ...] = ()
+) -> Iterator[InitErrorDetails]:
+    """One error at every repeat of an id, naming where it was first used."""
+    first: dict[str, int] = {}
+    for index, value in enumerate(ids):
+        if value in first:
+            yield _error(
+                (*prefix, field, index, *suffix),
+                f"duplicated id '{value}': already used by {field}[{first[value]}]; "
+                "ids must be unique",
+            )
+        else:
+            first[value] = index
 
 
 def _per_period_errors(
-    value: Any, n: int, loc: tuple[str | int, ...], *, positive: bool = False
+    value: Any, periods: list[str], loc: tuple[str | int, ...], *, positive: bool = False
 ) -> Iterator[InitErrorDetails]:
     if value is None:
         return
     values = value if isinstance(value, list) else [value]
-    if isinstance(value, list) and len(value) != n:
-        yield _error(loc, f"expected {n} values, one per period, got {len(value)}")
+    if isinstance(value, list) and len(value) != len(periods):
+        yield _error(loc, _count_message(periods, len(value)))
         return
     for j, v in enumerate(values):
         where = (*loc, j) if isinstance(value, list) else loc
@@ -477,10 +536,18 @@ def _per_period_errors(
             )
 
 
-def _channel_errors(c: Any, n: int, loc: tuple[str | int, ...]) -> Iterator[InitErrorDetails]:
-    yield from _per_period_errors(c.period_min_spend_cny, n, (*loc, "period_min_spend_cny"))
-    yield from _per_period_errors(c.period_max_spend_cny, n, (*loc, "period_max_spend_cny"))
-    yield from _per_period_errors(c.seasonality, n, (*loc, "seasonality"), positive=True)
+def _count_message(periods: list[str], got: int) -> str:
+    names = ", ".join(periods) if len(periods) <= 12 else f"{periods[0]} ... {periods[-1]}"
+    return f"expected {len(periods)} values, one per period ({names}), got {got}"
+
+
+def _channel_errors(
+    c: Any, periods: list[str], loc: tuple[str | int, ...]
+) -> Iterator[InitErrorDetails]:
+    n = len(periods)
+    yield from _per_period_errors(c.period_min_spend_cny, periods, (*loc, "period_min_spend_cny"))
+    yield from _per_period_errors(c.period_max_spend_cny, periods, (*loc, "period_max_spend_cny"))
+    yield from _per_period_errors(c.seasonality, periods, (*loc, "seasonality"), positive=True)
     if c.max_spend_cny is not None and c.min_spend_cny > c.max_spend_cny:
         yield _error(
             (*loc, "min_spend_cny"),
@@ -488,15 +555,13 @@ def _channel_errors(c: Any, n: int, loc: tuple[str | int, ...]) -> Iterator[Init
         )
     if c.kind == "paid" and isinstance(c.cpm.trend, IndexTrend) and len(c.cpm.trend.values) != n:
         yield _error(
-            (*loc, "cpm", "trend", "values"),
-            f"expected {n} values, one per period, got {len(c.cpm.trend.values)}",
+            (*loc, "cpm", "trend", "values"), _count_message(periods, len(c.cpm.trend.values))
         )
     if c.kind == "kol":
-        for dup in sorted(_duplicates(t.id for t in c.tiers)):
-            yield _error((*loc, "tiers"), f"duplicated tier id '{dup}'")
+        yield from _repeats([t.id for t in c.tiers], "tiers", ("id",), loc)
         for k, tier in enumerate(c.tiers):
             yield from _per_period_errors(
-                tier.capacity_fee_cny, n, (*loc, "tiers", k, "capacity_fee_cny")
+                tier.capacity_fee_cny, periods, (*loc, "tiers", k, "capacity_fee_cny")
             )
 
 
@@ -514,7 +579,8 @@ def _rule_errors(s: Scenario) -> Iterator[InitErrorDetails]:
     channel_ids = set(s.channel_ids())
     groups = s.group_members()
     periods = set(s.periods)
-    kol_ids = {c.id for c in s.channels if c.kind == "kol"}
+    known_periods = ", ".join(s.periods) if len(s.periods) <= 12 else "see periods"
+    kinds = {c.id: c.kind for c in s.channels}
     for i, rule in enumerate(s.rules):
         loc: tuple[str | int, ...] = ("rules", i)
         for j, cid in enumerate(rule.channels or []):
@@ -529,12 +595,14 @@ def _rule_errors(s: Scenario) -> Iterator[InitErrorDetails]:
                 yield _error((*loc, "groups", j), f"unknown group '{group}'; known: {known}")
         for j, period in enumerate(rule.periods or []):
             if period not in periods:
-                yield _error((*loc, "periods", j), f"unknown period '{period}'")
-        yield from _rule_value_errors(rule, loc, kol_ids)
+                yield _error(
+                    (*loc, "periods", j), f"unknown period '{period}'; known: {known_periods}"
+                )
+        yield from _rule_value_errors(rule, loc, kinds)
 
 
 def _rule_value_errors(
-    rule: Any, loc: tuple[str | int, ...], kol_ids: set[str]
+    rule: Any, loc: tuple[str | int, ...], kinds: dict[str, str]
 ) -> Iterator[InitErrorDetails]:
     pairs = {
         "commission_cap": ("max_rate", "max_total_cny"),
@@ -542,14 +610,20 @@ def _rule_value_errors(
         "spend_limit": ("min_cny", "max_cny"),
     }
     if rule.kind in pairs:
-        low, high = (getattr(rule, f) for f in pairs[rule.kind])
+        low_name, high_name = pairs[rule.kind]
+        low, high = getattr(rule, low_name), getattr(rule, high_name)
         if low is None and high is None:
-            yield _error(loc, f"{rule.kind} needs {' or '.join(pairs[rule.kind])}")
+            yield _error(loc, f"{rule.kind} needs {low_name} or {high_name}; got neither")
         if rule.kind != "commission_cap" and None not in (low, high) and low > high:
-            yield _error((*loc, pairs[rule.kind][0]), f"{low:g} is above {high:g}")
+            yield _error((*loc, low_name), f"{low_name} {low:g} is above {high_name} {high:g}")
     if rule.kind == "gmv_share" and rule.channels is None and not rule.groups:
-        yield _error(loc, "gmv_share needs channels or groups: the share of what?")
+        yield _error(loc, "gmv_share needs channels or groups (the share of what?); got neither")
     if rule.kind == "commission_cap" and rule.channels is not None:
+        kol_ids = ", ".join(c for c, k in kinds.items() if k == "kol") or "none in this scenario"
         for j, cid in enumerate(rule.channels):
-            if cid not in kol_ids:
-                yield _error((*loc, "channels", j), f"'{cid}' is not a KOL channel")
+            if cid in kinds and kinds[cid] != "kol":
+                yield _error(
+                    (*loc, "channels", j),
+                    f"commission_cap applies to KOL channels, got '{cid}', a {kinds[cid]} "
+                    f"channel; KOL channels: {kol_ids}",
+                )

@@ -420,3 +420,11 @@ def test_a_ratio_rule_over_an_unused_channel_does_not_bind(solver: str) -> None:
     result = plan(scenario(channels, budget=100, rules=rules), solver=solver)
     clips = rule(result, "roas_floor[0]")
     assert clips.value is None and clips.holds and not clips.binds
+
+
+def test_a_group_may_share_its_name_with_a_channel(solver: str) -> None:
+    # Rules name channels and groups in separate fields, so the same word is unambiguous.
+    channels = [linear("self_live", 3, groups=["self_live"]), linear("kol", 5, cap=40)]
+    rules = [{"kind": "gmv_share", "groups": ["self_live"], "min_share": 0.5}]
+    result = plan(scenario(channels, budget=100, mode="spend_all", rules=rules), solver=solver)
+    assert spend(result, "kol") == pytest.approx(100 * 3 / 8)  # 3a = 5b, a + b = 100
