@@ -18,7 +18,7 @@ import typer
 from optimizer.errors import ScenarioError, SolverFailedError, SolverUnavailableError
 from optimizer.io import load_allocation, load_scenario
 from optimizer.plan import Plan
-from optimizer.planner import evaluate as evaluate_split
+from optimizer.planner import compare, score
 from optimizer.planner import plan as make_plan
 from optimizer.report import to_csv, to_json, to_table
 from optimizer.scenario import Scenario
@@ -85,7 +85,9 @@ def _emit(text: str, out: Path | None) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+        blocked = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+        reason = f"{blocked} is a file, not a folder" if blocked else (exc.strerror or str(exc))
+        _fail(f"cannot write {out}: {reason}", EXIT_BAD_INPUT)
     typer.echo(f"wrote {out}", err=True)
 
 
@@ -148,12 +150,12 @@ def evaluate(
     """Score a hand-made split with the plan's metrics and rules, and its gap to the optimum."""
     scenario = _load(scenario_file)
     try:
-        split = load_allocation(allocation)
-        optimum = _solve(scenario, solver, None, None)
-        scored = evaluate_split(scenario, split, source=str(allocation), optimum=optimum)
+        scored = score(scenario, load_allocation(allocation), source=str(allocation))
     except ScenarioError as exc:
         _fail(str(exc), EXIT_BAD_INPUT)
         raise
+    optimum = _solve(scenario, solver, None, None)
+    scored = compare(scored, optimum, maximise=scenario.objective.kind != "min_spend")
     _emit(_render(scored, format), out)
     raise typer.Exit(EXIT_OK if scored.is_feasible else EXIT_NO_PLAN)
 
@@ -184,3 +186,7 @@ def schema_text() -> str:
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -234,7 +234,7 @@ class _Search:
         elif self.out_of_time() or self.hit_time_limit:
             message = f"time limit of {self.limit:g} s reached; gap {_fmt(gap)}"
         else:
-            status = "optimal"
+            status = "feasible"
             message = (
                 f"gap {_fmt(gap)} is above the tolerance {self.tolerance:.0e} after "
                 f"{self.rounds} rounds: the plan is feasible, its optimality is not proven "

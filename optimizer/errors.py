@@ -25,11 +25,13 @@ class FieldProblem:
 class ScenarioError(OptimizerError):
     """The user's input is wrong; ``problems`` says where and why."""
 
-    def __init__(self, source: str, problems: list[FieldProblem]) -> None:
+    def __init__(
+        self, source: str, problems: list[FieldProblem], subject: str = "scenario"
+    ) -> None:
         self.source = source
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{source}: invalid scenario\n{lines}")
+        super().__init__(f"{source}: invalid {subject}\n{lines}")
 
 
 class SolverUnavailableError(OptimizerError):

@@ -290,7 +290,17 @@ def validate_scenario(data: Any, source: str, lines: dict[Loc, int] | None = Non
 # --- pydantic errors -> FieldProblems ----------------------------------------------------------
 
 
-def load_allocation(path: str | Path) -> dict[str, dict[str, float]]:
+class Allocation(dict[str, dict[str, float]]):
+    """Spend by unit and period, read from a CSV; ``lines`` says where each entry was."""
+
+    lines: dict[tuple[str, str], int]
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        self.lines = {}
+
+
+def load_allocation(path: str | Path) -> Allocation:
     """Read a hand-made split: CSV with columns unit (or channel), period, spend_cny.
 
     A plan's own CSV output is accepted as is: only its ``unit_period`` rows are read.
@@ -303,7 +313,7 @@ def load_allocation(path: str | Path) -> dict[str, dict[str, float]]:
     try:
         columns = set(reader.fieldnames or [])
     except csv.Error as exc:
-        raise ScenarioError(str(path), [FieldProblem("header", f"invalid CSV: {exc}", 1)]) from None
+        raise _split_error(path, [FieldProblem("header", f"invalid CSV: {exc}", 1)]) from None
     key = "unit" if "unit" in columns else "channel"
     missing = {key, "period", "spend_cny"} - columns
     if missing:
@@ -317,8 +327,8 @@ def load_allocation(path: str | Path) -> dict[str, dict[str, float]]:
             f"period, spend_cny, got {found}{hint}",
             1,
         )
-        raise ScenarioError(str(path), [problem])
-    allocation: dict[str, dict[str, float]] = {}
+        raise _split_error(path, [problem])
+    allocation = Allocation()
     first_line: dict[tuple[str, str], int] = {}
     problems: list[FieldProblem] = []
     width = len(reader.fieldnames or [])
@@ -347,12 +357,16 @@ def load_allocation(path: str | Path) -> dict[str, dict[str, float]]:
     except csv.Error as exc:
         problems.append(FieldProblem("file", f"invalid CSV: {exc}", reader.line_num))
     if problems:
-        raise ScenarioError(str(path), problems)
+        raise _split_error(path, problems)
     if not allocation:
-        raise ScenarioError(
-            str(path), [FieldProblem("file", "expected at least one allocation row, got none")]
-        )
+        problem = FieldProblem("file", "expected at least one allocation row, got none")
+        raise _split_error(path, [problem])
+    allocation.lines = first_line
     return allocation
+
+
+def _split_error(path: Path, problems: list[FieldProblem]) -> ScenarioError:
+    return ScenarioError(str(path), problems, subject="allocation")
 
 
 def _allocation_row_problem(

@@ -14,7 +14,7 @@ from optimizer.plan import Plan, build_plan
 from optimizer.scenario import Scenario
 from optimizer.solvers import get_solver
 
-Allocation = Mapping[str, Mapping[str, float]]
+SpendByUnit = Mapping[str, Mapping[str, float]]
 
 
 def plan(
@@ -34,62 +34,82 @@ def plan(
     return build_plan(problem, result, result.spend, tol)
 
 
-def evaluate(
-    scenario: Scenario,
-    allocation: Allocation,
-    *,
-    source: str = "allocation",
-    optimum: Plan | None = None,
-) -> Plan:
-    """Score a hand-made split with the plan's metrics and rules; compare it to ``optimum``."""
+def score(scenario: Scenario, allocation: SpendByUnit, *, source: str = "allocation") -> Plan:
+    """Score a hand-made split with the plan's metrics and rules (no solve)."""
     problem = build_problem(scenario)
     spend = allocation_array(problem.units, scenario.periods, allocation, source)
-    scored = build_plan(problem, None, spend, scenario.settings.tolerance)
-    if optimum is None or optimum.objective_value is None:
+    return build_plan(problem, None, spend, scenario.settings.tolerance)
+
+
+def compare(scored: Plan, optimum: Plan, *, maximise: bool) -> Plan:
+    """Attach the gap between a scored split and the optimum, in objective and spend."""
+    if optimum.objective_value is None or scored.objective_value is None:
         return scored
-    gap = optimum.objective_value - (scored.objective_value or 0.0)
+    gap = optimum.objective_value - scored.objective_value
     comparison = {
         "optimum_objective": optimum.objective_value,
-        "objective_gap": gap if problem.maximise else -gap,
+        "objective_gap": gap if maximise else -gap,
         "objective_gap_relative": abs(gap) / max(abs(optimum.objective_value), 1.0),
         "spend_delta_cny": {
-            unit: {p: scored.spend[unit][p] - optimum.spend[unit][p] for p in scenario.periods}
+            unit: {p: scored.spend[unit][p] - optimum.spend[unit][p] for p in scored.periods}
             for unit in scored.spend
         },
     }
     return replace(scored, comparison=comparison)
 
 
+def evaluate(
+    scenario: Scenario,
+    allocation: SpendByUnit,
+    *,
+    source: str = "allocation",
+    optimum: Plan | None = None,
+) -> Plan:
+    """Score a hand-made split and, given the optimum, its gap to it."""
+    scored = score(scenario, allocation, source=source)
+    if optimum is None:
+        return scored
+    return compare(scored, optimum, maximise=scenario.objective.kind != "min_spend")
+
+
 def allocation_array(
-    units: list[Unit], periods: list[str], allocation: Allocation, source: str
+    units: list[Unit], periods: list[str], allocation: SpendByUnit, source: str
 ) -> np.ndarray:
     """Spend array (units x periods) from {unit id: {period: spend}}, naming any bad entry."""
     index = {u.id: i for i, u in enumerate(units)}
     tiered = {u.channel for u in units if u.id != u.channel}
     period_index = {p: t for t, p in enumerate(periods)}
+    lines = getattr(allocation, "lines", {})
     spend = np.zeros((len(units), len(periods)))
     problems = []
     for unit_id, by_period in allocation.items():
-        if unit_id not in index:
-            hint = (
-                f"channel '{unit_id}' has tiers: give spend per tier, e.g. "
-                f"{next(u.id for u in units if u.channel == unit_id)}"
-                if unit_id in tiered
-                else f"known: {', '.join(index)}"
-            )
-            problems.append(FieldProblem(f"{source}: {unit_id}", f"unknown channel; {hint}"))
-            continue
         for period, value in by_period.items():
+            line = lines.get((unit_id, period))
+            if unit_id not in index:
+                problems.append(FieldProblem(unit_id, _unknown_unit(unit_id, units, tiered), line))
+                break
             if period not in period_index:
-                problems.append(FieldProblem(f"{source}: {unit_id}/{period}", "unknown period"))
+                known = ", ".join(periods)
+                problems.append(
+                    FieldProblem(f"{unit_id}/{period}", f"unknown period; known: {known}", line)
+                )
             elif not np.isfinite(value) or value < 0:
                 problems.append(
                     FieldProblem(
-                        f"{source}: {unit_id}/{period}", f"spend must be a number >= 0, got {value}"
+                        f"{unit_id}/{period}.spend_cny",
+                        f"expected a number >= 0, got {value}",
+                        line,
                     )
                 )
             else:
                 spend[index[unit_id], period_index[period]] = value
     if problems:
-        raise ScenarioError(source, problems)
+        raise ScenarioError(source, problems, subject="allocation")
     return spend
+
+
+def _unknown_unit(unit_id: str, units: list[Unit], tiered: set[str]) -> str:
+    if unit_id in tiered:
+        example = next(u.id for u in units if u.channel == unit_id)
+        return f"channel '{unit_id}' has tiers: give spend per tier, e.g. {example}"
+    return f"unknown channel; known: {', '.join(u.id for u in units)}"

@@ -409,3 +409,19 @@ def test_script_exits_2_without_traceback(
     assert "Traceback" not in proc.stderr + proc.stdout
     assert fragment in proc.stderr
     assert proc.stdout == ""
+
+
+def test_evaluate_names_the_csv_line_of_unknown_channels_and_periods(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import optimizer.cli as cli
+
+    def no_solve(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a broken split must be rejected before any solve")
+
+    monkeypatch.setattr(cli, "make_plan", no_solve)
+    result = evaluate(tmp_path, "unit,period,spend_cny\nsearch,H1,1\ntv,H1,5\nsearch,H9,1\n")
+    assert result.exit_code == 2
+    assert "invalid allocation" in result.output
+    assert "tv (line 3): unknown channel" in result.output
+    assert "search/H9 (line 4): unknown period; known: H1, H2" in result.output

@@ -428,3 +428,19 @@ def test_a_group_may_share_its_name_with_a_channel(solver: str) -> None:
     rules = [{"kind": "gmv_share", "groups": ["self_live"], "min_share": 0.5}]
     result = plan(scenario(channels, budget=100, mode="spend_all", rules=rules), solver=solver)
     assert spend(result, "kol") == pytest.approx(100 * 3 / 8)  # 3a = 5b, a + b = 100
+
+
+def test_a_plan_whose_gap_stays_above_tolerance_is_feasible_not_optimal(
+    solver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import optimizer.engine as engine
+    import optimizer.polish as polish_module
+
+    monkeypatch.setattr(engine, "MAX_ROUNDS", 1)
+    monkeypatch.setattr(polish_module, "MAX_POLISH_VARIABLES", 0)
+    s = scenario([exponential("a", 500, 40), exponential("b", 300, 20)], budget=100)
+    result = plan(s, solver=solver, tolerance=1e-9)
+    assert result.status == "feasible"
+    assert result.solver.gap > 1e-9
+    assert "above the tolerance" in result.message
+    assert all(r.holds for r in result.rules)

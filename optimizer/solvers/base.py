@@ -9,7 +9,8 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-Status = Literal["optimal", "infeasible", "unbounded", "time_limit", "error"]
+# "feasible": a plan that keeps every rule but whose proven gap is above the tolerance.
+Status = Literal["optimal", "feasible", "infeasible", "unbounded", "time_limit", "error"]
 
 
 @dataclass(frozen=True)
