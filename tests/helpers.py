@@ -24,6 +24,24 @@ def exponential(cid: str, max_gmv: float, scale: float, **fields: Any) -> dict[s
     return curve(cid, response, **fields)
 
 
+def kol(tiers: list[dict[str, Any]], cid: str = "kol") -> dict[str, Any]:
+    """A KOL channel made of tiers."""
+    return {"id": cid, "kind": "kol", "tiers": tiers}
+
+
+def tier(tid: str, rate: float, fee_roas: float, cap: float | None = None) -> dict[str, Any]:
+    """A linear KOL tier: ``fee_roas`` GMV per fee yuan, ``rate`` commission, ``cap`` fee room."""
+    extra = {"capacity_fee_cny": cap} if cap is not None else {}
+    return {
+        "id": tid,
+        "commission_rate": rate,
+        "fee_roas": fee_roas,
+        "aov_cny": 200,
+        "saturation": {"type": "linear"},
+        **extra,
+    }
+
+
 def scenario(
     channels: list[dict[str, Any]],
     budget: float,

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import bisect, exponential, linear, scenario
+from helpers import bisect, exponential, kol, linear, scenario, tier
 
 from optimizer.planner import plan
 
@@ -92,25 +92,8 @@ def test_binding_cac_ceiling(solver: str) -> None:
 
 def kol_scenario(rules: list[dict]) -> object:
     """Head tier: 10 GMV per fee yuan, 32% commission, room for 50; mid: 6, 20%, room for 100."""
-    tiers = [
-        {
-            "id": "head",
-            "commission_rate": 0.32,
-            "fee_roas": 10,
-            "aov_cny": 200,
-            "capacity_fee_cny": 50,
-            "saturation": {"type": "linear"},
-        },
-        {
-            "id": "mid",
-            "commission_rate": 0.20,
-            "fee_roas": 6,
-            "aov_cny": 200,
-            "capacity_fee_cny": 100,
-            "saturation": {"type": "linear"},
-        },
-    ]
-    return scenario([{"id": "kol", "kind": "kol", "tiers": tiers}], budget=100, rules=rules)
+    tiers = [tier("head", 0.32, 10, cap=50), tier("mid", 0.20, 6, cap=100)]
+    return scenario([kol(tiers)], budget=100, rules=rules)
 
 
 def test_commission_cap_moves_gmv_from_head_to_mid_tier(solver: str) -> None:
@@ -193,16 +176,8 @@ def test_max_profit_stops_where_marginal_margin_equals_one(solver: str) -> None:
 
 
 def test_max_profit_counts_commission_so_kol_gets_less_than_under_max_gmv(solver: str) -> None:
-    tiers = [
-        {
-            "id": "head",
-            "commission_rate": 0.4,
-            "fee_roas": 5,
-            "aov_cny": 200,
-            "saturation": {"type": "linear"},
-        }
-    ]
-    channels = [{"id": "kol", "kind": "kol", "tiers": tiers}, linear("search", 4, cap=100)]
+    tiers = [tier("head", 0.4, 5)]
+    channels = [kol(tiers), linear("search", 4, cap=100)]
     by_gmv = plan(scenario(channels, budget=100), solver=solver)
     by_profit = plan(
         scenario(channels, budget=100, objective="max_profit", accounting={"gross_margin": 0.6}),
@@ -342,16 +317,8 @@ def test_reported_metrics_equal_an_independent_recomputation(solver: str) -> Non
 
 
 def test_spend_basis_with_commission_changes_roas(solver: str) -> None:
-    tiers = [
-        {
-            "id": "mid",
-            "commission_rate": 0.2,
-            "fee_roas": 5,
-            "aov_cny": 200,
-            "saturation": {"type": "linear"},
-        }
-    ]
-    channels = [{"id": "kol", "kind": "kol", "tiers": tiers}]
+    tiers = [tier("mid", 0.2, 5)]
+    channels = [kol(tiers)]
     media = plan(scenario(channels, budget=100), solver=solver)
     both = plan(
         scenario(channels, budget=100, accounting={"spend_basis": "media_plus_commission"}),
@@ -362,17 +329,9 @@ def test_spend_basis_with_commission_changes_roas(solver: str) -> None:
 
 
 def test_commission_in_budget_leaves_less_for_fees(solver: str) -> None:
-    tiers = [
-        {
-            "id": "mid",
-            "commission_rate": 0.2,
-            "fee_roas": 5,
-            "aov_cny": 200,
-            "saturation": {"type": "linear"},
-        }
-    ]
+    tiers = [tier("mid", 0.2, 5)]
     s = scenario(
-        [{"id": "kol", "kind": "kol", "tiers": tiers}],
+        [kol(tiers)],
         budget=100,
         budget_fields={"commission_in_budget": True},
     )
