@@ -199,17 +199,17 @@ class _Search:
 
     def finish_without_plan(self, status: Status, message: str) -> SolveResult:
         return SolveResult(
-            status,
-            None,
-            self.solver.name,
-            self.rounds,
-            None,
-            self.bound,
-            None,
-            bool(self.ordered.any()),
-            None,
-            _since(self.started),
-            message,
+            status=status,
+            spend=None,
+            solver=self.solver.name,
+            rounds=self.rounds,
+            objective=None,
+            bound=self.bound,
+            gap=None,
+            is_mip=bool(self.ordered.any()),
+            mip_gap=None,
+            seconds=_since(self.started),
+            message=message,
         )
 
     def finish(self) -> SolveResult:
@@ -241,18 +241,18 @@ class _Search:
                 "to the tolerance"
             )
         return SolveResult(
-            status,
-            spend,
-            self.solver.name,
-            self.rounds,
-            value,
-            self.bound,
-            gap,
-            bool(self.ordered.any()),
-            self.mip_gap,
-            _since(self.started),
-            message,
-            polished,
+            status=status,
+            spend=spend,
+            solver=self.solver.name,
+            rounds=self.rounds,
+            objective=value,
+            bound=self.bound,
+            gap=gap,
+            is_mip=bool(self.ordered.any()),
+            mip_gap=self.mip_gap,
+            seconds=_since(self.started),
+            message=message,
+            polished=polished,
         )
 
 
@@ -322,17 +322,17 @@ def _infeasible(problem: Problem, solver: Solver, rounds: int, started: float) -
     if detail:
         message += f" ({detail})"
     return SolveResult(
-        "infeasible",
-        None,
-        solver.name,
-        rounds,
-        None,
-        None,
-        None,
-        False,
-        None,
-        _since(started),
-        message,
+        status="infeasible",
+        spend=None,
+        solver=solver.name,
+        rounds=rounds,
+        objective=None,
+        bound=None,
+        gap=None,
+        is_mip=False,
+        mip_gap=None,
+        seconds=_since(started),
+        message=message,
         conflict=conflict,
     )
 

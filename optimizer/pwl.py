@@ -214,15 +214,3 @@ def out_of_order(program: PwlProgram, x: np.ndarray) -> np.ndarray:
     mask = np.zeros(program.lo.shape, dtype=bool)
     mask[seg.unit[:-1][bad].astype(int), seg.period[:-1][bad].astype(int)] = True
     return mask
-
-
-__all__ = [
-    "PwlProgram",
-    "Segments",
-    "build_program",
-    "initial_grid",
-    "out_of_order",
-    "refine",
-    "segments",
-    "spend_from",
-]
