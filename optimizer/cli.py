@@ -29,6 +29,8 @@ EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_SOLVER_FAILED = 0, 1, 2, 3
 app = typer.Typer(
     help="Allocate a marketing budget across live streaming, KOLs, private domain and search.\n\n"
     "Exit codes: 0 plan found, 1 infeasible / no plan, 2 bad input, 3 solver failure.",
+    epilog="Example: budgetopt plan scenarios/annual_2026.yaml --format csv --out plan.csv. "
+    "Fields of a scenario: README.md and scenarios/scenario.schema.json.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

@@ -8,10 +8,12 @@ rule still holds on the true curves and the objective improved.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.optimize import minimize
 
-from optimizer.model import Problem
+from optimizer.model import LinearForm, Problem
 
 MAX_POLISH_VARIABLES = 300
 
@@ -32,51 +34,46 @@ def polish(problem: Problem, spend: np.ndarray) -> np.ndarray | None:
     if not is_polishable(problem):
         return None
     shape = spend.shape
-    sign = -1.0 if problem.maximise else 1.0
-
-    def slopes(x: np.ndarray) -> np.ndarray:
-        return problem.marginal_roas(x.reshape(shape))
-
-    def objective(x: np.ndarray) -> float:
-        s = x.reshape(shape)
-        return sign * problem.objective.evaluate(s, problem.gmv(s))
-
-    def objective_grad(x: np.ndarray) -> np.ndarray:
-        obj = problem.objective
-        return sign * (obj.spend_coef + obj.gmv_coef * slopes(x)).ravel()
-
+    scale = max(float(np.max(np.abs(spend))), 1.0)  # SLSQP works on spend / scale
+    objective, objective_grad = _scaled(
+        problem, problem.objective, 0.0, -1.0 if problem.maximise else 1.0, shape, scale
+    )
     constraints = []
     for row in problem.rows:
         form, rhs = row.linear()
-        flip = -1.0 if row.sense == "<=" else 1.0
-
-        def fun(x: np.ndarray, form=form, rhs=rhs, flip=flip) -> float:
-            s = x.reshape(shape)
-            return flip * (form.evaluate(s, problem.gmv(s)) - rhs)
-
-        def jac(x: np.ndarray, form=form, flip=flip) -> np.ndarray:
-            return flip * (form.spend_coef + form.gmv_coef * slopes(x)).ravel()
-
-        kind = "eq" if row.sense == "==" else "ineq"
-        constraints.append({"type": kind, "fun": fun, "jac": jac})
-    bounds = list(zip(problem.lo.ravel(), problem.hi.ravel(), strict=True))
-    scale = max(float(np.max(np.abs(spend))), 1.0)
+        fun, jac = _scaled(problem, form, rhs, -1.0 if row.sense == "<=" else 1.0, shape, scale)
+        constraints.append({"type": "eq" if row.sense == "==" else "ineq", "fun": fun, "jac": jac})
+    lo, hi = problem.lo.ravel(), problem.hi.ravel()
     result = minimize(
-        lambda z: objective(z * scale) / scale,
+        objective,
         spend.ravel() / scale,
-        jac=lambda z: objective_grad(z * scale),
-        bounds=[(lo / scale, hi / scale) for lo, hi in bounds],
-        constraints=[
-            {
-                "type": c["type"],
-                "fun": (lambda z, f=c["fun"]: f(z * scale) / scale),
-                "jac": (lambda z, j=c["jac"]: j(z * scale)),
-            }
-            for c in constraints
-        ],
+        jac=objective_grad,
+        bounds=list(zip(lo / scale, hi / scale, strict=True)),
+        constraints=constraints,
         method="SLSQP",
         options={"maxiter": 500, "ftol": 1e-14},
     )
     if not result.success:
         return None
-    return np.clip(result.x * scale, problem.lo.ravel(), problem.hi.ravel()).reshape(shape)
+    return np.clip(result.x * scale, lo, hi).reshape(shape)
+
+
+def _scaled(
+    problem: Problem,
+    form: LinearForm,
+    rhs: float,
+    factor: float,
+    shape: tuple[int, ...],
+    scale: float,
+) -> tuple[Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
+    """factor * (form - rhs) / scale and its gradient, as functions of spend / scale."""
+
+    def value(z: np.ndarray) -> float:
+        spend = z.reshape(shape) * scale
+        return factor * (form.evaluate(spend, problem.gmv(spend)) - rhs) / scale
+
+    def gradient(z: np.ndarray) -> np.ndarray:
+        spend = z.reshape(shape) * scale
+        return factor * (form.spend_coef + form.gmv_coef * problem.marginal_roas(spend)).ravel()
+
+    return value, gradient
