@@ -23,7 +23,7 @@ schema: $(STAMP)
 	$(VENV)/bin/budgetopt schema --out scenarios/scenario.schema.json
 
 bench: $(STAMP)
-	$(PY) benchmarks/bench_solve.py
+	$(PY) benchmarks/bench_solve.py --solvers highs,highs-direct,cbc
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,7 +1,9 @@
 """Build and solve time, objective and gap for plans of growing size.
 
-Run: .venv/bin/python benchmarks/bench_solve.py [--runs N] [--solver highs|cbc] [--sizes 4x4,20x52]
-Prints medians over N runs. Not part of the test suite.
+Run: .venv/bin/python benchmarks/bench_solve.py [--runs N] [--solvers highs,highs-direct,cbc]
+     [--sizes 4x4,20x52,50x52]
+Prints medians over N runs and each solver's solve time relative to the first (the baseline).
+Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -148,24 +150,34 @@ def measure(channels: int, periods: int, solver: str, runs: int) -> dict[str, fl
 
 
 def main() -> None:
-    """Print one row per size."""
+    """Print one row per size and solver, with solve-time ratios to the first solver."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--solver", default="highs")
+    parser.add_argument(
+        "--solvers",
+        default="highs,highs-direct",
+        help="comma-separated; the first is the baseline for the ratio column",
+    )
     parser.add_argument("--sizes", default="4x4,20x52,50x52")
     args = parser.parse_args()
-    print(f"solver {args.solver}, median of {args.runs} runs, tolerance 1e-4")
+    solvers = args.solvers.split(",")
+    print(f"median of {args.runs} runs, tolerance 1e-4; ratio = solve time / {solvers[0]}'s")
     print(
-        f"{'size':>8} {'build s':>9} {'solve s':>9} {'rounds':>6} {'status':>9} "
-        f"{'objective (GMV)':>18} {'gap':>9}"
+        f"{'size':>8} {'solver':>13} {'build s':>9} {'solve s':>9} {'ratio':>6} {'rounds':>6} "
+        f"{'status':>9} {'objective (GMV)':>18} {'gap':>9}"
     )
     for size in args.sizes.split(","):
         c, p = (int(v) for v in size.split("x"))
-        row = measure(c, p, args.solver, args.runs)
-        print(
-            f"{size:>8} {row['build_s']:9.3f} {row['solve_s']:9.2f} {row['rounds']:6d} "
-            f"{row['status']:>9} {row['objective']:18,.0f} {row['gap']:9.1e}"
-        )
+        baseline = None
+        for solver in solvers:
+            row = measure(c, p, solver, args.runs)
+            baseline = baseline or row["solve_s"]
+            print(
+                f"{size:>8} {solver:>13} {row['build_s']:9.3f} {row['solve_s']:9.2f} "
+                f"{row['solve_s'] / baseline:6.2f} {row['rounds']:6d} {row['status']:>9} "
+                f"{row['objective']:18,.0f} {row['gap']:9.1e}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
