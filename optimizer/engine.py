@@ -33,19 +33,19 @@ FEASIBILITY_TOLERANCE = 1e-6
 
 @dataclass(frozen=True)
 class SolveResult:
-    """What the engine found, with the evidence a plan reports."""
+    """What the engine found, with the evidence a plan reports (plan fields None without one)."""
 
     status: Status
-    spend: np.ndarray | None
     solver: str
     rounds: int
-    objective: float | None
-    bound: float | None
-    gap: float | None
     is_mip: bool
-    mip_gap: float | None
     seconds: float
     message: str = ""
+    spend: np.ndarray | None = None
+    objective: float | None = None
+    bound: float | None = None
+    gap: float | None = None
+    mip_gap: float | None = None
     polished: bool = False
     conflict: list[str] = field(default_factory=list)
 
@@ -200,16 +200,12 @@ class _Search:
     def finish_without_plan(self, status: Status, message: str) -> SolveResult:
         return SolveResult(
             status=status,
-            spend=None,
             solver=self.solver.name,
             rounds=self.rounds,
-            objective=None,
-            bound=self.bound,
-            gap=None,
             is_mip=bool(self.ordered.any()),
-            mip_gap=None,
             seconds=_since(self.started),
             message=message,
+            bound=self.bound,
         )
 
     def finish(self) -> SolveResult:
@@ -242,16 +238,16 @@ class _Search:
             )
         return SolveResult(
             status=status,
-            spend=spend,
             solver=self.solver.name,
             rounds=self.rounds,
+            is_mip=bool(self.ordered.any()),
+            seconds=_since(self.started),
+            message=message,
+            spend=spend,
             objective=value,
             bound=self.bound,
             gap=gap,
-            is_mip=bool(self.ordered.any()),
             mip_gap=self.mip_gap,
-            seconds=_since(self.started),
-            message=message,
             polished=polished,
         )
 
@@ -323,14 +319,9 @@ def _infeasible(problem: Problem, solver: Solver, rounds: int, started: float) -
         message += f" ({detail})"
     return SolveResult(
         status="infeasible",
-        spend=None,
         solver=solver.name,
         rounds=rounds,
-        objective=None,
-        bound=None,
-        gap=None,
         is_mip=False,
-        mip_gap=None,
         seconds=_since(started),
         message=message,
         conflict=conflict,
