@@ -48,6 +48,7 @@ class SolveResult:
     mip_gap: float | None = None
     polished: bool = False
     conflict: list[str] = field(default_factory=list)
+    row_duals: np.ndarray | None = None  # d objective / d rhs of each problem row, LP only
 
 
 def objective_value(problem: Problem, spend: np.ndarray) -> float:
@@ -126,6 +127,7 @@ class _Search:
         self.s_shaped = np.repeat(~concave[:, None], len(problem.periods), axis=1)
         self.ordered = self.s_shaped.copy()
         self.best: tuple[float, np.ndarray] | None = None
+        self.duals: np.ndarray | None = None
         self.bound: float | None = None
         self.mip_gap: float | None = None
         self.hit_time_limit = False
@@ -186,16 +188,18 @@ class _Search:
             else:
                 self.rounds_without_plan = 0
                 self.mip_gap = candidate.mip_gap
-                self._offer(spend)
+                self._offer(spend, candidate.row_duals)
             points.append(spend)
         if points:
             refine(self.grid, problem, *points)
         return None
 
-    def _offer(self, spend: np.ndarray) -> None:
+    def _offer(self, spend: np.ndarray, duals: np.ndarray | None) -> None:
         value = objective_value(self.problem, spend)
         if self.best is None or _better(self.problem, value, self.best[0]):
             self.best = (value, spend)
+            rows = len(self.problem.rows)
+            self.duals = None if duals is None else duals[:rows]
 
     def finish_without_plan(self, status: Status, message: str) -> SolveResult:
         return SolveResult(
@@ -222,6 +226,12 @@ class _Search:
                 if _better(self.problem, new_value, value):
                     value, spend, polished = new_value, candidate, True
                     self.best = (value, spend)
+        # Solver noise (1e-12 CNY in a closed period) is not spend; everything reported is
+        # recomputed at the cleaned allocation.
+        noise = 1e-9 * max(float(np.max(self.problem.hi, initial=0.0)), 1.0)
+        spend = np.where(np.abs(spend) < noise, 0.0, spend)
+        value = objective_value(self.problem, spend)
+        self.best = (value, spend)
         gap = self.gap()
         reached = gap is not None and gap <= self.tolerance
         status: Status = "optimal" if reached else "time_limit"
@@ -249,6 +259,7 @@ class _Search:
             gap=gap,
             mip_gap=self.mip_gap,
             polished=polished,
+            row_duals=self.duals,
         )
 
 
@@ -309,10 +320,8 @@ def _since(started: float) -> float:
 def _infeasible(problem: Problem, solver: Solver, rounds: int, started: float) -> SolveResult:
     conflict = minimal_conflict(problem, solver)
     names = ", ".join(conflict) if conflict else "the channel spend bounds"
-    descriptions = {row.name: row.description for row in problem.rows}
-    descriptions[BOUNDS] = (
-        "per-period spend bounds of channels (period_min/max_spend_cny, KOL tier capacities)"
-    )
+    descriptions = {rule_of(row.name): row.description for row in problem.rows}
+    descriptions[BOUNDS] = "KOL tier capacities (capacity_fee_cny)"
     detail = "; ".join(descriptions.get(name, name) for name in conflict)
     message = f"no allocation satisfies every rule: these cannot all hold together: {names}"
     if detail:
@@ -335,9 +344,10 @@ def minimal_conflict(problem: Problem, solver: Solver) -> list[str]:
     """A minimal set of rules that cannot hold together (deletion filter on the relaxation).
 
     The tangent program is a relaxation, so a set it finds infeasible is truly infeasible.
-    Per-period channel bounds count as one item, ``channel_period_bounds``.
+    A rule's rows go in and out together (a channel's per-period limits are one item), and
+    KOL tier capacities are one item, ``channel_period_bounds``.
     """
-    items = [row.name for row in problem.rows] + [BOUNDS]
+    items = [*dict.fromkeys(rule_of(row.name) for row in problem.rows), BOUNDS]
     keep = list(items)
     for item in items:
         trial = [name for name in keep if name != item]
@@ -346,8 +356,13 @@ def minimal_conflict(problem: Problem, solver: Solver) -> list[str]:
     return keep
 
 
+def rule_of(row_name: str) -> str:
+    """The rule a row belongs to: 'kol.period_max_spend_cny[Q1]' -> 'kol.period_max_spend_cny'."""
+    return row_name.split("[", 1)[0] if row_name.endswith("]") else row_name
+
+
 def _is_feasible(problem: Problem, solver: Solver, names: list[str]) -> bool:
-    rows = [row for row in problem.rows if row.name in names]
+    rows = [row for row in problem.rows if rule_of(row.name) in names]
     trial = replace(problem, rows=rows)
     if BOUNDS not in names:
         budget = max(problem.scenario.media_budget_cny(), 0.0)

@@ -17,6 +17,7 @@ import numpy as np
 from optimizer.curves import Curve, cpm_by_period, per_period
 from optimizer.scenario import (
     CacCeiling,
+    ChannelBase,
     CommissionCap,
     CurveChannel,
     ExponentialCurve,
@@ -257,27 +258,22 @@ def response_curve(c: CurveChannel) -> tuple[Curve, float]:
 
 
 def unit_bounds(s: Scenario, units: list[Unit]) -> tuple[np.ndarray, np.ndarray]:
-    """Per unit and period spend bounds; the upper bound is always finite (the media budget)."""
+    """Column bounds of each unit and period: zero up to tier capacity or the media budget.
+
+    Business limits (channel and period minimums and maximums, the budget) are rows, never
+    column bounds, so each has its own dual; the budget bound here is loosened by 1e-6 so the
+    budget row, not a column bound, is what binds.
+    """
     n = len(s.periods)
-    budget = max(s.media_budget_cny(), 0.0)
-    lo = np.zeros((len(units), n))
-    hi = np.full((len(units), n), budget)
+    room = max(s.media_budget_cny(), 0.0) * (1.0 + 1e-6)
+    hi = np.full((len(units), n), room)
     by_channel = {c.id: c for c in s.channels}
     for i, unit in enumerate(units):
         channel = by_channel[unit.channel]
         if isinstance(channel, KolChannel):
             tier = next(t for t in channel.tiers if f"{channel.id}.{t.id}" == unit.id)
-            hi[i] = np.minimum(hi[i], per_period(tier.capacity_fee_cny, n, budget))
-        if len(_units_of(units, channel.id)) == 1:
-            lo[i] = per_period(channel.period_min_spend_cny, n, 0.0)
-            hi[i] = np.minimum(hi[i], per_period(channel.period_max_spend_cny, n, budget))
-            if channel.max_spend_cny is not None:
-                hi[i] = np.minimum(hi[i], channel.max_spend_cny)
-    return lo, hi
-
-
-def _units_of(units: list[Unit], channel_id: str) -> list[int]:
-    return [i for i, u in enumerate(units) if u.channel == channel_id]
+            hi[i] = np.minimum(hi[i], per_period(tier.capacity_fee_cny, n, room))
+    return np.zeros_like(hi), hi
 
 
 # --- objective and rows ----------------------------------------------------------------------
@@ -417,19 +413,20 @@ class _RowBuilder:
                         c.max_spend_cny,
                     )
                 )
-            if isinstance(c, KolChannel) and len(c.tiers) > 1:
-                rows.extend(self.multi_unit_period_rows(c, mask))
+            rows.extend(self.period_rows(c, mask))
         return rows
 
-    def multi_unit_period_rows(self, c: KolChannel, mask: np.ndarray) -> list[Row]:
-        """Per-period bounds of a channel with several tiers, as rows over its tiers."""
+    def period_rows(self, c: ChannelBase, mask: np.ndarray) -> list[Row]:
+        """A channel's per-period spend bounds, one row per period (over all its tiers)."""
         n = len(self.s.periods)
         rows = []
         for field, sense in (("period_min_spend_cny", ">="), ("period_max_spend_cny", "<=")):
             value = getattr(c, field)
-            if value is None or (sense == ">=" and not np.any(per_period(value, n, 0.0))):
+            if value is None:
                 continue
             for t, bound in enumerate(per_period(value, n, 0.0)):
+                if sense == ">=" and bound <= 0:
+                    continue
                 only_t = mask & (np.arange(n) == t)[None, :]
                 rows.append(
                     Row(

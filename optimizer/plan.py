@@ -64,7 +64,13 @@ class Metrics:
 
 @dataclass(frozen=True)
 class RuleCheck:
-    """One rule re-evaluated at the plan: its measured value, limit, slack and whether it binds."""
+    """One rule re-evaluated at the plan: its measured value, limit, slack and whether it binds.
+
+    ``shadow_price`` is the solver's dual: objective change per unit of the row's right-hand
+    side. ``value_of_relaxing`` turns it into the objective improvement per unit the rule's
+    limit is loosened (budget +1 CNY, ROAS floor -1.0, CAC ceiling +1 CNY, share +1.0 = 100
+    points); it is >= 0 for a binding inequality and 0 for one with slack.
+    """
 
     name: str
     kind: str
@@ -75,6 +81,8 @@ class RuleCheck:
     slack: float
     binds: bool
     holds: bool
+    shadow_price: float | None = None
+    value_of_relaxing: float | None = None
 
 
 @dataclass(frozen=True)
@@ -199,8 +207,14 @@ class _Tables:
         )
 
 
-def check_rule(row: Row, spend: np.ndarray, gmv: np.ndarray) -> RuleCheck:
-    """Re-evaluate one rule on the true curves."""
+def check_rule(
+    row: Row,
+    spend: np.ndarray,
+    gmv: np.ndarray,
+    dual: float | None = None,
+    maximise: bool = True,
+) -> RuleCheck:
+    """Re-evaluate one rule on the true curves; price it from the solver's dual if given."""
     num = row.num.evaluate(spend, gmv)
     if row.den is None:
         value: float | None = num
@@ -226,7 +240,31 @@ def check_rule(row: Row, spend: np.ndarray, gmv: np.ndarray) -> RuleCheck:
         # A ratio rule over a scope with no spend and no GMV is trivially 0 >= 0: not binding.
         binds=abs(slack) <= BINDING_TOLERANCE * scale and (row.den is None or value is not None),
         holds=slack >= -FEASIBILITY_TOLERANCE * scale,
+        shadow_price=dual,
+        value_of_relaxing=_value_of_relaxing(row, spend, gmv, dual, maximise),
     )
+
+
+def _value_of_relaxing(
+    row: Row, spend: np.ndarray, gmv: np.ndarray, dual: float | None, maximise: bool
+) -> float | None:
+    """Objective improvement per unit the limit is loosened, from d objective / d rhs.
+
+    A ratio rule ``num - limit * den (sense) 0`` moves its right-hand side by ``den`` per unit
+    of limit; loosening is raising a ``<=`` limit and lowering a ``>=`` one.
+    """
+    if dual is None:
+        return None
+    per_unit = 1.0 if row.den is None else row.den.evaluate(spend, gmv)
+    direction = -1.0 if row.sense == ">=" else 1.0
+    change = dual * direction * per_unit
+    return change if maximise else -change
+
+
+def _dual(result: SolveResult | None, index: int) -> float | None:
+    if result is None or result.row_duals is None:
+        return None
+    return float(result.row_duals[index])
 
 
 def build_plan(
@@ -320,5 +358,8 @@ def build_plan(
         },
         total=total,
         gross_profit_cny=profit,
-        rules=[check_rule(row, spend, tables.gmv) for row in problem.rows],
+        rules=[
+            check_rule(row, spend, tables.gmv, _dual(result, r), problem.maximise)
+            for r, row in enumerate(problem.rows)
+        ],
     )

@@ -136,9 +136,7 @@ def build_program(problem: Problem, seg: Segments, ordered: np.ndarray | None = 
     c0 = obj.evaluate(problem.lo, base_gmv)
 
     forms = [row.linear() for row in problem.rows]
-    s_stack = np.stack([f.spend_coef for f, _ in forms]) if forms else np.zeros((0, *gain.shape))
-    g_stack = np.stack([f.gmv_coef for f, _ in forms]) if forms else np.zeros((0, *gain.shape))
-    dense = s_stack[:, cu, ct] + g_stack[:, cu, ct] * gmv_slope[None, :]
+    a = _row_matrix(forms, cu * len(problem.periods) + ct, gmv_slope, gain.size)
     constants = np.array([f.evaluate(problem.lo, base_gmv) for f, _ in forms])
     rhs = np.array([r for _, r in forms]) - constants
     senses = [row.sense for row in problem.rows]
@@ -151,7 +149,6 @@ def build_program(problem: Problem, seg: Segments, ordered: np.ndarray | None = 
 
     scale = max(float(np.max(problem.hi, initial=0.0)), 1.0) / 1000.0
     row_lo, row_hi, c0 = row_lo / scale, row_hi / scale, c0 / scale
-    a = sp.csr_matrix(dense)
     col_lo, col_hi = np.zeros(seg.count), seg.length / scale
     integer = np.zeros(seg.count, dtype=bool)
     if ordered is not None and ordered.any():
@@ -160,6 +157,23 @@ def build_program(problem: Problem, seg: Segments, ordered: np.ndarray | None = 
         )
     lp = LinearProgram(c, problem.maximise, a.tocsr(), row_lo, row_hi, col_lo, col_hi, integer, c0)
     return PwlProgram(lp, seg, problem.lo, scale)
+
+
+def _row_matrix(
+    forms: list, column_cell: np.ndarray, gmv_slope: np.ndarray, cells: int
+) -> sp.csr_matrix:
+    """Rows x columns: each row's spend and GMV coefficients of a column's (unit, period) cell.
+
+    Rows are sparse in cells (a channel's period limit touches one cell), so the product goes
+    through a sparse cell -> column incidence instead of a dense rows x columns array.
+    """
+    n = len(column_cell)
+    if not forms:
+        return sp.csr_matrix((0, n))
+    spend = sp.csr_matrix(np.stack([f.spend_coef.ravel() for f, _ in forms]))
+    gmv = sp.csr_matrix(np.stack([f.gmv_coef.ravel() for f, _ in forms]))
+    incidence = sp.csr_matrix((np.ones(n), (column_cell, np.arange(n))), shape=(cells, n))
+    return (spend @ incidence + gmv @ incidence @ sp.diags(gmv_slope)).tocsr()
 
 
 def _add_ordering(

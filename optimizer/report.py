@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from optimizer.plan import METRICS, Metrics, Plan
+from optimizer.plan import METRICS, Metrics, Plan, RuleCheck
 
 CSV_COLUMNS = ("level", "unit", "channel", "period", *METRICS)
 
@@ -163,7 +163,8 @@ def _budget_line(plan: Plan) -> str:
 
 def _rules_table(plan: Plan) -> Table:
     table = Table(title="Rules re-checked on the true response curves", title_justify="left")
-    for name in ("rule", "meaning", "value", "limit", "slack", "binds", "holds"):
+    columns = ("rule", "meaning", "value", "limit", "slack", "binds", "holds", "loosen → gain")
+    for name in columns:
         table.add_column(name, justify="right" if name in ("value", "limit", "slack") else "left")
     for r in plan.rules:
         digits = 4 if abs(r.limit) < 100 else 0
@@ -175,8 +176,25 @@ def _rules_table(plan: Plan) -> Table:
             ratio(r.slack, digits),
             "yes" if r.binds else "",
             "yes" if r.holds else "NO",
+            relaxation_text(r),
         )
     return table
+
+
+# Natural steps to loosen a limit by: ROAS by 0.1, shares and rates by one point, amounts by 1 CNY.
+RELAXATION_STEPS = {"roas_floor": (0.1, "0.1"), "gmv_share": (0.01, "1 pt")}
+
+
+def relaxation_text(rule: RuleCheck) -> str:
+    """'-0.1 → +12,300,000': objective gained by loosening the limit one natural step."""
+    if rule.value_of_relaxing is None or not rule.binds:
+        return ""
+    step, label = RELAXATION_STEPS.get(rule.kind, (1.0, "1 CNY"))
+    if rule.kind == "commission_cap" and rule.name.endswith(".rate"):
+        step, label = 0.01, "1 pt"
+    sign = "-" if rule.sense == ">=" else "+"
+    gain = rule.value_of_relaxing * step
+    return f"{sign}{label} → {gain:+,.{0 if abs(gain) >= 100 else 2}f}"
 
 
 def _solver_line(plan: Plan) -> str:

@@ -43,6 +43,7 @@ class Solution:
     seconds: float
     message: str = ""
     mip_gap: float | None = None
+    row_duals: np.ndarray | None = None  # d objective / d row bound, per row; LPs only
 
 
 class Solver(ABC):

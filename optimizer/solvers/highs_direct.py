@@ -46,7 +46,8 @@ class HighsDirectSolver(Solver):
         x = np.array(highs.getSolution().col_value) if has_point else None
         objective = float(lp.c @ x + lp.c0) if x is not None else None
         if status == ms.kOptimal:
-            return Solution("optimal", x, objective, seconds, mip_gap=gap)
+            duals = None if lp.is_mip else np.array(highs.getSolution().row_dual)
+            return Solution("optimal", x, objective, seconds, mip_gap=gap, row_duals=duals)
         if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
             return Solution("infeasible", None, None, seconds, highs.modelStatusToString(status))
         if status == ms.kUnbounded:

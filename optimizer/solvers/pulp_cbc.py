@@ -14,7 +14,7 @@ import pulp
 
 from optimizer.errors import SolverFailedError
 from optimizer.solvers.base import LinearProgram, Solution, Solver
-from optimizer.solvers.pulp_model import to_pulp, values
+from optimizer.solvers.pulp_model import row_duals, to_pulp, values
 
 
 class CbcSolver(Solver):
@@ -44,6 +44,7 @@ class CbcSolver(Solver):
                 pulp.value(problem.objective),
                 seconds,
                 mip_gap=0.0 if lp.is_mip else None,
+                row_duals=None if lp.is_mip else row_duals(problem, lp.a.shape[0]),
             )
         if status == pulp.LpStatusOptimal and found == pulp.LpSolutionIntegerFeasible:
             return Solution(

@@ -8,7 +8,7 @@ import pulp
 
 from optimizer.errors import SolverFailedError
 from optimizer.solvers.base import LinearProgram, Solution, Solver
-from optimizer.solvers.pulp_model import to_pulp, values
+from optimizer.solvers.pulp_model import row_duals, to_pulp, values
 
 
 class HighsSolver(Solver):
@@ -39,8 +39,15 @@ class HighsSolver(Solver):
         gap = float(info.mip_gap) if lp.is_mip else None
         has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
         if status == ms.kOptimal:
+            # PuLP hands HiGHS a minimisation, so a maximisation's duals come back negated.
+            duals = None if lp.is_mip else row_duals(problem, lp.a.shape[0], negate=lp.maximise)
             return Solution(
-                "optimal", values(variables), pulp.value(problem.objective), seconds, mip_gap=gap
+                "optimal",
+                values(variables),
+                pulp.value(problem.objective),
+                seconds,
+                mip_gap=gap,
+                row_duals=duals,
             )
         if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
             return Solution("infeasible", None, None, seconds, highs.modelStatusToString(status))

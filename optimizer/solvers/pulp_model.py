@@ -54,3 +54,12 @@ def values(variables: list[pulp.LpVariable]) -> np.ndarray:
 
 def _finite(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
+
+
+def row_duals(problem: pulp.LpProblem, n_rows: int, *, negate: bool = False) -> np.ndarray:
+    """Dual of every program row (summing the two sides of a ranged row)."""
+    duals = np.zeros(n_rows)
+    for constraint in problem.constraints():
+        if constraint.pi is not None:
+            duals[int(constraint.name[1:].split("_")[0])] += float(constraint.pi)
+    return -duals if negate else duals
