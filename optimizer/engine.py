@@ -229,7 +229,7 @@ class _Search:
         # Solver noise (1e-12 CNY in a closed period) is not spend; everything reported is
         # recomputed at the cleaned allocation.
         noise = 1e-9 * max(float(np.max(self.problem.hi, initial=0.0)), 1.0)
-        spend = np.where(np.abs(spend) < noise, 0.0, spend)
+        spend = _within_budget(self.problem, np.where(np.abs(spend) < noise, 0.0, spend))
         value = objective_value(self.problem, spend)
         self.best = (value, spend)
         gap = self.gap()
@@ -261,6 +261,24 @@ class _Search:
             polished=polished,
             row_duals=self.duals,
         )
+
+
+def _within_budget(problem: Problem, spend: np.ndarray) -> np.ndarray:
+    """Scale spend down where a solver's tolerance left it a hair over the budget.
+
+    Finance must never see media spend above the budget, even by 0.2 CNY of solver noise.
+    Two passes, because commission paid from the budget falls less than proportionally.
+    """
+    budget = next((row for row in problem.rows if row.name == "budget"), None)
+    if budget is None:
+        return spend
+    form, limit = budget.linear()
+    for _ in range(2):
+        used = form.evaluate(spend, problem.gmv(spend))
+        if used <= limit or used <= 0:
+            break
+        spend = spend * (limit / used)
+    return spend
 
 
 def _fmt(gap: float | None) -> str:
@@ -320,7 +338,7 @@ def _since(started: float) -> float:
 def _infeasible(problem: Problem, solver: Solver, rounds: int, started: float) -> SolveResult:
     conflict = minimal_conflict(problem, solver)
     names = ", ".join(conflict) if conflict else "the channel spend bounds"
-    descriptions = {rule_of(row.name): row.description for row in problem.rows}
+    descriptions = {row.key: row.description for row in problem.rows}
     descriptions[BOUNDS] = "KOL tier capacities (capacity_fee_cny)"
     detail = "; ".join(descriptions.get(name, name) for name in conflict)
     message = f"no allocation satisfies every rule: these cannot all hold together: {names}"
@@ -347,7 +365,7 @@ def minimal_conflict(problem: Problem, solver: Solver) -> list[str]:
     A rule's rows go in and out together (a channel's per-period limits are one item), and
     KOL tier capacities are one item, ``channel_period_bounds``.
     """
-    items = [*dict.fromkeys(rule_of(row.name) for row in problem.rows), BOUNDS]
+    items = [*dict.fromkeys(row.key for row in problem.rows), BOUNDS]
     keep = list(items)
     for item in items:
         trial = [name for name in keep if name != item]
@@ -356,13 +374,8 @@ def minimal_conflict(problem: Problem, solver: Solver) -> list[str]:
     return keep
 
 
-def rule_of(row_name: str) -> str:
-    """The rule a row belongs to: 'kol.period_max_spend_cny[Q1]' -> 'kol.period_max_spend_cny'."""
-    return row_name.split("[", 1)[0] if row_name.endswith("]") else row_name
-
-
 def _is_feasible(problem: Problem, solver: Solver, names: list[str]) -> bool:
-    rows = [row for row in problem.rows if rule_of(row.name) in names]
+    rows = [row for row in problem.rows if row.key in names]
     trial = replace(problem, rows=rows)
     if BOUNDS not in names:
         budget = max(problem.scenario.media_budget_cny(), 0.0)

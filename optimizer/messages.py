@@ -75,6 +75,7 @@ _UNION_TAGS = frozenset(
         "kol",
         "private_domain",
         "curve",
+        "ramp_limit",
         "linear",
         "exponential",
         "hill",

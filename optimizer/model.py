@@ -31,6 +31,7 @@ from optimizer.scenario import (
     PiecewiseCurve,
     PiecewiseResponse,
     PrivateDomainChannel,
+    RampLimit,
     RoasFloor,
     Scenario,
     SpendLimit,
@@ -88,6 +89,12 @@ class Row:
     den: LinearForm | None
     sense: Sense
     limit: float
+    rule: str = ""  # the rule this row belongs to, when a rule has many rows
+
+    @property
+    def key(self) -> str:
+        """Identity of the rule: rows of one rule go in and out of a diagnosis together."""
+        return self.rule or self.name
 
     def linear(self) -> tuple[LinearForm, float]:
         """The row as ``form (sense) rhs`` with a linear form."""
@@ -413,6 +420,18 @@ class _RowBuilder:
                         c.max_spend_cny,
                     )
                 )
+            if c.locked_spend_cny is not None:
+                rows.append(
+                    Row(
+                        f"{c.id}.locked",
+                        "channel_spend",
+                        f"{c.id} spend = {c.locked_spend_cny:,.0f} CNY (locked)",
+                        self.spend(mask),
+                        None,
+                        "==",
+                        c.locked_spend_cny,
+                    )
+                )
             rows.extend(self.period_rows(c, mask))
         return rows
 
@@ -435,10 +454,11 @@ class _RowBuilder:
                         f"{c.id} spend in {self.s.periods[t]} {sense} {bound:,.0f} CNY",
                         self.spend(only_t),
                         None,
-                        sense,
+                        sense,  # type: ignore[arg-type]
                         float(bound),
+                        f"{c.id}.{field}",
                     )
-                )  # type: ignore[arg-type]
+                )
         return rows
 
     def rule_rows(self, rule: object, name: str) -> list[Row]:
@@ -474,6 +494,8 @@ class _RowBuilder:
             return self.commission_rows(rule, name, mask)
         if isinstance(rule, GmvShare):
             return self.share_rows(rule, name, mask, scope)
+        if isinstance(rule, RampLimit):
+            return self.ramp_rows(rule, name)
         assert isinstance(rule, SpendLimit)
         rows = []
         if rule.min_cny is not None:
@@ -500,6 +522,47 @@ class _RowBuilder:
                     rule.max_cny,
                 )
             )
+        return rows
+
+    def ramp_rows(self, rule: RampLimit, name: str) -> list[Row]:
+        """Two rows per channel and period change: up by at most X, down by at most X."""
+        rows = []
+        x, room = rule.max_change, rule.allowance_cny
+        members = self.s.group_members()
+        chosen = set(rule.channels or ([] if rule.groups else self.s.channel_ids()))
+        for group in rule.groups:
+            chosen.update(members[group])
+        for c in (c for c in self.s.channel_ids() if c in chosen):
+            for t in range(1, len(self.s.periods)):
+                now, before = (
+                    self.mask([c], None, [self.s.periods[t]]),
+                    self.mask([c], None, [self.s.periods[t - 1]]),
+                )
+                label = f"{c} {self.s.periods[t - 1]}→{self.s.periods[t]}"
+                up = LinearForm(now - (1 + x) * before, self.zero)
+                down = LinearForm((1 - x) * before - now, self.zero)
+                rows.append(
+                    Row(
+                        f"{name}.up[{c}.{self.s.periods[t]}]",
+                        "ramp_limit",
+                        f"{label} rises at most {x:.0%}",
+                        up,
+                        None,
+                        "<=",
+                        room,
+                    )
+                )
+                rows.append(
+                    Row(
+                        f"{name}.down[{c}.{self.s.periods[t]}]",
+                        "ramp_limit",
+                        f"{label} falls at most {x:.0%}",
+                        down,
+                        None,
+                        "<=",
+                        room,
+                    )
+                )
         return rows
 
     def unit_flags(self, attribute: str) -> np.ndarray:

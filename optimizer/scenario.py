@@ -244,6 +244,9 @@ class ChannelBase(StrictModel):
         description="Whether spend and new customers count in CAC (default: true except "
         "private domain).",
     )
+    locked_spend_cny: Money | None = Field(
+        None, description="Total spend fixed at this amount (a signed contract, a commitment)."
+    )
 
 
 class PaidChannel(ChannelBase):
@@ -364,8 +367,21 @@ class SpendLimit(RuleBase):
     max_cny: Money | None = None
 
 
+class RampLimit(RuleBase):
+    """Pacing: each channel's spend changes by at most ``max_change`` between periods.
+
+    |spend[t] - spend[t-1]| <= max_change * spend[t-1] + allowance_cny, channel by channel in
+    the scope; with no allowance a channel at zero stays at zero.
+    """
+
+    kind: Literal["ramp_limit"]
+    max_change: float = Field(gt=0, le=10, description="e.g. 0.3 = at most +/-30% per period.")
+    allowance_cny: Money = Field(0, description="Change allowed on top, e.g. to start a channel.")
+
+
 Rule = Annotated[
-    RoasFloor | CacCeiling | CommissionCap | GmvShare | SpendLimit, Field(discriminator="kind")
+    RoasFloor | CacCeiling | CommissionCap | GmvShare | SpendLimit | RampLimit,
+    Field(discriminator="kind"),
 ]
 
 

@@ -68,8 +68,8 @@ def test_commission_cap_value_is_exact_on_linear_tiers(solver: str) -> None:
         )
 
     result = plan(build(0.25), solver=solver)
-    expected = finite_difference(build, 0.25, 1e-6, solver)
-    assert value_of(result, "commission_cap[0].rate") == pytest.approx(expected, rel=1e-4)
+    expected = finite_difference(build, 0.25, 1e-4, solver)
+    assert value_of(result, "commission_cap[0].rate") == pytest.approx(expected, rel=2e-3)
 
 
 def test_share_floor_value_is_exact_on_linear_channels(solver: str) -> None:
@@ -83,8 +83,8 @@ def test_share_floor_value_is_exact_on_linear_channels(solver: str) -> None:
         )
 
     result = plan(build(0.45), solver=solver)
-    expected = finite_difference(build, 0.45, -1e-6, solver)
-    assert value_of(result, "gmv_share[0].min") == pytest.approx(expected, rel=1e-4)
+    expected = finite_difference(build, 0.45, -1e-4, solver)
+    assert value_of(result, "gmv_share[0].min") == pytest.approx(expected, rel=2e-3)
 
 
 def test_a_rule_with_slack_is_worth_nothing(solver: str) -> None:

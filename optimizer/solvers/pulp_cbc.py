@@ -1,7 +1,8 @@
-"""COIN-OR CBC through PuLP's COIN_CMD: the fallback backend.
+"""COIN-OR CBC through PuLP: the fallback backend.
 
-The binary comes from the ``cbcbox`` wheel (what ``pulp[cbc]`` installs); PuLP's own bundled
-binary, deprecated in PuLP 3.3, is used only when cbcbox is missing.
+PuLP's bundled CBC 2.10 is preferred: the ``cbcbox`` wheel (what ``pulp[cbc]`` installs) ships
+a development build that writes zero row duals and ignores ``-max``. cbcbox is the fallback
+for when PuLP stops bundling its binary (announced for PuLP 4).
 """
 
 from __future__ import annotations
@@ -85,11 +86,14 @@ def _satisfies(lp: LinearProgram, x: np.ndarray, tolerance: float = 1e-6) -> boo
 
 
 def _command(**options: object) -> pulp.LpSolver_CMD:
-    """COIN_CMD on cbcbox's binary, else PuLP's bundled CBC."""
+    """PuLP's bundled stable CBC, else COIN_CMD on cbcbox's binary."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        bundled = pulp.PULP_CBC_CMD(**options)
+    if bundled.available():
+        return bundled
     try:
         import cbcbox
     except ImportError:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return pulp.PULP_CBC_CMD(**options)
+        return bundled
     return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), **options)
