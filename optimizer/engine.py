@@ -149,9 +149,10 @@ class _Search:
         gap = self.gap()
         return gap is not None and gap <= self.tolerance
 
-    def solve(self, program: PwlProgram) -> Solution:
+    def solve(self, program: PwlProgram, share: float = 1.0) -> Solution:
+        """Solve with ``share`` of the remaining time (the plan's solve leaves the bound some)."""
         solution = self.solver.solve(
-            program.lp, time_limit_s=self.remaining(), mip_gap=self.tolerance / 10
+            program.lp, time_limit_s=share * self.remaining(), mip_gap=self.tolerance / 10
         )
         self.hit_time_limit |= solution.status == "time_limit"
         return solution
@@ -160,18 +161,19 @@ class _Search:
         """One chord solve (candidate plan) and one tangent solve (bound); None to go on."""
         problem = self.problem
         inner = build_program(problem, segments(problem, self.grid, "chord"), self.ordered)
-        candidate = self.solve(inner)
+        candidate = self.solve(inner, share=0.5)
         # Only S-shaped units keep binaries here: for concave ones, gmv <= tangents without
         # any ordering is what makes this program a relaxation.
         outer = build_program(problem, segments(problem, self.grid, "tangent"), self.s_shaped)
         relaxed = self.solve(outer)
         if relaxed.status == "infeasible":
-            return _infeasible(problem, self.solver, self.rounds, self.started)
+            return _infeasible(problem, self.solver, self.rounds, self.started, self.deadline)
         for broken in (candidate, relaxed):
             if broken.status in ("unbounded", "error"):
                 return self.finish_without_plan(broken.status, broken.message)
-        if relaxed.status == "optimal" and relaxed.objective is not None:
-            bound = outer.objective(relaxed.objective) + _allowance(problem, self.grid)
+        proven = relaxed.objective if relaxed.status == "optimal" else relaxed.bound
+        if proven is not None:
+            bound = outer.objective(proven) + _allowance(problem, self.grid)
             self.bound = bound if self.bound is None else _tighter(problem, self.bound, bound)
             _split_s_curves(problem, self.grid, 0.5 * self.tolerance * max(abs(bound), 1.0))
         points = [] if relaxed.x is None else [spend_from(outer, relaxed.x)]
@@ -335,8 +337,10 @@ def _since(started: float) -> float:
     return time.perf_counter() - started
 
 
-def _infeasible(problem: Problem, solver: Solver, rounds: int, started: float) -> SolveResult:
-    conflict = minimal_conflict(problem, solver)
+def _infeasible(
+    problem: Problem, solver: Solver, rounds: int, started: float, deadline: float
+) -> SolveResult:
+    conflict = minimal_conflict(problem, solver, deadline)
     names = ", ".join(conflict) if conflict else "the channel spend bounds"
     descriptions = {row.key: row.description for row in problem.rows}
     descriptions[BOUNDS] = "KOL tier capacities (capacity_fee_cny)"
@@ -358,7 +362,7 @@ def _infeasible(problem: Problem, solver: Solver, rounds: int, started: float) -
 BOUNDS = "channel_period_bounds"
 
 
-def minimal_conflict(problem: Problem, solver: Solver) -> list[str]:
+def minimal_conflict(problem: Problem, solver: Solver, deadline: float | None = None) -> list[str]:
     """A minimal set of rules that cannot hold together (deletion filter on the relaxation).
 
     The tangent program is a relaxation, so a set it finds infeasible is truly infeasible.
@@ -369,12 +373,16 @@ def minimal_conflict(problem: Problem, solver: Solver) -> list[str]:
     keep = list(items)
     for item in items:
         trial = [name for name in keep if name != item]
-        if not _is_feasible(problem, solver, trial):
+        if deadline is not None and time.perf_counter() >= deadline:
+            break  # out of time: what is kept still conflicts, though it may not be minimal
+        if not _is_feasible(problem, solver, trial, deadline):
             keep = trial
     return keep
 
 
-def _is_feasible(problem: Problem, solver: Solver, names: list[str]) -> bool:
+def _is_feasible(
+    problem: Problem, solver: Solver, names: list[str], deadline: float | None = None
+) -> bool:
     rows = [row for row in problem.rows if row.key in names]
     trial = replace(problem, rows=rows)
     if BOUNDS not in names:
@@ -382,4 +390,5 @@ def _is_feasible(problem: Problem, solver: Solver, names: list[str]) -> bool:
         trial = replace(trial, lo=np.zeros_like(problem.lo), hi=np.full_like(problem.hi, budget))
     grid = initial_grid(trial)
     outer = build_program(trial, segments(trial, grid, "tangent"))
-    return solver.solve(outer.lp, time_limit_s=30.0, mip_gap=1e-4).status != "infeasible"
+    limit = 30.0 if deadline is None else max(deadline - time.perf_counter(), 0.01)
+    return solver.solve(outer.lp, time_limit_s=limit, mip_gap=1e-4).status != "infeasible"

@@ -44,6 +44,7 @@ class Solution:
     message: str = ""
     mip_gap: float | None = None
     row_duals: np.ndarray | None = None  # d objective / d row bound, per row; LPs only
+    bound: float | None = None  # MIPs: the solver's proven bound on the optimum, if it has one
 
 
 class Solver(ABC):

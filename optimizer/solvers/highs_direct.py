@@ -60,6 +60,7 @@ class HighsDirectSolver(Solver):
                 seconds,
                 f"stopped at the time limit of {time_limit_s:g} s",
                 gap,
+                bound=_finite(info.mip_dual_bound) if lp.is_mip else None,
             )
         return Solution("error", None, None, seconds, highs.modelStatusToString(status))
 
@@ -88,3 +89,7 @@ def _highs_lp(lp: LinearProgram, highspy: object) -> object:
         kinds = highspy.HighsVarType  # type: ignore[attr-defined]
         model.integrality_ = [kinds.kInteger if v else kinds.kContinuous for v in lp.integer]
     return model
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import pulp
@@ -63,5 +64,14 @@ class HighsSolver(Solver):
                 seconds,
                 f"stopped at the time limit of {time_limit_s:g} s",
                 gap,
+                bound=_bound(lp, float(info.mip_dual_bound)),
             )
         return Solution("error", None, None, seconds, highs.modelStatusToString(status))
+
+
+def _bound(lp: LinearProgram, highs_bound: float) -> float | None:
+    """HiGHS's MIP dual bound in the program's terms: PuLP passes a maximisation negated and
+    leaves the constant out."""
+    if not lp.is_mip or not math.isfinite(highs_bound):
+        return None
+    return (-highs_bound if lp.maximise else highs_bound) + lp.c0
