@@ -51,6 +51,9 @@ class SolverName(StrEnum):
     highs = "highs"
     cbc = "cbc"
     highs_direct = "highs-direct"
+    lp = "lp"
+    nlp = "nlp"
+    auto = "auto"
 
 
 ScenarioArg = Annotated[
@@ -60,7 +63,10 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output 
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the output to this file.")]
 SolverOpt = Annotated[
     SolverName | None,
-    typer.Option(help="Solver backend (default: the scenario's settings.solver, highs)."),
+    typer.Option(
+        help="lp (piecewise-linear, proven gap), nlp (SLSQP on the true curves), auto (picks "
+        "by problem shape and says which), or an LP backend; default: settings.solver, highs."
+    ),
 ]
 ToleranceOpt = Annotated[
     float | None,

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.engine import FEASIBILITY_TOLERANCE, SolveResult, row_scale, row_slack
 from optimizer.model import Problem, Row
+from optimizer.result import FEASIBILITY_TOLERANCE, SolveResult, row_scale, row_slack
 from optimizer.scenario import Scenario
 
 BINDING_TOLERANCE = 1e-4

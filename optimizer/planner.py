@@ -9,8 +9,10 @@ import numpy as np
 
 from optimizer.engine import optimise
 from optimizer.errors import FieldProblem, ScenarioError
-from optimizer.model import Unit, build_problem
+from optimizer.model import Problem, Unit, build_problem
+from optimizer.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
 from optimizer.plan import Plan, build_plan
+from optimizer.result import SolveResult
 from optimizer.scenario import Scenario
 from optimizer.solvers import get_solver
 
@@ -23,15 +25,53 @@ def plan(
     solver: str | None = None,
     tolerance: float | None = None,
     time_limit_s: float | None = None,
+    start: np.ndarray | None = None,
 ) -> Plan:
-    """Find the allocation that optimises the scenario's objective under all its rules."""
+    """Find the allocation that optimises the scenario's objective under all its rules.
+
+    ``solver`` is a method (``lp``, ``nlp``, ``auto``) or an LP backend (``highs``, ``cbc``,
+    ``highs-direct``); ``start`` is the nonlinear method's starting spend (units x periods).
+    """
     problem = build_problem(scenario)
     settings = scenario.settings
-    backend = get_solver(solver or settings.solver)
     tol = tolerance if tolerance is not None else settings.tolerance
     limit = time_limit_s if time_limit_s is not None else settings.time_limit_s
-    result = optimise(problem, backend, tolerance=tol, time_limit_s=limit)
+    result = solve_problem(problem, solver or settings.solver, tol, limit, start)
     return build_plan(problem, result, result.spend, tol)
+
+
+def solve_problem(
+    problem: Problem,
+    name: str,
+    tolerance: float,
+    time_limit_s: float,
+    start: np.ndarray | None = None,
+) -> SolveResult:
+    """Run a method by name; ``auto`` says which it chose and why."""
+    if name == "auto":
+        method, reason = choose_method(problem)
+        result = solve_problem(problem, method, tolerance, time_limit_s, start)
+        if method == "nlp" and result.status != "optimal":
+            reason += f"; nlp failed ({result.message}), so lp was used"
+            result = solve_problem(problem, "lp", tolerance, time_limit_s)
+        message = f"auto chose {reason}" + (f"; {result.message}" if result.message else "")
+        return replace(result, solver=f"auto: {result.solver}", message=message)
+    if name == "nlp":
+        return solve_nlp(problem, start=start)
+    backend = get_solver(None if name == "lp" else name)
+    return optimise(problem, backend, tolerance=tolerance, time_limit_s=time_limit_s)
+
+
+def choose_method(problem: Problem) -> tuple[str, str]:
+    """nlp for small smooth convex problems, where SLSQP is fast and exact; lp otherwise."""
+    cells = problem.lo.size
+    if not is_smooth(problem):
+        return "lp", "lp: S-shaped or piecewise curves need breakpoints"
+    if cells > MAX_NLP_CELLS:
+        return "lp", f"lp: {cells} cells is too many for SLSQP (at most {MAX_NLP_CELLS})"
+    if any(row.kind == "gmv_share" for row in problem.rows):
+        return "lp", "lp: share rules can make the problem non-convex, lp proves its gap"
+    return "nlp", f"nlp: {cells} cells, smooth concave curves, convex rules"
 
 
 def score(scenario: Scenario, allocation: SpendByUnit, *, source: str = "allocation") -> Plan:

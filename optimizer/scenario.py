@@ -424,7 +424,12 @@ class Objective(StrictModel):
 class Settings(StrictModel):
     """Solver settings; the CLI can override them."""
 
-    solver: Literal["highs", "cbc", "highs-direct"] = "highs"
+    solver: Literal["highs", "cbc", "highs-direct", "lp", "nlp", "auto"] = Field(
+        "highs",
+        description="Method or backend: lp (piecewise-linear, default backend), nlp (SLSQP on "
+        "the true curves), auto (picks by problem shape), or an LP backend: highs, cbc, "
+        "highs-direct.",
+    )
     tolerance: float = Field(1e-4, gt=0, le=0.1, description="Relative optimality gap to reach.")
     time_limit_s: float = Field(60, gt=0, le=3600)
 

@@ -393,10 +393,10 @@ def test_a_plan_whose_gap_stays_above_tolerance_is_feasible_not_optimal(
     solver: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import optimizer.engine as engine
-    import optimizer.polish as polish_module
+    import optimizer.nlp as nlp
 
     monkeypatch.setattr(engine, "MAX_ROUNDS", 1)
-    monkeypatch.setattr(polish_module, "MAX_POLISH_VARIABLES", 0)
+    monkeypatch.setattr(nlp, "MAX_NLP_CELLS", 0)
     s = scenario([exponential("a", 500, 40), exponential("b", 300, 20)], budget=100)
     result = plan(s, solver=solver, tolerance=1e-9)
     assert result.status == "feasible"

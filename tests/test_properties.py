@@ -7,9 +7,9 @@ from helpers import exponential, scenario
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.engine import objective_value, violated_rows
 from optimizer.model import build_problem
 from optimizer.planner import plan
+from optimizer.result import objective_value, violated_rows
 
 channel_params = st.tuples(
     st.floats(100, 2000),  # max GMV per period
