@@ -129,6 +129,7 @@ class Plan:
     rules: list[RuleCheck]
     solver: SolverInfo | None
     conflict: list[str] = field(default_factory=list)
+    diagnosis: list[Any] = field(default_factory=list)
     comparison: dict[str, Any] | None = None
 
     @property
@@ -305,6 +306,7 @@ def build_plan(
         budget_total_cny=s.budget.total_cny,
         solver=solver,
         conflict=list(result.conflict) if result is not None else [],
+        diagnosis=list(result.diagnosis) if result is not None else [],
     )
     if spend is None:
         return Plan(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 
+from optimizer.diagnosis import diagnose
 from optimizer.engine import optimise
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.model import Problem, Unit, build_problem
@@ -59,7 +61,11 @@ def solve_problem(
     if name == "nlp":
         return solve_nlp(problem, start=start)
     backend = get_solver(None if name == "lp" else name)
-    return optimise(problem, backend, tolerance=tolerance, time_limit_s=time_limit_s)
+    deadline = time.perf_counter() + 2 * time_limit_s  # the diagnosis gets a second budget
+    result = optimise(problem, backend, tolerance=tolerance, time_limit_s=time_limit_s)
+    if result.status == "infeasible" and result.conflict:
+        result = replace(result, diagnosis=diagnose(problem, backend, result.conflict, deadline))
+    return result
 
 
 def choose_method(problem: Problem) -> tuple[str, str]:

@@ -14,7 +14,7 @@ less GMV), binaries force segment k to be full before k + 1 starts: an exact MIL
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -157,6 +157,40 @@ def build_program(problem: Problem, seg: Segments, ordered: np.ndarray | None = 
         )
     lp = LinearProgram(c, problem.maximise, a.tocsr(), row_lo, row_hi, col_lo, col_hi, integer, c0)
     return PwlProgram(lp, seg, problem.lo, scale)
+
+
+def elastic(program: PwlProgram, rows: int) -> PwlProgram:
+    """The same program with every rule row elastic: minimise the total violation.
+
+    Each of the first ``rows`` rows gets violation columns (one that loosens a ``<=`` side, one
+    that loosens a ``>=`` side). Every rule row is in CNY (spend, GMV, commission, or the
+    CNY gap of a ratio such as ``gmv - 4.5 * spend``), so unit weights minimise the CNY of
+    violation, and the spend objective is dropped.
+    """
+    lp = program.lp
+    n = lp.a.shape[1]
+    index = np.arange(rows)
+    loosen = sp.csr_matrix(
+        (
+            np.concatenate((-np.ones(rows), np.ones(rows))),
+            (np.concatenate((index, index)), n + np.arange(2 * rows)),
+        ),
+        shape=(lp.a.shape[0], n + 2 * rows),
+    )
+    a = sp.hstack([lp.a, sp.csr_matrix((lp.a.shape[0], 2 * rows))]).tocsr() + loosen
+    c = np.concatenate((np.zeros(n), np.ones(2 * rows)))
+    stretched = LinearProgram(
+        c,
+        False,
+        a.tocsr(),
+        lp.row_lo,
+        lp.row_hi,
+        np.concatenate((lp.col_lo, np.zeros(2 * rows))),
+        np.concatenate((lp.col_hi, np.full(2 * rows, np.inf))),
+        np.concatenate((lp.integer, np.zeros(2 * rows, dtype=bool))),
+        0.0,
+    )
+    return replace(program, lp=stretched)
 
 
 def _row_matrix(

@@ -78,6 +78,12 @@ def to_table(plan: Plan, width: int = 160) -> str:
         console.print(plan.message)
     if plan.conflict:
         console.print("Conflicting rules: " + ", ".join(plan.conflict))
+    for suggestion in plan.diagnosis:
+        check = ""
+        if suggestion.suggested is not None:
+            verdict = "feasible" if suggestion.verified else "NOT confirmed"
+            check = f" (re-planned: {verdict})"
+        console.print(f"  - {suggestion.text}{check}", markup=False)
     if plan.total is not None:
         console.print(f"objective {plan.objective_kind}: {money(plan.objective_value)}")
         console.print(_allocation_table(plan))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,7 @@ class SolveResult:
     mip_gap: float | None = None
     polished: bool = False
     conflict: list[str] = field(default_factory=list)
+    diagnosis: list[Any] = field(default_factory=list)  # Relaxations, when infeasible
     row_duals: np.ndarray | None = None  # d objective / d rhs of each problem row, LP only
 
 
