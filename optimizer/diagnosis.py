@@ -20,7 +20,9 @@ from optimizer.result import FEASIBILITY_TOLERANCE, row_scale, row_slack
 from optimizer.solvers.base import Solver
 
 DINKELBACH_ROUNDS = 12
-OUTWARD = 1e-6  # suggestions step this far past the boundary so they hold on the true curves
+# Suggestions step this far (relative) inside the reachable range: exactly on its boundary
+# a piecewise-linear plan can only approach, never reach, what the true curves allow.
+OUTWARD = 1e-5
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,8 @@ def best_reachable(others: Problem, solver: Solver, row: Row, deadline: float) -
         low = _extreme(others, solver, row, False, deadline)
         if high is None or low is None:
             return None
-        return min(max(row.limit, low), high)
+        inside = OUTWARD * max(abs(high), abs(low))
+        return min(max(row.limit, low + inside), high - inside)
     return _extreme(others, solver, row, row.sense == ">=", deadline)
 
 

