@@ -59,15 +59,23 @@ class Unit:
 
 @dataclass(frozen=True)
 class LinearForm:
-    """sum(spend_coef * spend + gmv_coef * gmv) + constant over (unit, period) arrays."""
+    """sum(spend_coef * spend + gmv_coef * gmv) + constant over (unit, period) arrays.
+
+    ``if_used`` adds fixed amounts paid when a channel is used at all: (switch index, amount)
+    pairs, a switch being one channel's on/off decision (``Problem.switches``).
+    """
 
     spend_coef: np.ndarray
     gmv_coef: np.ndarray
     constant: float = 0.0
+    if_used: tuple[tuple[int, float], ...] = ()
+    switch_masks: tuple[np.ndarray, ...] = ()
 
     def evaluate(self, spend: np.ndarray, gmv: np.ndarray) -> float:
         """Value of the form at the given spend and GMV arrays."""
-        return float(np.sum(self.spend_coef * spend) + np.sum(self.gmv_coef * gmv) + self.constant)
+        value = np.sum(self.spend_coef * spend) + np.sum(self.gmv_coef * gmv) + self.constant
+        used = sum(amount for k, amount in self.if_used if is_used(spend, self.switch_masks[k]))
+        return float(value + used)
 
     def minus(self, other: LinearForm, factor: float) -> LinearForm:
         """self - factor * other."""
@@ -75,7 +83,24 @@ class LinearForm:
             self.spend_coef - factor * other.spend_coef,
             self.gmv_coef - factor * other.gmv_coef,
             self.constant - factor * other.constant,
+            self.if_used + tuple((k, -factor * a) for k, a in other.if_used),
+            self.switch_masks or other.switch_masks,
         )
+
+
+def is_used(spend: np.ndarray, mask: np.ndarray) -> bool:
+    """A channel counts as used once it spends more than solver noise."""
+    return float(np.sum(spend[mask])) > 1e-9 * max(float(np.max(np.abs(spend), initial=0.0)), 1.0)
+
+
+@dataclass(frozen=True)
+class Switch:
+    """One channel's on/off decision: a minimum if used, and a fixed cost if used."""
+
+    channel: str
+    mask: np.ndarray
+    min_if_used_cny: float
+    activation_cost_cny: float
 
 
 @dataclass(frozen=True)
@@ -115,6 +140,19 @@ class Problem:
     objective: LinearForm
     maximise: bool
     rows: list[Row]
+    switches: tuple[Switch, ...] = ()
+
+    def activation_cost(self, spend: np.ndarray) -> float:
+        """Fixed costs of the channels the spend uses."""
+        return sum(s.activation_cost_cny for s in self.switches if is_used(spend, s.mask))
+
+    def broken_switches(self, spend: np.ndarray) -> list[str]:
+        """Channels that spend something but less than their minimum if used."""
+        return [
+            f"{s.channel}.min_spend_if_used"
+            for s in self.switches
+            if is_used(spend, s.mask) and np.sum(spend[s.mask]) < s.min_if_used_cny * (1 - 1e-6)
+        ]
 
     @property
     def gain(self) -> np.ndarray:
@@ -293,7 +331,9 @@ def build_problem(s: Scenario) -> Problem:
     shape = (len(units), len(s.periods))
     builder = _RowBuilder(s, units, shape)
     objective, maximise = builder.objective()
-    return Problem(s, list(s.periods), units, lo, hi, objective, maximise, builder.rows())
+    return Problem(
+        s, list(s.periods), units, lo, hi, objective, maximise, builder.rows(), builder.switches
+    )
 
 
 class _RowBuilder:
@@ -310,6 +350,12 @@ class _RowBuilder:
         self.new_per_gmv = np.repeat(new[:, None], shape[1], axis=1)
         basis_has_commission = s.accounting.spend_basis == "media_plus_commission"
         self.basis_rate = self.rate if basis_has_commission else self.zero
+        self.switches = tuple(
+            Switch(c.id, self.mask([c.id]), c.min_spend_if_used_cny, c.activation_cost_cny)
+            for c in s.channels
+            if c.min_spend_if_used_cny > 0 or c.activation_cost_cny > 0
+        )
+        self.masks = tuple(w.mask for w in self.switches)
 
     # forms
     def spend(self, mask: np.ndarray) -> LinearForm:
@@ -323,8 +369,16 @@ class _RowBuilder:
         return LinearForm(mask.astype(float), mask * self.basis_rate)
 
     def budget_spend(self, mask: np.ndarray) -> LinearForm:
+        """What the budget pays: spend, activation costs, commission if it is in the budget."""
         rate = self.rate if self.s.budget.commission_in_budget else self.zero
-        return LinearForm(mask.astype(float), mask * rate)
+        return LinearForm(mask.astype(float), mask * rate, 0.0, self.activation(1.0), self.masks)
+
+    def activation(self, sign: float) -> tuple[tuple[int, float], ...]:
+        return tuple(
+            (k, sign * w.activation_cost_cny)
+            for k, w in enumerate(self.switches)
+            if w.activation_cost_cny > 0
+        )
 
     def mask(
         self,
@@ -351,7 +405,9 @@ class _RowBuilder:
         if kind == "max_profit":
             margin = self.s.accounting.gross_margin or 0.0
             fixed = sum(c.amount_cny for c in self.s.fixed_costs)
-            return LinearForm(-self.one, margin - self.rate, -fixed), True
+            return LinearForm(
+                -self.one, margin - self.rate, -fixed, self.activation(-1.0), self.masks
+            ), True
         return self.budget_spend(everything), False
 
     def rows(self) -> list[Row]:

@@ -35,7 +35,8 @@ def is_smooth(problem: Problem) -> bool:
 
 def is_polishable(problem: Problem) -> bool:
     """Small and smooth: SLSQP is fast and exact there."""
-    return len(problem.units) * len(problem.periods) <= MAX_NLP_CELLS and is_smooth(problem)
+    small = len(problem.units) * len(problem.periods) <= MAX_NLP_CELLS
+    return small and is_smooth(problem) and not problem.switches
 
 
 def polish(problem: Problem, spend: np.ndarray) -> np.ndarray | None:
@@ -110,6 +111,16 @@ def solve_nlp(problem: Problem, *, start: np.ndarray | None = None) -> SolveResu
     vanishes) cannot change the answer.
     """
     started = time.perf_counter()
+    if problem.switches:
+        return SolveResult(
+            status="error",
+            solver="nlp (SLSQP)",
+            rounds=0,
+            is_mip=False,
+            seconds=0.0,
+            message="nlp cannot decide whether a channel is used at "
+            "all (min_spend_if_used_cny, activation_cost_cny): use lp",
+        )
     starts = {"the even split": default_start(problem)}
     if start is not None:
         starts = {"the given start": np.asarray(start, dtype=float), **starts}

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.model import Problem, Row
+from optimizer.model import Problem, Row, Switch, is_used
 from optimizer.result import FEASIBILITY_TOLERANCE, SolveResult, row_scale, row_slack
 from optimizer.scenario import Scenario
 
@@ -131,6 +131,7 @@ class Plan:
     conflict: list[str] = field(default_factory=list)
     diagnosis: list[Any] = field(default_factory=list)
     comparison: dict[str, Any] | None = None
+    activation_costs_cny: float = 0.0
 
     @property
     def is_feasible(self) -> bool:
@@ -339,6 +340,7 @@ def build_plan(
             - total.spend_cny
             - total.commission_cny
             - base["fixed_costs_cny"]
+            - problem.activation_cost(spend)
         )
     return Plan(
         **base,
@@ -360,8 +362,32 @@ def build_plan(
         },
         total=total,
         gross_profit_cny=profit,
+        activation_costs_cny=problem.activation_cost(spend),
         rules=[
             check_rule(row, spend, tables.gmv, _dual(result, r), problem.maximise)
             for r, row in enumerate(problem.rows)
-        ],
+        ]
+        + [check_switch(switch, spend) for switch in problem.switches],
+    )
+
+
+def check_switch(switch: Switch, spend: np.ndarray) -> RuleCheck:
+    """'0 or at least X' re-checked at the plan; the value is the channel's total spend."""
+    total = float(np.sum(spend[switch.mask]))
+    used = is_used(spend, switch.mask)
+    minimum = switch.min_if_used_cny
+    slack = total - minimum if used else 0.0
+    cost = (
+        f", activation {switch.activation_cost_cny:,.0f} CNY" if switch.activation_cost_cny else ""
+    )
+    return RuleCheck(
+        name=f"{switch.channel}.if_used",
+        kind="min_spend_if_used",
+        description=f"{switch.channel} spends 0 or at least {minimum:,.0f} CNY{cost}",
+        value=total,
+        limit=minimum,
+        sense=">=",
+        slack=slack,
+        binds=used and abs(slack) <= BINDING_TOLERANCE * max(minimum, 1.0),
+        holds=slack >= -FEASIBILITY_TOLERANCE * max(minimum, 1.0),
     )

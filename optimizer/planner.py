@@ -73,6 +73,8 @@ def choose_method(problem: Problem) -> tuple[str, str]:
     cells = problem.lo.size
     if not is_smooth(problem):
         return "lp", "lp: S-shaped or piecewise curves need breakpoints"
+    if problem.switches:
+        return "lp", "lp: whether a channel is used at all needs binaries"
     if cells > MAX_NLP_CELLS:
         return "lp", f"lp: {cells} cells is too many for SLSQP (at most {MAX_NLP_CELLS})"
     if any(row.kind == "gmv_share" for row in problem.rows):

@@ -156,7 +156,53 @@ def build_program(problem: Problem, seg: Segments, ordered: np.ndarray | None = 
             seg, ordered, a, row_lo, row_hi, col_lo, col_hi, integer, c
         )
     lp = LinearProgram(c, problem.maximise, a.tocsr(), row_lo, row_hi, col_lo, col_hi, integer, c0)
+    if problem.switches:
+        lp = _add_switches(problem, seg, lp, [f for f, _ in forms], scale)
     return PwlProgram(lp, seg, problem.lo, scale)
+
+
+def _add_switches(
+    problem: Problem, seg: Segments, lp: LinearProgram, forms: list, scale: float
+) -> LinearProgram:
+    """One binary per channel switch: spend <= M u, spend >= min u, and its fixed costs on u.
+
+    Rule rows and the objective pay ``amount`` for a used channel, so their coefficient on the
+    binary is ``amount / scale`` like every other quantity in the scaled program.
+    """
+    n, m, rows = lp.a.shape[1], len(problem.switches), lp.a.shape[0]
+    cell = seg.unit.astype(int) * len(problem.periods) + seg.period.astype(int)
+    on = np.zeros((rows, m))
+    for r, form in enumerate(forms):
+        for k, amount in form.if_used:
+            on[r, k] += amount / scale
+    objective = np.zeros(m)
+    for k, amount in problem.objective.if_used:
+        objective[k] += amount / scale
+    link_rows, link_lo, link_hi = [], [], []
+    for k, switch in enumerate(problem.switches):
+        in_switch = np.zeros(n)  # segment columns first, then any ordering binaries
+        in_switch[: seg.count] = switch.mask.ravel()[cell]
+        room = float(np.sum(problem.hi[switch.mask])) / scale
+        link_rows.append(np.concatenate((in_switch, -room * np.eye(m)[k])))
+        link_lo.append(-np.inf)
+        link_hi.append(0.0)
+        if switch.min_if_used_cny > 0:
+            minimum = switch.min_if_used_cny / scale
+            link_rows.append(np.concatenate((in_switch, -minimum * np.eye(m)[k])))
+            link_lo.append(0.0)
+            link_hi.append(np.inf)
+    a = sp.vstack([sp.hstack([lp.a, sp.csr_matrix(on)]), sp.csr_matrix(np.array(link_rows))])
+    return LinearProgram(
+        np.concatenate((lp.c, objective)),
+        lp.maximise,
+        a.tocsr(),
+        np.concatenate((lp.row_lo, link_lo)),
+        np.concatenate((lp.row_hi, link_hi)),
+        np.concatenate((lp.col_lo, np.zeros(m))),
+        np.concatenate((lp.col_hi, np.ones(m))),
+        np.concatenate((lp.integer, np.ones(m, dtype=bool))),
+        lp.c0,
+    )
 
 
 def elastic(program: PwlProgram, rows: int) -> PwlProgram:

@@ -154,15 +154,18 @@ def _metrics_table(
 
 def _budget_line(plan: Plan) -> str:
     assert plan.total is not None
-    used = plan.total.spend_cny + plan.fixed_costs_cny
+    used = plan.total.spend_cny + plan.fixed_costs_cny + plan.activation_costs_cny
+    activation = (
+        f" + activation {money(plan.activation_costs_cny)}" if plan.activation_costs_cny else ""
+    )
     line = (
-        f"Budget {money(plan.budget_total_cny)}: media {money(plan.total.spend_cny)} + fixed "
-        f"costs {money(plan.fixed_costs_cny)} = {money(used)}; contingency held back "
+        f"Budget {money(plan.budget_total_cny)}: media {money(plan.total.spend_cny)}{activation} + "
+        f"fixed costs {money(plan.fixed_costs_cny)} = {money(used)}; contingency held back "
         f"{money(plan.contingency_cny)}; unallocated "
         f"{money(plan.budget_total_cny - used - plan.contingency_cny)}"
     )
     if plan.gross_profit_cny is not None:
-        line += "\nGross profit (margin x GMV - spend - commission - fixed): "
+        line += "\nGross profit (margin x GMV - spend - commission - fixed - activation): "
         line += money(plan.gross_profit_cny)
     return line
 

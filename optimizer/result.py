@@ -58,13 +58,13 @@ def row_scale(row: Row, spend: np.ndarray, gmv: np.ndarray) -> float:
 
 
 def violated_rows(problem: Problem, spend: np.ndarray) -> list[str]:
-    """Names of rows that fail on the true curves beyond the feasibility tolerance."""
+    """Names of rules that fail on the true curves beyond the feasibility tolerance."""
     gmv = problem.gmv(spend)
     return [
         row.name
         for row in problem.rows
         if row_slack(row, spend, gmv) < -FEASIBILITY_TOLERANCE * row_scale(row, spend, gmv)
-    ]
+    ] + problem.broken_switches(spend)
 
 
 def relative_gap(problem: Problem, bound: float, value: float) -> float:

@@ -247,6 +247,14 @@ class ChannelBase(StrictModel):
     locked_spend_cny: Money | None = Field(
         None, description="Total spend fixed at this amount (a signed contract, a commitment)."
     )
+    min_spend_if_used_cny: Money = Field(
+        0, description="If the channel is used at all, at least this total (0 or >= X)."
+    )
+    activation_cost_cny: Money = Field(
+        0,
+        description="Fixed cost paid from the budget if the channel is used at all (set-up, "
+        "agency onboarding); counts in profit, not in ROAS or CAC.",
+    )
 
 
 class PaidChannel(ChannelBase):
