@@ -131,18 +131,34 @@ class _Search:
             else:
                 self.rounds_without_plan = 0
                 self.mip_gap = candidate.mip_gap
-                self._offer(spend, candidate.row_duals)
+                self._offer(spend, inner, candidate)
             points.append(spend)
         if points:
             refine(self.grid, problem, *points)
         return None
 
-    def _offer(self, spend: np.ndarray, duals: np.ndarray | None) -> None:
+    def _fixed_duals(self, program: PwlProgram, solution: Solution) -> np.ndarray | None:
+        """A MILP's duals: the LP with every binary fixed at its value (the usual convention)."""
+        lp = program.lp
+        if not lp.is_mip or solution.x is None:
+            return None
+        fixed = np.round(solution.x[lp.integer])
+        col_lo, col_hi = lp.col_lo.copy(), lp.col_hi.copy()
+        col_lo[lp.integer] = col_hi[lp.integer] = fixed
+        relaxed = replace(lp, col_lo=col_lo, col_hi=col_hi, integer=np.zeros_like(lp.integer))
+        return self.solve(
+            PwlProgram(relaxed, program.segments, program.lo, program.scale)
+        ).row_duals
+
+    def _offer(self, spend: np.ndarray, program: PwlProgram, solution: Solution) -> None:
+        """Keep the spend if it beats the incumbent, with the duals that price its rules."""
         value = objective_value(self.problem, spend)
         if self.best is None or _better(self.problem, value, self.best[0]):
             self.best = (value, spend)
-            rows = len(self.problem.rows)
-            self.duals = None if duals is None else duals[:rows]
+            duals = solution.row_duals
+            if duals is None:
+                duals = self._fixed_duals(program, solution)
+            self.duals = None if duals is None else duals[: len(self.problem.rows)]
 
     def finish_without_plan(self, status: Status, message: str) -> SolveResult:
         return SolveResult(

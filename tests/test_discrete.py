@@ -82,3 +82,11 @@ def test_nlp_refuses_on_off_rules() -> None:
     result = plan(discrete_scenario(100), solver="nlp")
     assert result.status == "error"
     assert "use lp" in result.message
+
+
+def test_rules_of_a_milp_plan_are_priced_with_binaries_fixed(solver: str) -> None:
+    # 100: kol open (60 at ROAS 8), search takes the last 20: one more yuan of budget goes to
+    # search at ROAS 3.
+    result = plan(discrete_scenario(100), solver=solver)
+    budget = next(r for r in result.rules if r.name == "budget")
+    assert budget.value_of_relaxing == pytest.approx(3)
