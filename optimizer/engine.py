@@ -160,7 +160,8 @@ class _Search:
                 duals = self._fixed_duals(program, solution)
             self.duals = None if duals is None else duals[: len(self.problem.rows)]
 
-    def finish_without_plan(self, status: Status, message: str) -> SolveResult:
+    def result(self, status: Status, message: str, **plan: object) -> SolveResult:
+        """The search's evidence, with the plan's own fields when there is a plan."""
         return SolveResult(
             status=status,
             solver=self.solver.name,
@@ -169,7 +170,12 @@ class _Search:
             seconds=_since(self.started),
             message=message,
             bound=self.bound,
+            **plan,  # type: ignore[arg-type]
         )
+
+    def finish_without_plan(self, status: Status, message: str) -> SolveResult:
+        """No plan: just the status and why."""
+        return self.result(status, message)
 
     def finish(self) -> SolveResult:
         if self.best is None:
@@ -205,16 +211,11 @@ class _Search:
                 f"{self.rounds} rounds: the plan is feasible, its optimality is not proven "
                 "to the tolerance"
             )
-        return SolveResult(
-            status=status,
-            solver=self.solver.name,
-            rounds=self.rounds,
-            is_mip=bool(self.ordered.any()) or bool(self.problem.switches),
-            seconds=_since(self.started),
-            message=message,
+        return self.result(
+            status,
+            message,
             spend=spend,
             objective=value,
-            bound=self.bound,
             gap=gap,
             mip_gap=self.mip_gap,
             polished=polished,
