@@ -110,11 +110,6 @@ def initial_breakpoints(curve: Curve, lo: float, hi: float, count: int) -> np.nd
     return np.unique(np.concatenate((grid, [hi])))
 
 
-def chord_values(curve: Curve, points: np.ndarray) -> np.ndarray:
-    """Inner approximation: f at the breakpoints (chords lie below a concave f)."""
-    return curve.value(points)
-
-
 def tangent_envelope(curve: Curve, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Outer approximation of a concave f: breakpoints and values of min over tangents.
 

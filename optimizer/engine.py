@@ -114,9 +114,10 @@ class _Search:
                 return self.finish_without_plan(broken.status, broken.message)
         proven = relaxed.objective if relaxed.status == "optimal" else relaxed.bound
         if proven is not None:
-            bound = outer.objective(proven) + _allowance(problem, self.grid)
+            value = outer.objective(proven)
+            budget = 0.5 * self.tolerance * max(abs(value), 1.0)
+            bound = value + _account_s_curves(problem, self.grid, budget)
             self.bound = bound if self.bound is None else _tighter(problem, self.bound, bound)
-            _split_s_curves(problem, self.grid, 0.5 * self.tolerance * max(abs(bound), 1.0))
         points = [] if relaxed.x is None else [spend_from(outer, relaxed.x)]
         if candidate.x is None:
             self.rounds_without_plan += 1
@@ -264,21 +265,18 @@ def _s_curve_errors(problem: Problem, grid: list[list[np.ndarray]]):
             yield i, t, points, weight * _segment_excess(unit, points)
 
 
-def _allowance(problem: Problem, grid: list[list[np.ndarray]]) -> float:
-    """Most S-curves exceed their chords, weighted by the objective: keeps the bound sound."""
-    total = sum(float(np.max(e, initial=0.0)) for *_, e in _s_curve_errors(problem, grid))
-    return total if problem.maximise else -total
-
-
-def _split_s_curves(problem: Problem, grid: list[list[np.ndarray]], budget: float) -> None:
-    """Halve the S-curve segments whose chord error is above their share of ``budget``."""
+def _account_s_curves(problem: Problem, grid: list[list[np.ndarray]], budget: float) -> float:
+    """Most S-curves exceed their chords (weighted by the objective), which keeps the bound
+    sound; then halve the segments whose excess is above their share of ``budget``."""
     errors = list(_s_curve_errors(problem, grid))
+    total = sum(float(np.max(excess, initial=0.0)) for *_, excess in errors)
     share = budget / max(len(errors), 1)
     for i, t, points, excess in errors:
         wide = excess > share
         if wide.any():
             midpoints = 0.5 * (points[:-1] + points[1:])[wide]
             grid[i][t] = np.unique(np.concatenate((points, midpoints)))
+    return total if problem.maximise else -total
 
 
 def _better(problem: Problem, value: float, incumbent: float) -> bool:

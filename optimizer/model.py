@@ -169,8 +169,13 @@ class Problem:
 
     def unit_constant(self, attribute: str) -> np.ndarray:
         """A per-unit constant broadcast to (units, periods)."""
-        values = np.array([getattr(u, attribute) for u in self.units], dtype=float)
-        return np.repeat(values[:, None], len(self.periods), axis=1)
+        return per_unit(self.units, attribute, len(self.periods))
+
+
+def per_unit(units: list[Unit], attribute: str, periods: int) -> np.ndarray:
+    """A per-unit constant (commission rate, AOV, a flag) broadcast to (units, periods)."""
+    values = np.array([float(getattr(u, attribute)) for u in units])
+    return np.repeat(values[:, None], periods, axis=1)
 
 
 # --- units -----------------------------------------------------------------------------------
@@ -345,9 +350,10 @@ class _RowBuilder:
         self.shape = shape
         self.zero = np.zeros(shape)
         self.one = np.ones(shape)
-        self.rate = np.repeat(np.array([u.commission_rate for u in units])[:, None], shape[1], 1)
-        new = np.array([u.new_customer_share / u.aov_cny for u in units])
-        self.new_per_gmv = np.repeat(new[:, None], shape[1], axis=1)
+        self.rate = per_unit(units, "commission_rate", shape[1])
+        self.new_per_gmv = per_unit(units, "new_customer_share", shape[1]) / per_unit(
+            units, "aov_cny", shape[1]
+        )
         basis_has_commission = s.accounting.spend_basis == "media_plus_commission"
         self.basis_rate = self.rate if basis_has_commission else self.zero
         self.switches = tuple(
@@ -380,6 +386,16 @@ class _RowBuilder:
             if w.activation_cost_cny > 0
         )
 
+    def scope(self, channels: list[str] | None, groups: list[str] | None) -> set[str]:
+        """Channel ids a rule covers: its channels and groups; all channels when it names none."""
+        if channels is None and not groups:
+            return set(self.s.channel_ids())
+        chosen = set(channels or [])
+        members = self.s.group_members()
+        for group in groups or []:
+            chosen.update(members[group])
+        return chosen
+
     def mask(
         self,
         channels: list[str] | None,
@@ -387,10 +403,7 @@ class _RowBuilder:
         periods: list[str] | None = None,
     ) -> np.ndarray:
         """(units, periods) boolean mask of a rule's scope."""
-        members = self.s.group_members()
-        chosen = set(self.s.channel_ids() if channels is None and not groups else channels or [])
-        for group in groups or []:
-            chosen.update(members[group])
+        chosen = self.scope(channels, groups)
         unit_in = np.array([u.channel in chosen for u in self.units])
         period_in = np.array([periods is None or p in periods for p in self.s.periods])
         return unit_in[:, None] & period_in[None, :]
@@ -533,7 +546,7 @@ class _RowBuilder:
                 )
             ]
         if isinstance(rule, CacCeiling):
-            acquiring = mask & self.unit_flags("counts_toward_cac")
+            acquiring = mask & (per_unit(self.units, "counts_toward_cac", self.shape[1]) > 0)
             new = LinearForm(self.zero, acquiring * self.new_per_gmv)
             return [
                 Row(
@@ -584,10 +597,7 @@ class _RowBuilder:
         """Two rows per channel and period change: up by at most X, down by at most X."""
         rows = []
         x, room = rule.max_change, rule.allowance_cny
-        members = self.s.group_members()
-        chosen = set(rule.channels or ([] if rule.groups else self.s.channel_ids()))
-        for group in rule.groups:
-            chosen.update(members[group])
+        chosen = self.scope(rule.channels, rule.groups)
         for c in (c for c in self.s.channel_ids() if c in chosen):
             for t in range(1, len(self.s.periods)):
                 now, before = (
@@ -620,10 +630,6 @@ class _RowBuilder:
                     )
                 )
         return rows
-
-    def unit_flags(self, attribute: str) -> np.ndarray:
-        flags = np.array([bool(getattr(u, attribute)) for u in self.units])
-        return np.repeat(flags[:, None], self.shape[1], axis=1)
 
     def commission_rows(self, rule: CommissionCap, name: str, mask: np.ndarray) -> list[Row]:
         kol = mask & np.array([u.kind == "kol" for u in self.units])[:, None]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.curves import Curve, chord_values, cpm_by_period, tangent_envelope
+from optimizer.curves import Curve, cpm_by_period, tangent_envelope
 
 CONCAVE = [
     Curve("exponential", scale=30.0),
@@ -20,7 +20,7 @@ CONCAVE = [
 def test_chord_below_and_envelope_above(curve: Curve, points: list[float]) -> None:
     p = np.array(points, dtype=float)
     grid = np.linspace(p[0], p[-1], 2001)
-    chord = np.interp(grid, p, chord_values(curve, p))
+    chord = np.interp(grid, p, curve.value(p))  # chords: f at the breakpoints
     xs, ys = tangent_envelope(curve, p)
     envelope = np.interp(grid, xs, ys)
     true = curve.value(grid)
