@@ -13,6 +13,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from optimizer.engine import BOUNDS, optimise
 from optimizer.model import LinearForm, Problem, Row
 from optimizer.pwl import build_program, elastic, initial_grid, segments, spend_from
@@ -108,7 +110,7 @@ def joint_relaxation(problem: Problem, solver: Solver, deadline: float) -> list[
     ]
 
 
-def _measure(row: Row, spend: object, gmv: object) -> float | None:
+def _measure(row: Row, spend: np.ndarray, gmv: np.ndarray) -> float | None:
     num = row.num.evaluate(spend, gmv)
     if row.den is None:
         return num
@@ -182,7 +184,7 @@ def _extreme(
 
 def _optimum(
     problem: Problem, solver: Solver, objective: LinearForm, maximise: bool, deadline: float
-) -> object:
+) -> np.ndarray | None:
     trial = replace(problem, objective=objective, maximise=maximise)
     limit = max(deadline - time.perf_counter(), 0.5)
     result = optimise(trial, solver, tolerance=1e-7, time_limit_s=limit)
