@@ -9,6 +9,7 @@ curves at the candidate, and adds breakpoints around both solutions until
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -28,19 +29,30 @@ from optimizer.result import SolveResult, objective_value, relative_gap, violate
 from optimizer.solvers.base import Solution, Solver, Status
 
 MAX_ROUNDS = 40
+Progress = Callable[[int, float | None], None]
 MAX_ROUNDS_WITHOUT_PLAN = 8
 
 
 def optimise(
-    problem: Problem, solver: Solver, *, tolerance: float = 1e-4, time_limit_s: float = 60.0
+    problem: Problem,
+    solver: Solver,
+    *,
+    tolerance: float = 1e-4,
+    time_limit_s: float = 60.0,
+    progress: Progress | None = None,
 ) -> SolveResult:
-    """Refine and solve until the plan is within tolerance of the bound on the true curves."""
+    """Refine and solve until the plan is within tolerance of the bound on the true curves.
+
+    ``progress(round, gap)`` is called after each round; it may raise to abandon the search.
+    """
     search = _Search(problem, solver, tolerance, time_limit_s)
     for round_no in range(1, MAX_ROUNDS + 1):
         search.rounds = round_no
         verdict = search.round()
         if verdict is not None:
             return verdict
+        if progress is not None:
+            progress(round_no, search.gap())
         if search.converged() or search.out_of_time():
             break
         if search.rounds_without_plan >= MAX_ROUNDS_WITHOUT_PLAN:

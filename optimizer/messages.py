@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import math
 import types
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -21,7 +22,14 @@ def problems_from(
     exc: ValidationError, lines: dict[Loc, int], data: Any = None
 ) -> list[FieldProblem]:
     """Turn pydantic errors into FieldProblems: dotted path, nearest line, expected and got."""
-    errors = _drop_union_noise(exc.errors(include_url=False))
+    return problems_from_errors(exc.errors(include_url=False), lines, data)
+
+
+def problems_from_errors(
+    raw: Sequence[Any], lines: dict[Loc, int], data: Any = None
+) -> list[FieldProblem]:
+    """``problems_from`` for error dicts already taken out of a ValidationError."""
+    errors = _drop_union_noise(list(raw))
     problems: list[FieldProblem] = []
     seen: set[tuple[str, str]] = set()
     for err in errors:

@@ -142,6 +142,25 @@ class Plan:
         """Plain JSON-ready dictionary (NaN and infinities become None)."""
         return _clean(asdict(self))
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        """Rebuild a plan from ``to_dict`` output (a stored plan, for exports)."""
+
+        def metrics(value: dict[str, Any] | None) -> Metrics | None:
+            return None if value is None else Metrics(**value)
+
+        fields = dict(data)
+        fields["by_unit_period"] = {
+            unit: {p: metrics(m) for p, m in by.items()}
+            for unit, by in data["by_unit_period"].items()
+        }
+        fields["by_channel"] = {k: metrics(m) for k, m in data["by_channel"].items()}
+        fields["by_period"] = {k: metrics(m) for k, m in data["by_period"].items()}
+        fields["total"] = metrics(data["total"])
+        fields["rules"] = [RuleCheck(**r) for r in data["rules"]]
+        fields["solver"] = None if data["solver"] is None else SolverInfo(**data["solver"])
+        return cls(**fields)
+
 
 def _clean(value: Any) -> Any:
     if isinstance(value, dict):

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 
 from optimizer.diagnosis import diagnose
-from optimizer.engine import optimise
+from optimizer.engine import Progress, optimise
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.model import Problem, Unit, build_problem
 from optimizer.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
@@ -28,17 +28,19 @@ def plan(
     tolerance: float | None = None,
     time_limit_s: float | None = None,
     start: np.ndarray | None = None,
+    progress: Progress | None = None,
 ) -> Plan:
     """Find the allocation that optimises the scenario's objective under all its rules.
 
     ``solver`` is a method (``lp``, ``nlp``, ``auto``) or an LP backend (``highs``, ``cbc``,
-    ``highs-direct``); ``start`` is the nonlinear method's starting spend (units x periods).
+    ``highs-direct``); ``start`` is the nonlinear method's starting spend (units x periods);
+    ``progress(round, gap)`` hears from each lp refinement round and may raise to stop it.
     """
     problem = build_problem(scenario)
     settings = scenario.settings
     tol = tolerance if tolerance is not None else settings.tolerance
     limit = time_limit_s if time_limit_s is not None else settings.time_limit_s
-    result = solve_problem(problem, solver or settings.solver, tol, limit, start)
+    result = solve_problem(problem, solver or settings.solver, tol, limit, start, progress)
     return build_plan(problem, result, result.spend, tol)
 
 
@@ -48,21 +50,24 @@ def solve_problem(
     tolerance: float,
     time_limit_s: float,
     start: np.ndarray | None = None,
+    progress: Progress | None = None,
 ) -> SolveResult:
     """Run a method by name; ``auto`` says which it chose and why."""
     if name == "auto":
         method, reason = choose_method(problem)
-        result = solve_problem(problem, method, tolerance, time_limit_s, start)
+        result = solve_problem(problem, method, tolerance, time_limit_s, start, progress)
         if method == "nlp" and result.status != "optimal":
             reason += f"; nlp failed ({result.message}), so lp was used"
-            result = solve_problem(problem, "lp", tolerance, time_limit_s)
+            result = solve_problem(problem, "lp", tolerance, time_limit_s, progress=progress)
         message = f"auto chose {reason}" + (f"; {result.message}" if result.message else "")
         return replace(result, solver=f"auto: {result.solver}", message=message)
     if name == "nlp":
         return solve_nlp(problem, start=start)
     backend = get_solver(None if name == "lp" else name)
     deadline = time.perf_counter() + 2 * time_limit_s  # the diagnosis gets a second budget
-    result = optimise(problem, backend, tolerance=tolerance, time_limit_s=time_limit_s)
+    result = optimise(
+        problem, backend, tolerance=tolerance, time_limit_s=time_limit_s, progress=progress
+    )
     if result.status == "infeasible" and result.conflict:
         result = replace(result, diagnosis=diagnose(problem, backend, result.conflict, deadline))
     return result

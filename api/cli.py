@@ -1,0 +1,175 @@
+"""The ``budgetopt`` command: the engine's commands plus ``serve`` and ``keys``."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from api.settings import Settings
+from optimizer.cli import EXIT_BAD_INPUT, app
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+keys = typer.Typer(help="Create, list and revoke API keys (stored hashed in the database).")
+app.add_typer(keys, name="keys")
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="DATABASE_URL",
+        help="SQLAlchemy URL; default sqlite:///budgetopt.db (postgresql://... for a server).",
+    ),
+]
+
+
+def _settings(database_url: str | None, **overrides: object) -> Settings:
+    try:
+        settings = Settings.from_env(**overrides)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    if database_url:
+        settings = replace(settings, database_url=database_url)
+    return settings
+
+
+def _database(settings: Settings):
+    from api.db import make_engine, migrate, session_factory
+
+    try:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+    except ArgumentError as exc:
+        typer.echo(f"error: --database-url / DATABASE_URL is not a database URL: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        typer.echo(f"error: cannot use the database {settings.database_url!r}: {reason}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    return engine, session_factory(engine)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    database_url: DatabaseOpt = None,
+    dev: Annotated[
+        bool,
+        typer.Option(
+            "--dev",
+            help="Single-user dev mode: requests without an API key act as admin of "
+            "workspace 'default'. Loopback only; never for a shared server.",
+        ),
+    ] = False,
+    examples: Annotated[
+        Path | None,
+        typer.Option(
+            "--examples",
+            help="Load the scenario files of this folder (e.g. scenarios) into workspace "
+            "'default', once.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=0, max=32, help="Job worker threads (0: only queue jobs).")
+    ] = 1,
+) -> None:
+    """Start the REST API (OpenAPI docs at /docs) and its job workers."""
+    import uvicorn
+
+    from api import logs
+    from api.app import create_app
+    from api.examples import load_examples
+
+    if dev and host not in LOOPBACK:
+        typer.echo(f"error: --dev serves without keys, so only on loopback, not {host}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    settings = _settings(database_url, dev_mode=dev, workers=workers)
+    engine, factory = _database(settings)
+    loaded = load_examples(factory, settings.dev_workspace, examples) if examples else []
+    engine.dispose()
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    typer.echo(f"budgetopt API on {url}  (docs: {url}/docs, database: {settings.database_url})")
+    for name, ident in loaded:
+        typer.echo(f"  loaded example {name!r} as {ident}")
+    if dev:
+        typer.echo("  DEV MODE: no API key needed, every request is admin of 'default'.")
+        typer.echo(f"  try: curl -s {url}/v1/scenarios")
+    else:
+        typer.echo(f"  try: curl -s -H 'Authorization: Bearer <key>' {url}/v1/scenarios")
+        typer.echo("  (make a key: budgetopt keys create --workspace W --role admin)")
+    logs.configure()
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+
+
+@keys.command("create")
+def keys_create(
+    workspace: Annotated[str, typer.Option(help="Workspace the key belongs to.")],
+    role: Annotated[str, typer.Option(help="viewer, planner or admin.")] = "admin",
+    name: Annotated[str, typer.Option(help="A label, e.g. who holds it.")] = "",
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Create a key and print it once (only its hash is stored)."""
+    from api.auth import create_key
+    from api.db import transaction
+
+    _, factory = _database(_settings(database_url))
+    try:
+        with transaction(factory) as session:
+            row, key = create_key(session, workspace, role, name)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    typer.echo(f"created {row.id} ({role} of {workspace}); the key, shown only now:", err=True)
+    typer.echo(key)
+
+
+@keys.command("list")
+def keys_list(
+    workspace: Annotated[str, typer.Option(help="Workspace whose keys to list.")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """List a workspace's keys (id, role, prefix, state)."""
+    from sqlalchemy import select
+
+    from api.models import ApiKey
+
+    _, factory = _database(_settings(database_url))
+    with factory() as session:
+        rows = session.scalars(
+            select(ApiKey).where(ApiKey.workspace == workspace).order_by(ApiKey.created_at)
+        )
+        for row in rows:
+            state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
+            typer.echo(f"{row.id}  {row.role:8}  {row.prefix}...  {state}  {row.name}")
+
+
+@keys.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (from keys list).")],
+    database_url: DatabaseOpt = None,
+) -> None:
+    """Revoke a key: requests with it get 401 from now on."""
+    from api.db import transaction
+    from api.models import ApiKey, utcnow
+
+    _, factory = _database(_settings(database_url))
+    with transaction(factory) as session:
+        row = session.get(ApiKey, key_id)
+        if row is None:
+            typer.echo(f"error: no key {key_id!r}", err=True)
+            raise typer.Exit(EXIT_BAD_INPUT)
+        row.revoked_at = row.revoked_at or utcnow()
+    typer.echo(f"revoked {key_id}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
