@@ -80,7 +80,7 @@ def running_api(database_url: str, **overrides: Any) -> Iterator[Api]:
         yield api
 
 
-def small_scenario(budget: float = 1_000_000.0, **fields: Any) -> dict[str, Any]:
+def small_scenario(budget: float | dict[str, Any] = 1_000_000.0, **fields: Any) -> dict[str, Any]:
     """Two linear channels, one year: ROAS 5 up to 400k, ROAS 3 unlimited.
 
     Best GMV by hand: 5 x 400,000 + 3 x 600,000 = 3,800,000 on a 1,000,000 budget.
@@ -89,7 +89,7 @@ def small_scenario(budget: float = 1_000_000.0, **fields: Any) -> dict[str, Any]
         "version": "1",
         "name": fields.pop("name", "two channels"),
         "periods": ["Y"],
-        "budget": {"total_cny": budget, "mode": "up_to"},
+        "budget": budget if isinstance(budget, dict) else {"total_cny": budget, "mode": "up_to"},
         "objective": {"kind": "max_gmv"},
         "channels": [
             {
