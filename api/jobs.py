@@ -141,9 +141,10 @@ class Worker:
         tolerance = job.request.get("options", {}).get("tolerance") or 1e-4
 
         def progress(round_no: int, gap: float | None) -> None:
+            if self._progress(job.id, round_no, gap, tolerance):
+                cancelled.set()
             if cancelled.is_set() or self.stopping.is_set():
                 raise JobCancelled
-            self._progress(job.id, round_no, gap, tolerance)
 
         try:
             record = execute(self.factory, Work(**job.request), progress)
@@ -175,7 +176,8 @@ class Worker:
             except Exception:
                 log.exception("heartbeat failed", extra={"job": job_id})
 
-    def _progress(self, job_id: str, round_no: int, gap: float | None, tolerance: float) -> None:
+    def _progress(self, job_id: str, round_no: int, gap: float | None, tolerance: float) -> bool:
+        """Record a round's progress; True when the job's cancellation was requested."""
         # Progress is how far the gap has closed towards the tolerance, on a log scale.
         fraction = 0.05
         if gap is not None:
@@ -192,6 +194,7 @@ class Worker:
                     + ("unknown" if gap is None else f"{gap:.2e}"),
                 )
             )
+            return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
     def _finish(
         self,

@@ -125,7 +125,11 @@ def install(app: FastAPI) -> None:
 
 def request_errors(errors: list[Any], body: Any) -> list[dict[str, Any]]:
     """Errors inside an embedded scenario get the file loader's messages; others plain ones."""
-    inside = [e for e in errors if tuple(e.get("loc", ()))[:2] == ("body", "scenario")]
+    inside = [
+        e
+        for e in errors
+        if len(e.get("loc", ())) > 2 and tuple(e["loc"])[:2] == ("body", "scenario")
+    ]
     outside = [_request_error(e) for e in errors if e not in inside]
     scenario = body.get("scenario") if isinstance(body, dict) else None
     stripped = [{**e, "loc": tuple(e["loc"])[2:]} for e in inside]

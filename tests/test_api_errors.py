@@ -42,6 +42,12 @@ def test_cross_field_errors_and_unknown_fields(api):
     typo = api.call("POST", "/v1/scenarios", json={"scenario": small_scenario(), "tag": ["x"]})
     body = assert_problem(typo, 422, "validation-error")
     assert body["errors"] == [{"path": "body.tag", "message": "unknown field"}]
+    inline = api.call("POST", "/v1/plans", json={"scenario": small_scenario(), "x": 1})
+    assert assert_problem(inline, 422, "validation-error")["errors"][0]["path"] == "body.x"
+    sid = api.call("POST", "/v1/scenarios", json={"scenario": small_scenario()}).json()["id"]
+    misplaced = api.call("POST", f"/v1/scenarios/{sid}/plans", json={"scenario": {}})
+    body = assert_problem(misplaced, 422, "validation-error")
+    assert body["errors"] == [{"path": "body.scenario", "message": "unknown field"}]
 
 
 def test_broken_json_and_wrong_types(api):
