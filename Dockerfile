@@ -1,16 +1,25 @@
-# budgetopt: plans the 2026 example by default; the REST service replaces this command later.
+# budgetopt REST API: `docker build -t budgetopt .` then `docker run -p 8000:8000 budgetopt`
+# (SQLite inside the container's volume), or `docker compose up` for PostgreSQL.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    DATABASE_URL=sqlite:////data/budgetopt.db
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
 COPY optimizer ./optimizer
 COPY api ./api
-RUN pip install --no-compile . && useradd --create-home --uid 10001 budgetopt
+RUN pip install --no-compile . \
+    && useradd --create-home --uid 10001 budgetopt \
+    && mkdir /data && chown budgetopt /data
 
 COPY scenarios ./scenarios
 USER budgetopt
+VOLUME /data
+EXPOSE 8000
+
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
 
 ENTRYPOINT ["budgetopt"]
-CMD ["plan", "scenarios/annual_2026.yaml"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

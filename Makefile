@@ -1,4 +1,4 @@
-# Two commands set up a fresh machine: `make run` (plan the 2026 example) and `make test`.
+# Two commands set up a fresh machine: `make run` (the API with the examples, dev mode) and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/budgetopt plan scenarios/annual_2026.yaml
+	$(VENV)/bin/budgetopt serve --dev --examples scenarios
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
