@@ -32,6 +32,9 @@ Id = Annotated[
 ]
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="Amount in CNY, >= 0.")]
 PositiveMoney = Annotated[float, Field(gt=0, allow_inf_nan=False, description="CNY, > 0.")]
+OrderValue = Annotated[
+    float, Field(ge=0.01, allow_inf_nan=False, description="Average order value, CNY (>= 0.01).")
+]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 PerPeriod = Annotated[
     float | list[Annotated[float, Field(allow_inf_nan=False)]],
@@ -264,7 +267,7 @@ class PaidChannel(ChannelBase):
     cpm: Cpm
     ctr: float = Field(gt=0, le=1, description="Clicks per impression.")
     cvr: float = Field(gt=0, le=1, description="Orders per click.")
-    aov_cny: PositiveMoney = Field(description="Average order value.")
+    aov_cny: OrderValue
     new_customer_share: Fraction = Field(0.5, description="Share of orders from new customers.")
     saturation: Saturation = Field(description="Diminishing returns on spend within a period.")
 
@@ -276,7 +279,7 @@ class KolTier(StrictModel):
     name: str | None = Field(None, max_length=200)
     commission_rate: float = Field(ge=0, lt=1, description="Commission as a share of GMV.")
     fee_roas: float = Field(gt=0, le=1000, description="GMV per yuan of fee, unsaturated.")
-    aov_cny: PositiveMoney
+    aov_cny: OrderValue
     new_customer_share: Fraction = 0.5
     capacity_fee_cny: PerPeriod | None = Field(
         None, description="Most placement fees the tier can absorb per period (slots x fee)."
@@ -299,7 +302,7 @@ class PrivateDomainChannel(ChannelBase):
     cost_per_reach_cny: PositiveMoney = Field(description="Cost to reach one member once.")
     repurchase_rate: float = Field(gt=0, le=1, description="Share of members who buy in a year.")
     orders_per_buyer: float = Field(1.0, gt=0, le=365, description="Orders per buyer per year.")
-    aov_cny: PositiveMoney
+    aov_cny: OrderValue
     new_customer_share: Fraction = 0.0
 
 
@@ -308,7 +311,7 @@ class CurveChannel(ChannelBase):
 
     kind: Literal["curve"]
     response: Response = Field(description="GMV per period as a function of spend per period.")
-    aov_cny: PositiveMoney
+    aov_cny: OrderValue
     new_customer_share: Fraction = 0.5
 
 

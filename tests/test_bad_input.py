@@ -608,7 +608,10 @@ channels:
 """
     code, err = validate(tmp_path, text)
     assert code == 2
-    assert "  - channels[1].aov_cny (line 10): expected a number greater than 0, got -1" in err
+    assert (
+        "  - channels[1].aov_cny (line 10): expected a number greater than or equal to 0.01, got -1"
+        in err
+    )
     code, err = validate(tmp_path, text.replace("aov_cny: -1", "aov_cny: 50"))
     assert code == 0, err
 
