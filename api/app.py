@@ -313,11 +313,9 @@ def key_out(row: ApiKey, key: str | None = None) -> KeyOut:
     )
 
 
-def _run(
-    svc: Services, work: service.Work, scenario: Scenario, force_async: bool, response: Response
-) -> Any:
-    """Solve now (201 with the plan) or queue (202 with the job), by size or on request."""
-    if force_async or service.cells(scenario) > svc.settings.sync_max_cells:
+def _run(svc: Services, work: service.Work, queue: bool, response: Response) -> Any:
+    """Solve now (201 with the plan) or queue (202 with the job and its Location)."""
+    if queue:
         with transaction(svc.factory) as session:
             job = service.enqueue(session, work, svc.settings)
         body = job_out(job)
@@ -330,6 +328,11 @@ def _run(
     response.status_code = 201
     response.headers["Location"] = f"/v1/plans/{record.id}"
     return plan_out(record, number, with_result=True)
+
+
+def _large(svc: Services, scenario: Scenario) -> bool:
+    """Too many unit-periods to solve inside a request."""
+    return service.cells(scenario) > svc.settings.sync_max_cells
 
 
 # --- routes --------------------------------------------------------------------------------
@@ -441,12 +444,9 @@ def _routes(app: FastAPI) -> None:
         run_async: Async = False,
     ) -> PlanOut:
         """Solve a stored scenario version and store the plan (202 with a job when large)."""
-        with svc.factory() as session:
-            record = service.get_scenario(session, who, scenario_id)
-            version = service.get_version(session, record, body.version)
-        scenario = Scenario.model_validate(version.body)
+        version, scenario = service.load_version(svc.factory, who, scenario_id, body.version)
         work = service.prepare("plan", who, scenario, body, svc.settings, version)
-        return _run(svc, work, scenario, run_async, response)
+        return _run(svc, work, run_async or _large(svc, scenario), response)
 
     @app.post("/v1/plans", status_code=201, tags=["plans"], responses=ACCEPTED)
     def plan_inline(
@@ -454,7 +454,7 @@ def _routes(app: FastAPI) -> None:
     ) -> PlanOut:
         """Solve an inline scenario; the plan keeps a copy of it for audit."""
         work = service.prepare("plan", who, body.scenario, body, svc.settings)
-        return _run(svc, work, body.scenario, run_async, response)
+        return _run(svc, work, run_async or _large(svc, body.scenario), response)
 
     @app.get("/v1/plans", tags=["plans"])
     def list_plans(
@@ -518,12 +518,10 @@ def _routes(app: FastAPI) -> None:
         run_async: Async = False,
     ) -> PlanOut:
         """Score a hand-made split with a plan's metrics and rules, and its gap to the optimum."""
-        with svc.factory() as session:
-            record = service.get_scenario(session, who, scenario_id)
-            version = service.get_version(session, record, body.version)
-            if body.optimum_plan_id is not None:
+        version, scenario = service.load_version(svc.factory, who, scenario_id, body.version)
+        if body.optimum_plan_id is not None:
+            with svc.factory() as session:
                 service.get_plan(session, who, body.optimum_plan_id)
-        scenario = Scenario.model_validate(version.body)
         work = service.prepare(
             "evaluation",
             who,
@@ -536,7 +534,8 @@ def _routes(app: FastAPI) -> None:
             compare_to_optimum=body.compare_to_optimum,
         )
         solves = body.optimum_plan_id is None and body.compare_to_optimum
-        return _run(svc, work, scenario, run_async and solves, response)
+        # Scoring alone is quick: only a solve for the optimum goes to a job.
+        return _run(svc, work, solves and (run_async or _large(svc, scenario)), response)
 
     @app.post("/v1/compare", tags=["plans"])
     def compare(body: CompareRequest, who: Viewer, svc: Svc) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal
@@ -146,6 +146,15 @@ def get_version(session: Session, record: ScenarioRecord, number: int | None) ->
     return version
 
 
+def load_version(
+    factory: sessionmaker[Session], who: Principal, scenario_id: str, number: int | None
+) -> tuple[ScenarioVersion, Scenario]:
+    """A version of the caller's scenario and its validated document (404 when missing)."""
+    with factory() as session:
+        version = get_version(session, get_scenario(session, who, scenario_id), number)
+    return version, Scenario.model_validate(version.body)
+
+
 def list_versions(session: Session, record: ScenarioRecord) -> list[ScenarioVersion]:
     """Every version of a scenario, oldest first."""
     return list(
@@ -178,11 +187,16 @@ def list_scenarios(
         query = query.where(
             ScenarioRecord.id.in_(select(ScenarioTag.scenario_id).where(ScenarioTag.tag == tag))
         )
+    return _page(session, query, ScenarioRecord.created_at, ScenarioRecord.id, page, per_page)
+
+
+def _page(
+    session: Session, query: Select[Any], newest: Any, ident: Any, page: int, per_page: int
+) -> tuple[list[Any], int]:
+    """One page of ``query``, newest first (ties by id), and how many rows match in all."""
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
-        query.order_by(ScenarioRecord.created_at.desc(), ScenarioRecord.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
+        query.order_by(newest.desc(), ident).offset((page - 1) * per_page).limit(per_page)
     )
     return list(rows), total
 
@@ -323,13 +337,7 @@ def list_plans(
     query = select(PlanRecord).where(PlanRecord.workspace == who.workspace)
     if scenario_id:
         query = query.where(PlanRecord.scenario_id == scenario_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(PlanRecord.created_at.desc(), PlanRecord.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return list(rows), total
+    return _page(session, query, PlanRecord.created_at, PlanRecord.id, page, per_page)
 
 
 def version_number(session: Session, record: PlanRecord) -> int | None:
@@ -423,11 +431,7 @@ def list_jobs(
     query = select(Job).where(Job.workspace == who.workspace)
     if status:
         query = query.where(Job.status == status)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(Job.created_at.desc(), Job.id).offset((page - 1) * per_page).limit(per_page)
-    )
-    return list(rows), total
+    return _page(session, query, Job.created_at, Job.id, page, per_page)
 
 
 def cancel_job(session: Session, who: Principal, job_id: str) -> Job:

@@ -67,6 +67,12 @@ def test_large_problems_answer_202_without_asking(database_url):
         scored = api.call("GET", f"/v1/plans/{wait_for(api, evaluation['id'])['plan_id']}")
         assert scored.json()["kind"] == "evaluation"
         assert scored.json()["objective_value"] == pytest.approx(500_000, rel=1e-9)
+        # Against a stored optimum nothing is solved, so it answers at once whatever the size.
+        quick = {**split, "optimum_plan_id": plan["id"]}
+        direct = api.call("POST", f"/v1/scenarios/{sid}/evaluations", json=quick)
+        assert direct.status_code == 201
+        gap = direct.json()["result"]["comparison"]["objective_gap"]
+        assert gap == pytest.approx(GMV - 500_000, rel=1e-6)
 
 
 def test_cancel_a_queued_job(api):
