@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint schema bench clean
+.PHONY: run test lint schema bench bench-api clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -24,6 +24,9 @@ schema: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_solve.py --solvers highs,highs-direct,cbc
+
+bench-api: $(STAMP)
+	$(PY) benchmarks/bench_api.py --runs 20
 
 clean:
 	rm -rf $(VENV) build *.egg-info
