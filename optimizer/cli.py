@@ -8,12 +8,14 @@ evaluated split breaks a rule, 2 bad input (file, field, option), 3 the solver i
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 
 from optimizer.errors import ScenarioError, SolverFailedError, SolverUnavailableError
 from optimizer.io import load_allocation, load_scenario
@@ -166,6 +168,126 @@ def evaluate(
     scored = compare(scored, optimum, maximise=scenario.objective.kind != "min_spend")
     _emit(_render(scored, format), out)
     raise typer.Exit(EXIT_OK if scored.is_feasible else EXIT_NO_PLAN)
+
+
+@app.command()
+def batch(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Scenario files or folders (searched for .yaml, .yml, .json)."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports.")],
+    workers: Annotated[
+        int, typer.Option(min=1, max=256, help="Local worker processes (default: CPU count).")
+    ] = os.cpu_count() or 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Dask scheduler address (tcp://HOST:PORT): run there instead of locally. "
+            "Workers must see the scenario files and --out."
+        ),
+    ] = None,
+    charts: Annotated[
+        bool, typer.Option("--charts/--no-charts", help="Draw each plan's allocation PNG.")
+    ] = True,
+    solver: SolverOpt = None,
+    tolerance: ToleranceOpt = None,
+    time_limit: TimeLimitOpt = None,
+) -> None:
+    """Plan every scenario file: summary.csv, summary.xlsx, plans/*.json, charts/*.png.
+
+    A broken file becomes an error row and the rest go on. A rerun reuses every plan already
+    in OUT/plans (keyed by scenario fingerprint), so a stopped batch resumes where it was.
+    Exit code 0 when every file has a plan, 1 when some file failed or has none.
+    """
+    from optimizer.batch import Options, discover, run_dask, run_local
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        _fail(f"no such file or folder: {', '.join(map(str, missing))}", EXIT_BAD_INPUT)
+    files = discover(paths, exclude=out)
+    if not files:
+        _fail("no scenario files (.yaml, .yml, .json) found", EXIT_BAD_INPUT)
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} is a file, not a folder", EXIT_BAD_INPUT)
+    out.mkdir(parents=True, exist_ok=True)
+    options = Options(solver.value if solver else None, tolerance, time_limit)
+    rows = _run_batch(files, out, options, workers, scheduler, run_local, run_dask)
+    _write_batch_reports(rows, out, charts)
+    failed = [r for r in rows if r["status"] == "error"]
+    no_plan = [r for r in rows if r["status"] != "error" and r["spend_cny"] is None]
+    reused = sum(1 for r in rows if r.get("reused"))
+    typer.echo(
+        f"{len(rows)} files: {len(rows) - len(failed) - len(no_plan)} planned "
+        f"({reused} reused from an earlier run), {len(no_plan)} without a plan, "
+        f"{len(failed)} failed; reports in {out}",
+        err=True,
+    )
+    for row in failed:
+        reason = str(row["error"]).splitlines()
+        typer.echo(f"  {reason[0]}{' ' + reason[1].strip() if len(reason) > 1 else ''}", err=True)
+    raise typer.Exit(EXIT_OK if not failed and not no_plan else EXIT_NO_PLAN)
+
+
+def _run_batch(
+    files: list[Path],
+    out: Path,
+    options: object,
+    workers: int,
+    scheduler: str | None,
+    run_local: Any,
+    run_dask: Any,
+) -> list[dict[str, Any]]:
+    """Run with a progress bar (files done, failed, remaining); rows sorted by file."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    counts = {"failed": 0}
+    rows: list[dict[str, Any]] = []
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("planning", total=len(files))
+
+        def done(row: dict[str, Any]) -> None:
+            counts["failed"] += row["status"] == "error"
+            remaining = len(files) - len(rows) - 1
+            bar.update(
+                task,
+                advance=1,
+                description=f"planning: {counts['failed']} failed, {remaining} remaining",
+            )
+
+        try:
+            if scheduler:
+                rows.extend(run_dask(files, out, options, scheduler, done))
+            else:
+                rows.extend(run_local(files, out, options, min(workers, len(files)), done))
+        except OSError as exc:
+            _fail(f"cannot reach the Dask scheduler {scheduler}: {exc}", EXIT_BAD_INPUT)
+    return sorted(rows, key=lambda r: r["file"])
+
+
+def _write_batch_reports(rows: list[dict[str, Any]], out: Path, charts: bool) -> None:
+    """summary.csv, the charts and summary.xlsx from the rows and the stored plans."""
+    from optimizer.batch import SUMMARY_COLUMNS, write_summary_csv
+    from optimizer.excel import batch_xlsx
+
+    write_summary_csv(rows, out / "summary.csv")
+    plans: dict[str, Plan] = {}
+    pictures: dict[str, Path] = {}
+    for row in rows:
+        if row["status"] == "error" or row["fingerprint"] in plans:
+            continue
+        data = json.loads((out / row["result"]).read_text(encoding="utf-8"))
+        if data.get("solver"):
+            data["solver"].setdefault("seconds", 0.0)
+        plan = Plan.from_dict(data)
+        plans[row["fingerprint"]] = plan
+        if charts and plan.total is not None:
+            from optimizer.charts import allocation_png
+
+            png = out / "charts" / f"{row['fingerprint']}-allocation.png"
+            pictures[row["fingerprint"]] = png if png.exists() else allocation_png(plan, png)
+    (out / "summary.xlsx").write_bytes(batch_xlsx(rows, SUMMARY_COLUMNS, plans, pictures))
 
 
 @app.command()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.drawing.image import Image
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -111,3 +113,50 @@ def _header(sheet: Worksheet) -> None:
 def _widths(sheet: Worksheet, widths: list[int]) -> None:
     for i, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = width
+
+
+def batch_xlsx(
+    rows: list[dict[str, Any]],
+    columns: tuple[str, ...],
+    plans: dict[str, Plan],
+    charts: dict[str, Path],
+) -> bytes:
+    """Batch workbook: a Summary sheet (one row per file), then a sheet per plan with its chart."""
+    book = Workbook()
+    summary = book.active
+    summary.title = "Summary"
+    summary.append(list(columns))
+    for row in rows:
+        summary.append([_cell(row.get(c)) for c in columns])
+    _header(summary)
+    summary.freeze_panes = "B2"
+    _widths(summary, [40, 30, 18, *[14] * (len(columns) - 3)])
+    names: set[str] = {"Summary"}
+    for i, row in enumerate(rows, start=1):
+        plan = plans.get(row.get("fingerprint") or "")
+        if plan is None:
+            continue
+        title = _sheet_title(f"{i} {plan.scenario}", names)
+        sheet = book.create_sheet(title)
+        _allocation(sheet, plan)
+        sheet.append([])
+        sheet.append(["file", row["file"]])
+        sheet.append(["status", plan.status])
+        sheet.append(["GMV (CNY)", plan.total.gmv_cny if plan.total else None])
+        chart = charts.get(row["fingerprint"])
+        if chart is not None:
+            sheet.add_image(Image(str(chart)), f"A{sheet.max_row + 2}")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_title(text: str, taken: set[str]) -> str:
+    """An Excel-safe sheet name (31 characters, no []:*?/\\), unique in the workbook."""
+    clean = "".join("_" if ch in "[]:*?/\\" else ch for ch in text)[:31]
+    title, n = clean, 2
+    while title in taken:
+        suffix = f"~{n}"
+        title, n = clean[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title)
+    return title

@@ -1,0 +1,190 @@
+"""Batch runs: every scenario file of some folders, solved in parallel, resumable, deterministic.
+
+Each file becomes one summary row. A bad file becomes an error row with its reason and does not
+stop the others. A solved plan is written to ``OUT/plans/<fingerprint>.json`` the moment it is
+done (write to a temporary name, then rename), so a rerun after a crash finds it and does not
+solve that scenario again. Outputs hold no timings or dates, so two runs of the same inputs
+write the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optimizer.errors import OptimizerError
+from optimizer.io import load_scenario
+from optimizer.plan import Plan, fingerprint
+from optimizer.planner import plan as solve
+
+SUFFIXES = (".yaml", ".yml", ".json")
+SUMMARY_COLUMNS = (
+    "file",
+    "name",
+    "fingerprint",
+    "status",
+    "feasible",
+    "objective_kind",
+    "objective_value",
+    "budget_total_cny",
+    "spend_cny",
+    "gmv_cny",
+    "roas",
+    "cac_cny",
+    "new_customers",
+    "gross_profit_cny",
+    "solver",
+    "gap",
+    "result",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Solve options for every file of the batch (None: each scenario's own settings)."""
+
+    solver: str | None = None
+    tolerance: float | None = None
+    time_limit_s: float | None = None
+
+
+def discover(paths: Iterable[Path], exclude: Path | None = None) -> list[Path]:
+    """Scenario files among ``paths`` (folders searched recursively), sorted, each once."""
+    found: set[Path] = set()
+    skip = exclude.resolve() if exclude is not None else None
+    for path in paths:
+        if path.is_dir():
+            candidates: Iterable[Path] = (p for p in path.rglob("*") if p.is_file())
+        else:
+            candidates = [path]
+        for candidate in candidates:
+            resolved = candidate.resolve()
+            if skip is not None and resolved.is_relative_to(skip):
+                continue
+            if candidate.suffix.lower() in SUFFIXES or candidate in paths:
+                found.add(candidate)
+    return sorted(found, key=lambda p: str(p))
+
+
+def plan_json(plan: Plan) -> str:
+    """The plan as JSON without its wall-clock time, so reruns write identical files."""
+    data = plan.to_dict()
+    if data.get("solver"):
+        data["solver"].pop("seconds", None)
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def run_file(path: str, out: str, options: Options) -> dict[str, Any]:
+    """Solve one file (or reuse its stored plan) and return its summary row; never raises."""
+    row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, None)
+    row["file"] = path
+    try:
+        scenario = load_scenario(path)
+        row["name"] = scenario.name
+        row["fingerprint"] = key = fingerprint(scenario)
+        target = Path(out) / "plans" / f"{key}.json"
+        row["result"] = f"plans/{key}.json"
+        if target.exists():
+            data = json.loads(target.read_text(encoding="utf-8"))
+            return {**_summary(row, data), "reused": True}
+        plan = solve(
+            scenario,
+            solver=options.solver,
+            tolerance=options.tolerance,
+            time_limit_s=options.time_limit_s,
+        )
+        text = plan_json(plan)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+        return {**_summary(row, json.loads(text)), "reused": False}
+    except OptimizerError as exc:
+        row.update(status="error", error=str(exc))
+    except Exception as exc:  # a broken file must not stop the batch: record why
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    return {**row, "reused": False}
+
+
+def _summary(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    total = data.get("total") or {}
+    solver = data.get("solver") or {}
+    return {
+        **row,
+        "status": data["status"],
+        "feasible": data["total"] is not None and all(r["holds"] for r in data["rules"]),
+        "objective_kind": data["objective_kind"],
+        "objective_value": data["objective_value"],
+        "budget_total_cny": data["budget_total_cny"],
+        "spend_cny": total.get("spend_cny"),
+        "gmv_cny": total.get("gmv_cny"),
+        "roas": total.get("roas"),
+        "cac_cny": total.get("cac_cny"),
+        "new_customers": total.get("new_customers"),
+        "gross_profit_cny": data.get("gross_profit_cny"),
+        "solver": solver.get("solver"),
+        "gap": solver.get("gap"),
+    }
+
+
+Done = Callable[[dict[str, Any]], None]
+
+
+def run_local(
+    files: list[Path], out: Path, options: Options, workers: int, on_done: Done
+) -> Iterator[dict[str, Any]]:
+    """Rows of every file, solved in ``workers`` processes, in completion order."""
+    context = multiprocessing.get_context("spawn")  # no forked threads or solver state
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = [pool.submit(run_file, str(f), str(out), options) for f in files]
+        for future in as_completed(futures):
+            row = future.result()
+            on_done(row)
+            yield row
+
+
+def run_dask(
+    files: list[Path], out: Path, options: Options, scheduler: str, on_done: Done
+) -> Iterator[dict[str, Any]]:
+    """Rows of every file, solved on a Dask cluster (workers must see ``out`` and the files)."""
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(scheduler) as client:
+        futures = client.map(
+            run_file,
+            [str(f.resolve()) for f in files],
+            out=str(out.resolve()),
+            options=options,
+            pure=False,
+        )
+        shown = {str(f.resolve()): str(f) for f in files}
+        for future in dask_completed(futures):
+            row = future.result()
+            row["file"] = shown.get(row["file"], row["file"])
+            on_done(row)
+            yield row
+
+
+def write_summary_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """Summary CSV (UTF-8 with BOM for Excel), one row per file, sorted by file."""
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv(row.get(k)) for k in SUMMARY_COLUMNS})
+
+
+def _csv(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return "" if value is None else value
