@@ -136,7 +136,7 @@ class Worker:
         log.info("job started", extra={"job": job.id, "attempt": job.attempts})
         cancelled = threading.Event()
         done = threading.Event()
-        beat = threading.Thread(target=self._heartbeat, args=(job.id, cancelled, done), daemon=True)
+        beat = threading.Thread(target=self._heartbeat, args=(job.id, done), daemon=True)
         beat.start()
         tolerance = job.request.get("options", {}).get("tolerance") or 1e-4
 
@@ -162,17 +162,15 @@ class Worker:
             done.set()
             beat.join()
 
-    def _heartbeat(self, job_id: str, cancelled: threading.Event, done: threading.Event) -> None:
+    def _heartbeat(self, job_id: str, done: threading.Event) -> None:
+        """Mark the job alive every third of the stale time until ``done``."""
         interval = max(self.settings.job_stale_seconds / 3, 0.05)
         while not done.wait(interval):
             try:
                 with transaction(self.factory) as session:
-                    job = session.get(Job, job_id)
-                    if job is None:
-                        return
-                    job.heartbeat_at = utcnow()
-                    if job.cancel_requested:
-                        cancelled.set()
+                    session.execute(
+                        update(Job).where(Job.id == job_id).values(heartbeat_at=utcnow())
+                    )
             except Exception:
                 log.exception("heartbeat failed", extra={"job": job_id})
 

@@ -12,7 +12,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,6 +25,9 @@ from optimizer.planner import plan as make_plan
 from optimizer.report import to_csv, to_json, to_table
 from optimizer.scenario import Scenario
 from optimizer.solvers import available_solvers
+
+if TYPE_CHECKING:
+    from optimizer.batch import Options
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_SOLVER_FAILED = 0, 1, 2, 3
 
@@ -200,7 +203,7 @@ def batch(
     in OUT/plans (keyed by scenario fingerprint), so a stopped batch resumes where it was.
     Exit code 0 when every file has a plan, 1 when some file failed or has none.
     """
-    from optimizer.batch import Options, discover, run_dask, run_local
+    from optimizer.batch import Options, discover
 
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -212,7 +215,7 @@ def batch(
         _fail(f"--out {out} is a file, not a folder", EXIT_BAD_INPUT)
     out.mkdir(parents=True, exist_ok=True)
     options = Options(solver.value if solver else None, tolerance, time_limit)
-    rows = _run_batch(files, out, options, workers, scheduler, run_local, run_dask)
+    rows = _run_batch(files, out, options, workers, scheduler)
     _write_batch_reports(rows, out, charts)
     failed = [r for r in rows if r["status"] == "error"]
     no_plan = [r for r in rows if r["status"] != "error" and r["spend_cny"] is None]
@@ -230,16 +233,12 @@ def batch(
 
 
 def _run_batch(
-    files: list[Path],
-    out: Path,
-    options: object,
-    workers: int,
-    scheduler: str | None,
-    run_local: Any,
-    run_dask: Any,
+    files: list[Path], out: Path, options: Options, workers: int, scheduler: str | None
 ) -> list[dict[str, Any]]:
     """Run with a progress bar (files done, failed, remaining); rows sorted by file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from optimizer.batch import run_dask, run_local
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     counts = {"failed": 0}
@@ -278,7 +277,7 @@ def _write_batch_reports(rows: list[dict[str, Any]], out: Path, charts: bool) ->
         if row["status"] == "error" or row["fingerprint"] in plans:
             continue
         data = json.loads((out / row["result"]).read_text(encoding="utf-8"))
-        if data.get("solver"):
+        if data.get("solver"):  # batch JSON leaves out wall-clock time (see plan_json)
             data["solver"].setdefault("seconds", 0.0)
         plan = Plan.from_dict(data)
         plans[row["fingerprint"]] = plan
