@@ -24,7 +24,7 @@ from api.auth import Principal, authenticate, create_key
 from api.db import make_engine, migrate, schema_is_current, session_factory, transaction
 from api.jobs import Worker
 from api.logs import request_id
-from api.models import ApiKey, Job, PlanRecord, ScenarioRecord, ScenarioVersion, utcnow
+from api.models import ApiKey, Base, Job, PlanRecord, ScenarioRecord, ScenarioVersion, utcnow
 from api.problems import Problem, install, limit_exceeded, problem_response
 from api.schemas import (
     AdHocPlanRequest,
@@ -232,6 +232,11 @@ Async = Annotated[
 # --- conversions ---------------------------------------------------------------------------
 
 
+def columns(row: Base) -> dict[str, Any]:
+    """A row's column values by name (response models pick the fields they declare)."""
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns}
+
+
 def scenario_out(record: ScenarioRecord, latest: ScenarioVersion | None = None) -> ScenarioOut:
     """Response body of a scenario."""
     return ScenarioOut(
@@ -283,34 +288,12 @@ def job_out(job: Job) -> JobOut:
     links = {"self": f"/v1/jobs/{job.id}", "cancel": f"/v1/jobs/{job.id}/cancel"}
     if job.plan_id:
         links["plan"] = f"/v1/plans/{job.plan_id}"
-    return JobOut(
-        id=job.id,
-        kind=job.kind,
-        status=job.status,  # type: ignore[arg-type]
-        progress=job.progress,
-        message=job.message,
-        error=job.error,
-        attempts=job.attempts,
-        plan_id=job.plan_id,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-        links=links,
-    )
+    return JobOut.model_validate({**columns(job), "links": links})
 
 
 def key_out(row: ApiKey, key: str | None = None) -> KeyOut:
-    """Response body of a key (the secret only at creation)."""
-    return KeyOut(
-        id=row.id,
-        workspace=row.workspace,
-        role=row.role,
-        name=row.name,
-        prefix=row.prefix,
-        created_at=row.created_at,
-        revoked_at=row.revoked_at,
-        key=key,
-    )
+    """Response body of a key (the secret only at creation; the hash never)."""
+    return KeyOut.model_validate({**columns(row), "key": key})
 
 
 def _run(svc: Services, work: service.Work, queue: bool, response: Response) -> Any:
