@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -73,13 +74,16 @@ def test_thousand_files_with_broken_ones_stop_and_resume(tmp_path):
     broken = set(range(7, 1000, 50))  # 20 broken files
     make_folder(folder, 1000, broken)
     command = [BUDGETOPT, "batch", str(folder), "--out", str(out), "--workers", "2", "--no-charts"]
-    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     plans = out / "plans"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(list(plans.glob("*.json"))) < 150:
         time.sleep(0.05)
-    first.send_signal(signal.SIGKILL)
+    os.killpg(first.pid, signal.SIGKILL)  # the whole job: parent and its worker processes
     first.wait(10)
+    time.sleep(0.5)  # let the killed workers' exits settle before taking stock
     done_before = {p: p.stat().st_mtime_ns for p in plans.glob("*.json")}
     assert 150 <= len(done_before) < 980, "the kill must land part-way"
     assert not (out / "summary.csv").exists()
