@@ -22,8 +22,10 @@ from optimizer.errors import OptimizerError
 from optimizer.io import load_scenario
 from optimizer.plan import Plan, fingerprint
 from optimizer.planner import plan as solve
+from optimizer.report import csv_value
+from optimizer.scenario import Scenario
 
-SUFFIXES = (".yaml", ".yml", ".json")
+SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 SUMMARY_COLUMNS = (
     "file",
     "name",
@@ -53,6 +55,7 @@ class Options:
     solver: str | None = None
     tolerance: float | None = None
     time_limit_s: float | None = None
+    charts: bool = False
 
 
 def discover(paths: Iterable[Path], exclude: Path | None = None) -> list[Path]:
@@ -68,6 +71,8 @@ def discover(paths: Iterable[Path], exclude: Path | None = None) -> list[Path]:
             resolved = candidate.resolve()
             if skip is not None and resolved.is_relative_to(skip):
                 continue
+            if candidate.name.startswith("~$"):
+                continue  # Excel's lock file next to an open workbook, not a scenario
             if candidate.suffix.lower() in SUFFIXES or candidate in paths:
                 found.add(candidate)
     return sorted(found, key=lambda p: str(p))
@@ -91,26 +96,63 @@ def run_file(path: str, out: str, options: Options) -> dict[str, Any]:
         row["fingerprint"] = key = fingerprint(scenario)
         target = Path(out) / "plans" / f"{key}.json"
         row["result"] = f"plans/{key}.json"
-        if target.exists():
+        reused = target.exists()
+        if reused:
             data = json.loads(target.read_text(encoding="utf-8"))
-            return {**_summary(row, data), "reused": True}
-        plan = solve(
-            scenario,
-            solver=options.solver,
-            tolerance=options.tolerance,
-            time_limit_s=options.time_limit_s,
-        )
-        text = plan_json(plan)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, target)
-        return {**_summary(row, json.loads(text)), "reused": False}
+        else:
+            plan = solve(
+                scenario,
+                solver=options.solver,
+                tolerance=options.tolerance,
+                time_limit_s=options.time_limit_s,
+            )
+            text = plan_json(plan)
+            _write_atomic(target, text)
+            data = json.loads(text)
+        if options.charts and data["total"] is not None:
+            draw_charts(scenario, stored_plan(data), Path(out) / "charts", key)
+        return {**_summary(row, data), "reused": reused}
     except OptimizerError as exc:
         row.update(status="error", error=str(exc))
     except Exception as exc:  # a broken file must not stop the batch: record why
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
     return {**row, "reused": False}
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    """Write to a temporary name, then rename: a reader never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
+
+
+def stored_plan(data: dict[str, Any]) -> Plan:
+    """A plan from its batch JSON (which leaves out wall-clock time, see plan_json)."""
+    if data.get("solver"):
+        data = {**data, "solver": {"seconds": 0.0, **data["solver"]}}
+    return Plan.from_dict(data)
+
+
+CHARTS = ("allocation", "response")
+
+
+def chart_paths(folder: Path, key: str) -> list[Path]:
+    """Where the charts of the plan with this fingerprint go."""
+    return [folder / f"{key}-{name}.png" for name in CHARTS]
+
+
+def draw_charts(scenario: Scenario, plan: Plan, folder: Path, key: str) -> list[Path]:
+    """Allocation and response-curve PNGs of a plan, drawn unless already there."""
+    from optimizer.charts import allocation_png, response_png
+    from optimizer.model import build_problem
+
+    allocation, response = chart_paths(folder, key)
+    if not allocation.exists():
+        allocation_png(plan, allocation)
+    if not response.exists():
+        response_png(build_problem(scenario), plan, response)
+    return [allocation, response]
 
 
 def _summary(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
@@ -181,10 +223,4 @@ def write_summary_csv(rows: list[dict[str, Any]], path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: _csv(row.get(k)) for k in SUMMARY_COLUMNS})
-
-
-def _csv(value: Any) -> Any:
-    if isinstance(value, float):
-        return f"{value:.6f}".rstrip("0").rstrip(".")
-    return "" if value is None else value
+            writer.writerow({k: csv_value(row.get(k)) for k in SUMMARY_COLUMNS})

@@ -50,6 +50,15 @@ class OutputFormat(StrEnum):
     csv = "csv"
 
 
+class PlanFormat(StrEnum):
+    """Output formats of plan: the text ones, and an Excel workbook with charts."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
 class SolverName(StrEnum):
     """Backends selectable on the command line."""
 
@@ -117,6 +126,15 @@ def _load(path: Path) -> Scenario:
         raise  # unreachable: _fail always exits
 
 
+def check_solver(name: str | None) -> None:
+    """Exit with code 2 when an LP backend is named that this machine does not have."""
+    if name in (None, "lp", "nlp", "auto"):
+        return
+    if name not in available_solvers():
+        available = ", ".join(available_solvers()) or "none"
+        _fail(f"solver '{name}' is not available here; available: {available}", EXIT_BAD_INPUT)
+
+
 def _solve(
     scenario: Scenario, solver: SolverName | None, tol: float | None, limit: float | None
 ) -> Plan:
@@ -134,16 +152,50 @@ def _solve(
 @app.command()
 def plan(
     scenario_file: ScenarioArg,
-    format: FormatOpt = OutputFormat.table,
+    format: Annotated[
+        PlanFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format; xlsx (needs --out) embeds the allocation and response-curve "
+            "charts, also written as PNGs next to it.",
+        ),
+    ] = PlanFormat.table,
     out: OutOpt = None,
     solver: SolverOpt = None,
     tolerance: ToleranceOpt = None,
     time_limit: TimeLimitOpt = None,
 ) -> None:
     """Find the best allocation: spend by channel and period, metrics, rules and their slack."""
-    result = _solve(_load(scenario_file), solver, tolerance, time_limit)
-    _emit(_render(result, format), out)
+    if format is PlanFormat.xlsx and out is None:
+        _fail("--format xlsx needs --out FILE.xlsx", EXIT_BAD_INPUT)
+    scenario = _load(scenario_file)
+    result = _solve(scenario, solver, tolerance, time_limit)
+    if format is PlanFormat.xlsx:
+        assert out is not None
+        _write_workbook(scenario, result, out)
+    else:
+        _emit(_render(result, OutputFormat(format.value)), out)
     raise typer.Exit(EXIT_OK if result.total is not None else EXIT_NO_PLAN)
+
+
+def _write_workbook(scenario: Scenario, plan: Plan, out: Path) -> None:
+    """The plan workbook, with its charts as PNGs next to it (OUT-allocation.png, ...)."""
+    from optimizer.batch import chart_paths, draw_charts
+    from optimizer.excel import to_xlsx
+
+    stem = out.with_suffix("")
+    pictures: list[Path] = []
+    try:
+        if plan.total is not None:
+            for path in chart_paths(stem.parent, stem.name):
+                path.unlink(missing_ok=True)  # a chart of an earlier run is not this plan's
+            pictures = draw_charts(scenario, plan, stem.parent, stem.name)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(to_xlsx(plan, pictures))
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+    typer.echo(f"wrote {', '.join(map(str, [out, *pictures]))}", err=True)
 
 
 @app.command()
@@ -177,7 +229,10 @@ def evaluate(
 def batch(
     paths: Annotated[
         list[Path],
-        typer.Argument(help="Scenario files or folders (searched for .yaml, .yml, .json)."),
+        typer.Argument(
+            help="Scenario files or folders (searched for .yaml, .yml, .json and .xlsx "
+            "input workbooks like scenarios/template.xlsx)."
+        ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the reports.")],
     workers: Annotated[
@@ -191,7 +246,11 @@ def batch(
         ),
     ] = None,
     charts: Annotated[
-        bool, typer.Option("--charts/--no-charts", help="Draw each plan's allocation PNG.")
+        bool,
+        typer.Option(
+            "--charts/--no-charts",
+            help="Draw each plan's allocation and response-curve PNGs (embedded in summary.xlsx).",
+        ),
     ] = True,
     solver: SolverOpt = None,
     tolerance: ToleranceOpt = None,
@@ -210,11 +269,11 @@ def batch(
         _fail(f"no such file or folder: {', '.join(map(str, missing))}", EXIT_BAD_INPUT)
     files = discover(paths, exclude=out)
     if not files:
-        _fail("no scenario files (.yaml, .yml, .json) found", EXIT_BAD_INPUT)
+        _fail("no scenario files (.yaml, .yml, .json, .xlsx) found", EXIT_BAD_INPUT)
     if out.exists() and not out.is_dir():
         _fail(f"--out {out} is a file, not a folder", EXIT_BAD_INPUT)
     out.mkdir(parents=True, exist_ok=True)
-    options = Options(solver.value if solver else None, tolerance, time_limit)
+    options = Options(solver.value if solver else None, tolerance, time_limit, charts)
     rows = _run_batch(files, out, options, workers, scheduler)
     _write_batch_reports(rows, out, charts)
     failed = [r for r in rows if r["status"] == "error"]
@@ -266,26 +325,21 @@ def _run_batch(
 
 
 def _write_batch_reports(rows: list[dict[str, Any]], out: Path, charts: bool) -> None:
-    """summary.csv, the charts and summary.xlsx from the rows and the stored plans."""
-    from optimizer.batch import SUMMARY_COLUMNS, write_summary_csv
+    """summary.csv, and summary.xlsx with the stored plans and the charts the workers drew."""
+    from optimizer.batch import SUMMARY_COLUMNS, chart_paths, stored_plan, write_summary_csv
     from optimizer.excel import batch_xlsx
 
     write_summary_csv(rows, out / "summary.csv")
     plans: dict[str, Plan] = {}
-    pictures: dict[str, Path] = {}
+    pictures: dict[str, list[Path]] = {}
     for row in rows:
         if row["status"] == "error" or row["fingerprint"] in plans:
             continue
         data = json.loads((out / row["result"]).read_text(encoding="utf-8"))
-        if data.get("solver"):  # batch JSON leaves out wall-clock time (see plan_json)
-            data["solver"].setdefault("seconds", 0.0)
-        plan = Plan.from_dict(data)
-        plans[row["fingerprint"]] = plan
-        if charts and plan.total is not None:
-            from optimizer.charts import allocation_png
-
-            png = out / "charts" / f"{row['fingerprint']}-allocation.png"
-            pictures[row["fingerprint"]] = png if png.exists() else allocation_png(plan, png)
+        plans[row["fingerprint"]] = stored_plan(data)
+        if charts:
+            found = chart_paths(out / "charts", row["fingerprint"])
+            pictures[row["fingerprint"]] = [p for p in found if p.exists()]
     (out / "summary.xlsx").write_bytes(batch_xlsx(rows, SUMMARY_COLUMNS, plans, pictures))
 
 
@@ -310,6 +364,11 @@ def schema(
 def schema_text() -> str:
     """The JSON Schema of scenario files, as committed in scenarios/scenario.schema.json."""
     return json.dumps(Scenario.model_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+# The what-if commands (sweep, frontier, compare) live in their own module; importing it
+# registers them on ``app``.
+from optimizer import cli_whatif as _whatif_commands  # noqa: E402, F401
 
 
 def main() -> None:

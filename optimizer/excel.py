@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ RATIO = "0.0000"
 BOLD = Font(bold=True)
 
 
-def to_xlsx(plan: Plan) -> bytes:
-    """The plan as an .xlsx workbook (Summary, Allocation, Metrics, Rules sheets)."""
+def to_xlsx(plan: Plan, images: Sequence[Path] = ()) -> bytes:
+    """The plan as an .xlsx workbook (Summary, Allocation, Metrics, Rules, Charts sheets)."""
     book = Workbook()
     summary = book.active
     summary.title = "Summary"
@@ -30,6 +31,53 @@ def to_xlsx(plan: Plan) -> bytes:
     _allocation(book.create_sheet("Allocation"), plan)
     _metrics(book.create_sheet("Metrics"), plan)
     _rules(book.create_sheet("Rules"), plan)
+    if images:
+        _images(book.create_sheet("Charts"), images, row=1)
+    return _bytes(book)
+
+
+def tables_xlsx(sheets: dict[str, Sequence[dict[str, Any]]], images: Sequence[Path] = ()) -> bytes:
+    """A workbook with one table per sheet (columns from the rows' keys) and a Charts sheet."""
+    book = Workbook()
+    book.remove(book.active)
+    taken: set[str] = set()
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(_sheet_title(title, taken))
+        columns: dict[str, None] = {}
+        for row in rows:
+            columns.update(dict.fromkeys(row))
+        sheet.append(list(columns))
+        for row in rows:
+            sheet.append([_cell(row.get(c)) for c in columns])
+        _header(sheet)
+        _number_formats(sheet, list(columns))
+        _widths(sheet, [max(12, min(40, len(c) + 2)) for c in columns])
+        sheet.freeze_panes = "A2"
+    if images:
+        _images(book.create_sheet(_sheet_title("Charts", taken)), images, row=1)
+    return _bytes(book)
+
+
+def _number_formats(sheet: Worksheet, columns: list[str]) -> None:
+    for j, name in enumerate(columns, start=1):
+        fmt = MONEY if name.endswith("_cny") or name.startswith("spend_cny:") else None
+        if name in ("roas", "marginal_roas", "marginal_gmv_per_budget"):
+            fmt = RATIO
+        if fmt is None:
+            continue
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+            cell.number_format = fmt
+
+
+def _images(sheet: Worksheet, images: Sequence[Path], row: int) -> None:
+    """Pictures one under the other, starting at ``row`` of column A."""
+    for path in images:
+        picture = Image(str(path))
+        sheet.add_image(picture, f"A{row}")
+        row += int(picture.height / 20) + 2  # default rows are 20 pixels high
+
+
+def _bytes(book: Workbook) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
@@ -119,7 +167,7 @@ def batch_xlsx(
     rows: list[dict[str, Any]],
     columns: tuple[str, ...],
     plans: dict[str, Plan],
-    charts: dict[str, Path],
+    charts: dict[str, list[Path]],
 ) -> bytes:
     """Batch workbook: a Summary sheet (one row per file), then a sheet per plan with its chart."""
     book = Workbook()
@@ -143,12 +191,8 @@ def batch_xlsx(
         sheet.append(["file", row["file"]])
         sheet.append(["status", plan.status])
         sheet.append(["GMV (CNY)", plan.total.gmv_cny if plan.total else None])
-        chart = charts.get(row["fingerprint"])
-        if chart is not None:
-            sheet.add_image(Image(str(chart)), f"A{sheet.max_row + 2}")
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        _images(sheet, charts.get(row["fingerprint"], []), row=sheet.max_row + 2)
+    return _bytes(book)
 
 
 def _sheet_title(text: str, taken: set[str]) -> str:

@@ -140,7 +140,7 @@ class Plan:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary (NaN and infinities become None)."""
-        return _clean(asdict(self))
+        return json_ready(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
@@ -162,11 +162,12 @@ class Plan:
         return cls(**fields)
 
 
-def _clean(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
+    """Plain JSON-ready data: numpy numbers become Python ones, NaN and infinities None."""
     if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, float | np.floating):
         return float(value) if np.isfinite(value) else None
     if isinstance(value, np.integer):

@@ -47,11 +47,12 @@ def to_csv(plan: Plan) -> str:
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in csv_rows(plan):
-        writer.writerow({k: _csv_value(v) for k, v in row.items()})
+        writer.writerow({k: csv_value(v) for k, v in row.items()})
     return buffer.getvalue()
 
 
-def _csv_value(value: Any) -> Any:
+def csv_value(value: Any) -> Any:
+    """A CSV cell: floats with up to six decimals and no trailing zeros, None empty."""
     if isinstance(value, float):
         return f"{value:.6f}".rstrip("0").rstrip(".")
     return "" if value is None else value

@@ -120,10 +120,11 @@ def test_reports_are_deterministic_and_charts_embedded(tmp_path):
     assert (a / "summary.csv").read_bytes() == (b / "summary.csv").read_bytes()
     for plan in (a / "plans").glob("*.json"):
         assert plan.read_bytes() == (b / "plans" / plan.name).read_bytes()
-    assert len(list((a / "charts").glob("*.png"))) == 3
+    assert len(list((a / "charts").glob("*-allocation.png"))) == 3
+    assert len(list((a / "charts").glob("*-response.png"))) == 3
     book = openpyxl.load_workbook(a / "summary.xlsx")
     sheet = book[book.sheetnames[1]]
-    assert len(sheet._images) == 1
+    assert len(sheet._images) == 2  # allocation and response curves
     assert sheet["A2"].value == "live" and sheet["C2"].value == pytest.approx(300_000, rel=1e-6)
 
 
