@@ -100,6 +100,12 @@ def _options(solver: Any, tolerance: float | None, time_limit: float | None) -> 
     return SolveOptions(name, tolerance, time_limit)
 
 
+def _check_folder(out: Path | None) -> None:
+    """Refuse an --out that is a file before any solving starts."""
+    if out is not None and out.exists() and not out.is_dir():
+        _fail(f"--out {out} is a file, not a folder", EXIT_BAD_INPUT)
+
+
 def _checked(build: Callable[[], Any]) -> Any:
     """Run ``build``; a ScenarioError (a bad option or value) exits with code 2."""
     try:
@@ -118,18 +124,20 @@ def _write_reports(
     """OUT/stem.csv (the first sheet), stem.json, stem.xlsx with the charts, and the PNGs."""
     from optimizer.excel import tables_xlsx
 
-    if out.exists() and not out.is_dir():
-        _fail(f"--out {out} is a file, not a folder", EXIT_BAD_INPUT)
-    out.mkdir(parents=True, exist_ok=True)
     first = next(iter(sheets.values()))
-    images = pictures(out)
-    files = {
-        f"{stem}.csv": to_csv_text(first).encode("utf-8"),
-        f"{stem}.json": (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
-        f"{stem}.xlsx": tables_xlsx(sheets, images),
-    }
-    for name, content in files.items():
-        (out / name).write_bytes(content)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        images = pictures(out)
+        files = {
+            f"{stem}.csv": to_csv_text(first).encode("utf-8"),
+            f"{stem}.json": (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(),
+            f"{stem}.xlsx": tables_xlsx(sheets, images),
+        }
+        for name, content in files.items():
+            (out / name).write_bytes(content)
+    except OSError as exc:
+        _fail(f"cannot write the reports in {out}: {exc.strerror or exc}", EXIT_BAD_INPUT)
+        raise
     written = ", ".join([*files, *(p.name for p in images)])
     typer.echo(f"wrote {written} in {out}", err=True)
 
@@ -193,6 +201,7 @@ def sweep(
     --vary rules[kol_share].max_share=0.3,0.35 --out sweep/
     Exit code 0 when every point has a plan keeping every rule, 1 otherwise.
     """
+    _check_folder(out)
     scenario = _load(scenario_file)
     options = _options(solver, tolerance, time_limit)
     varies = [_checked(lambda v=v: parse_vary(v)) for v in vary]
@@ -257,8 +266,10 @@ def frontier(
 
     Marks the budget where the return on extra money (marginal ROAS: GMV per extra yuan spent
     between neighbouring budgets) falls below 1 and below the scenario's ROAS floor.
+    Exit code 0 when some budget has a plan keeping every rule, 1 when none has.
     Example: budgetopt frontier scenarios/annual_2026.yaml --from 60e6 --to 200e6 --out frontier/
     """
+    _check_folder(out)
     scenario = _load(scenario_file)
     options = _options(solver, tolerance, time_limit)
     defaults = default_budgets(scenario, points)

@@ -160,6 +160,8 @@ def test_plan_workbook_embeds_its_charts(t1, tmp_path):
         (["compare", "{t1}", "missing.json"], "no such file"),
         (["compare", "{t1}", "{t1}", "-f", "xlsx"], "needs --out"),
         (["plan", "{t1}", "-f", "xlsx"], "needs --out"),
+        (["frontier", "{t1}", "--out", "{t1}"], "is a file, not a folder"),
+        (["sweep", "{t1}", "--vary", "budget.total_cny=1,2", "-o", "{t1}/x"], "cannot write"),
     ],
 )
 def test_bad_options_exit_2_with_a_reason(t1, tmp_path, args, words):
