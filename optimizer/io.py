@@ -26,6 +26,10 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; raise ScenarioError naming field and line."""
     path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):  # .xls: told to save as .xlsx
+        from optimizer.workbook import load_workbook_scenario  # it imports this module
+
+        return load_workbook_scenario(path)
     text = read_text(path)
     data, lines = parse_document(text, str(path), json_only=path.suffix.lower() == ".json")
     return validate_scenario(data, str(path), lines)
