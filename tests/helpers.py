@@ -6,6 +6,18 @@ from typing import Any
 
 from optimizer.scenario import Scenario
 
+# search returns 6 per yuan up to 60, kol 4 per yuan up to 100: the optimum fills search first.
+T1 = """\
+version: "1"
+name: two linear
+periods: [Y]
+budget: {total_cny: 100}
+objective: {kind: max_gmv}
+channels:
+  - {id: search, kind: curve, response: {type: linear, roas: 6}, aov_cny: 100, max_spend_cny: 60}
+  - {id: kol, kind: curve, response: {type: linear, roas: 4}, aov_cny: 100, max_spend_cny: 100}
+"""
+
 
 def curve(cid: str, response: dict[str, Any], **fields: Any) -> dict[str, Any]:
     """A curve channel with a given GMV response."""

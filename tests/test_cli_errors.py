@@ -16,17 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from optimizer.cli import app
-
-T1 = """\
-version: "1"
-name: two linear
-periods: [Y]
-budget: {total_cny: 100}
-objective: {kind: max_gmv}
-channels:
-  - {id: search, kind: curve, response: {type: linear, roas: 6}, aov_cny: 100, max_spend_cny: 60}
-  - {id: kol, kind: curve, response: {type: linear, roas: 4}, aov_cny: 100, max_spend_cny: 100}
-"""
+from tests.helpers import T1
 
 # Chinese display names and ids; a KOL channel whose spend is given per tier (kol.head).
 SHOP = """\

@@ -12,19 +12,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from optimizer.cli import app
+from tests.helpers import T1 as TWO_LINEAR
 
-# search returns 6 per yuan up to 60, kol 4 per yuan up to 100: the optimum fills search first.
-T1 = """\
-version: "1"
-name: two linear
-periods: [Y]
-budget: {total_cny: 100}
-objective: {kind: max_gmv}
-channels:
-  - {id: search, kind: curve, response: {type: linear, roas: 6}, aov_cny: 100, max_spend_cny: 60}
-  - {id: kol, kind: curve, response: {type: linear, roas: 4}, aov_cny: 100, max_spend_cny: 100}
-settings: {tolerance: 1.0e-6}
-"""
+T1 = TWO_LINEAR + "settings: {tolerance: 1.0e-6}\n"
 
 
 def t1_gmv(budget: float) -> float:
