@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import service
+from api import service, whatif
 from api.auth import Principal, authenticate, create_key
 from api.db import make_engine, migrate, schema_is_current, session_factory, transaction
 from api.jobs import Worker
@@ -27,9 +27,12 @@ from api.logs import request_id
 from api.models import ApiKey, Base, Job, PlanRecord, ScenarioRecord, ScenarioVersion, utcnow
 from api.problems import Problem, install, limit_exceeded, problem_response
 from api.schemas import (
+    MAX_VERSION,
     AdHocPlanRequest,
     CompareRequest,
     EvaluationRequest,
+    FrontierRequest,
+    JobKind,
     JobOut,
     KeyCreate,
     KeyOut,
@@ -38,14 +41,16 @@ from api.schemas import (
     PlanRequest,
     ScenarioCreate,
     ScenarioOut,
+    SweepRequest,
     VersionCreate,
     VersionOut,
 )
 from api.settings import Settings
-from optimizer.excel import to_xlsx
+from optimizer.excel import tables_xlsx, to_xlsx
 from optimizer.plan import Plan, package_version
 from optimizer.report import to_csv
 from optimizer.scenario import Scenario
+from optimizer.whatif_report import to_csv_text
 
 log = logging.getLogger("budgetopt.api")
 REQUEST_ID = re.compile(r"^[\w.-]{1,64}$")
@@ -284,11 +289,14 @@ def plan_out(record: PlanRecord, version: int | None, *, with_result: bool) -> P
 
 
 def job_out(job: Job) -> JobOut:
-    """Response body of a job, with the plan link once it succeeded."""
+    """Response body of a job, with the plan (or what-if result) link once it succeeded."""
     links = {"self": f"/v1/jobs/{job.id}", "cancel": f"/v1/jobs/{job.id}/cancel"}
     if job.plan_id:
         links["plan"] = f"/v1/plans/{job.plan_id}"
-    return JobOut.model_validate({**columns(job), "links": links})
+    if job.kind in service.WHATIF_KINDS and job.status == "succeeded":
+        links["result"] = f"/v1/jobs/{job.id}/result"
+    shown = {c.key: getattr(job, c.key) for c in Job.__table__.columns if c.key != "result"}
+    return JobOut.model_validate({**shown, "links": links})
 
 
 def key_out(row: ApiKey, key: str | None = None) -> KeyOut:
@@ -299,18 +307,23 @@ def key_out(row: ApiKey, key: str | None = None) -> KeyOut:
 def _run(svc: Services, work: service.Work, queue: bool, response: Response) -> Any:
     """Solve now (201 with the plan) or queue (202 with the job and its Location)."""
     if queue:
-        with transaction(svc.factory) as session:
-            job = service.enqueue(session, work, svc.settings)
-        body = job_out(job)
-        return JSONResponse(
-            body.model_dump(mode="json"), status_code=202, headers={"Location": body.links["self"]}
-        )
+        return _queued(svc, work)
     record = service.execute(svc.factory, work)
     with svc.factory() as session:
         number = service.version_number(session, record)
     response.status_code = 201
     response.headers["Location"] = f"/v1/plans/{record.id}"
     return plan_out(record, number, with_result=True)
+
+
+def _queued(svc: Services, work: service.Work) -> JSONResponse:
+    """Queue a what-if job: 202 with the job and its Location."""
+    with transaction(svc.factory) as session:
+        job = service.enqueue(session, work, svc.settings)
+    body = job_out(job)
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=202, headers={"Location": body.links["self"]}
+    )
 
 
 def _large(svc: Services, scenario: Scenario) -> bool:
@@ -321,6 +334,26 @@ def _large(svc: Services, scenario: Scenario) -> bool:
 # --- routes --------------------------------------------------------------------------------
 
 ACCEPTED = {202: {"model": JobOut, "description": "Queued: poll the job (Location header)."}}
+WHATIF_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"description": "The key's role is below planner."},
+    404: {"description": "No such scenario or version in this workspace."},
+    422: {
+        "description": "Invalid request, checked before queueing: `errors` name the body field "
+        "(`body.vary[1].path`, `body.vary[0].values[2]`, `body.to_cny`) and what is wrong."
+    },
+}
+RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The result: JSON (`to_json_data` of the sweep, tornado or frontier), "
+        "or its rows as CSV (UTF-8 with BOM) or an XLSX workbook.",
+        "content": {"application/json": {}, "text/csv": {}, XLSX: {}},
+    },
+    404: {"description": "No such job in this workspace."},
+    409: {
+        "description": "The job has no result yet (queued, running), never will (failed, "
+        "cancelled), or is a plan or evaluation job (its result is the plan: `links.plan`)."
+    },
+}
 
 
 def _routes(app: FastAPI) -> None:
@@ -391,7 +424,10 @@ def _routes(app: FastAPI) -> None:
 
     @app.get("/v1/scenarios/{scenario_id}/versions/{version}", tags=["scenarios"])
     def get_version(
-        scenario_id: str, version: Annotated[int, Path(ge=1)], who: Viewer, svc: Svc
+        scenario_id: str,
+        version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+        who: Viewer,
+        svc: Svc,
     ) -> VersionOut:
         """One version with its document."""
         with svc.factory() as session:
@@ -527,35 +563,134 @@ def _routes(app: FastAPI) -> None:
         with svc.factory() as session:
             return service.compare(session, who, body.plan_ids, refs)
 
+    # what-if ---------------------------------------------------------------------------------
+
+    @app.post(
+        "/v1/scenarios/{scenario_id}/sweeps",
+        status_code=202,
+        tags=["what-if"],
+        summary="Sweep or tornado over scenario fields (a job)",
+        response_model=JobOut,
+        responses=WHATIF_RESPONSES,
+    )
+    def sweep(scenario_id: str, body: SweepRequest, who: Planner, svc: Svc) -> JSONResponse:
+        """Plan a stored scenario version at every combination of field values (`mode: grid`,
+        first field varying slowest) or moving one field at a time around the version as
+        stored (`mode: tornado`, fields ranked by the swing they cause in `metric`).
+
+        Each `vary` item is a field `path` (`budget.total_cny`, `channels[live].cpm.base_cny`,
+        `seasonality[Q4]`, `rules[roas_floor].min_roas`) with `values` or an evenly spaced
+        `range: {start, stop, count}`. Every point is a full plan, as
+        `POST /v1/scenarios/{id}/plans` would make of that scenario. Paths, values and the
+        number of points are checked now (422); the points are solved by a job (202): poll
+        `Location`, then read `links.result`.
+        """
+        version, scenario = service.load_version(svc.factory, who, scenario_id, body.version)
+        return _queued(svc, whatif.prepare_sweep(who, scenario, body, svc.settings, version))
+
+    @app.post(
+        "/v1/scenarios/{scenario_id}/frontiers",
+        status_code=202,
+        tags=["what-if"],
+        summary="Budget frontier: the best plan at each total budget (a job)",
+        response_model=JobOut,
+        responses=WHATIF_RESPONSES,
+    )
+    def frontier(scenario_id: str, body: FrontierRequest, who: Planner, svc: Svc) -> JSONResponse:
+        """GMV, profit and ROAS of the best plan (for `objective`) at `points` total budgets
+        from `from_cny` (default: half the scenario's budget, never below its fixed costs and
+        contingency plus 5% of the budget) to `to_cny` (default: twice the scenario's budget),
+        with the marginal ROAS (GMV per extra yuan spent) between neighbouring
+        budgets and the budgets where it falls below 1 and below the scenario's ROAS floor
+        (`summary`). Checked now (422), solved by a job (202).
+        """
+        version, scenario = service.load_version(svc.factory, who, scenario_id, body.version)
+        return _queued(svc, whatif.prepare_frontier(who, scenario, body, svc.settings, version))
+
     # jobs -----------------------------------------------------------------------------------
 
-    @app.get("/v1/jobs", tags=["jobs"])
+    @app.get("/v1/jobs", tags=["jobs"], summary="List jobs")
     def list_jobs(
         who: Viewer,
         svc: Svc,
         status: Annotated[
             Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()
         ] = None,
+        kind: Annotated[JobKind | None, Query(description="Only jobs of this kind.")] = None,
         page: PageNo = 1,
         per_page: PerPage = 20,
     ) -> Page[JobOut]:
-        """The workspace's jobs, newest first."""
+        """The workspace's jobs, newest first, filtered by status and kind."""
         with svc.factory() as session:
             rows, total = service.list_jobs(
-                session, who, status=status, page=page, per_page=per_page
+                session, who, status=status, kind=kind, page=page, per_page=per_page
             )
             items = [job_out(j) for j in rows]
         return Page[JobOut](items=items, page=page, per_page=per_page, total=total)
 
-    @app.get("/v1/jobs/{job_id}", tags=["jobs"])
+    @app.get("/v1/jobs/{job_id}", tags=["jobs"], summary="A job's status")
     def get_job(job_id: str, who: Viewer, svc: Svc) -> JobOut:
-        """Status, progress (0 to 1), message and, once succeeded, the plan link."""
+        """Kind, status, progress (0 to 1; points done / total for a what-if job), message
+        and, once succeeded, `links.plan` (plan, evaluation) or `links.result` (sweep,
+        tornado, frontier)."""
         with svc.factory() as session:
             return job_out(service.get_job(session, who, job_id))
 
-    @app.post("/v1/jobs/{job_id}/cancel", tags=["jobs"])
+    @app.get(
+        "/v1/jobs/{job_id}/result",
+        tags=["jobs", "what-if"],
+        summary="A sweep, tornado or frontier job's result",
+        response_class=Response,
+        responses=RESULT_RESPONSES,
+    )
+    def job_result(
+        job_id: str,
+        who: Viewer,
+        svc: Svc,
+        format: Annotated[
+            Literal["json", "csv", "xlsx"], Query(description="json (default), csv or xlsx")
+        ] = "json",
+    ) -> Response:
+        """The points of a succeeded what-if job: JSON with every point's values, headline
+        figures and spend by channel (a tornado adds each field's swing, a frontier the
+        marginal ROAS and a `summary`); or the same rows as `budgetopt sweep` / `frontier`
+        write, as CSV (UTF-8 with BOM) or XLSX (a frontier adds a summary sheet)."""
+        with svc.factory() as session:
+            job = service.get_job(session, who, job_id)
+            data = job.result  # deferred: read while the session is open
+        if job.kind not in service.WHATIF_KINDS:
+            where = f"/v1/plans/{job.plan_id}" if job.plan_id else None
+            detail = f"job {job_id!r} is a {job.kind} job: its result is a stored plan, "
+            if where:
+                detail += f"at {where} (the job's links.plan)"
+            else:
+                detail += f"linked as links.plan when the job succeeds (it is {job.status})"
+            links = {"plan": where} if where else {}
+            raise Problem(409, "not-a-whatif-job", detail, links=links, job_status=job.status)
+        if job.status != "succeeded" or data is None:
+            why = f": {job.error}" if job.error else ""
+            raise Problem(
+                409,
+                "job-not-finished" if job.status in ("queued", "running") else "job-has-no-result",
+                f"job {job_id!r} is {job.status}{why}; only a succeeded job has a result",
+                job_status=job.status,
+            )
+        if format == "json":
+            return JSONResponse(data)
+        sheets = whatif.sheets(job.kind, data)
+        filename = f"{job.id}-{job.kind}.{format}"
+        disposition = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        if format == "xlsx":
+            return Response(tables_xlsx(sheets), media_type=XLSX, headers=disposition)
+        rows = next(iter(sheets.values()))
+        return Response(
+            to_csv_text(rows), media_type="text/csv; charset=utf-8", headers=disposition
+        )
+
+    @app.post("/v1/jobs/{job_id}/cancel", tags=["jobs"], summary="Cancel a job")
     def cancel_job(job_id: str, who: Planner, svc: Svc) -> JobOut:
-        """Cancel a queued job, or stop a running one after its current solver round."""
+        """Cancel a queued job, or stop a running one after its current solver round (a
+        sweep, tornado or frontier: after its current point)."""
         with transaction(svc.factory) as session:
             return job_out(service.cancel_job(session, who, job_id))
 

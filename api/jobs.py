@@ -1,4 +1,7 @@
-"""The job worker: claims queued jobs from the database, solves them, stores the plan.
+"""The job worker: claims queued jobs from the database, solves them, stores the result.
+
+A plan or evaluation job stores a plan (progress follows the solver's rounds); a sweep,
+tornado or frontier job keeps its points on the job row (progress is points done / total).
 
 Jobs survive restarts because they live in the database. A running job's worker writes a
 heartbeat; a job whose heartbeat is older than ``job_stale_seconds`` was interrupted (crash,
@@ -16,14 +19,16 @@ import socket
 import threading
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from api import whatif
 from api.db import transaction
 from api.models import Job, utcnow
 from api.problems import Problem
-from api.service import Work, execute
+from api.service import WHATIF_KINDS, Work, execute
 from api.settings import Settings
 
 log = logging.getLogger("budgetopt.jobs")
@@ -146,8 +151,21 @@ class Worker:
             if cancelled.is_set() or self.stopping.is_set():
                 raise JobCancelled
 
+        def step(done: int, total: int) -> None:
+            if self._step(job.id, done, total):
+                cancelled.set()
+            if cancelled.is_set() or self.stopping.is_set():
+                raise JobCancelled
+
+        outcome: dict[str, Any]
         try:
-            record = execute(self.factory, Work(**job.request), progress)
+            if job.kind in WHATIF_KINDS:
+                # a what-if job stops between points; a crash-requeued one simply reruns
+                data = whatif.execute(Work(**job.request), step)
+                outcome = {"message": whatif.summary(job.kind, data), "result": data}
+            else:
+                record = execute(self.factory, Work(**job.request), progress)
+                outcome = {"message": f"{record.status} plan stored", "plan_id": record.id}
         except JobCancelled:
             reason = "cancelled" if cancelled.is_set() else "worker shutting down"
             self._finish(job.id, "cancelled" if cancelled.is_set() else "queued", reason)
@@ -157,7 +175,7 @@ class Worker:
             log.exception("job failed", extra={"job": job.id})
             self._finish(job.id, "failed", "failed", error=f"{type(exc).__name__}: {exc}")
         else:
-            self._finish(job.id, "succeeded", f"{record.status} plan stored", plan_id=record.id)
+            self._finish(job.id, "succeeded", **outcome)
         finally:
             done.set()
             beat.join()
@@ -194,6 +212,20 @@ class Worker:
             )
             return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
+    def _step(self, job_id: str, done: int, total: int) -> bool:
+        """Record a what-if job's points done; True when its cancellation was requested."""
+        with transaction(self.factory) as session:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(
+                    progress=done / total if total else 1.0,
+                    heartbeat_at=utcnow(),
+                    message=f"point {done} of {total}",
+                )
+            )
+            return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
+
     def _finish(
         self,
         job_id: str,
@@ -202,15 +234,17 @@ class Worker:
         *,
         error: str | None = None,
         plan_id: str | None = None,
+        result: dict[str, Any] | None = None,
     ) -> None:
         with transaction(self.factory) as session:
             job = session.get(Job, job_id)
             if job is None:
                 return
             job.status, job.message, job.error, job.plan_id = status, message, error, plan_id
+            job.result = result
             if status == "queued":  # shut down mid-solve: the next worker starts it afresh
                 job.attempts = max(job.attempts - 1, 0)
-                job.worker = None
+                job.worker, job.progress = None, 0.0
             else:
                 job.finished_at = utcnow()
                 job.progress = 1.0 if status == "succeeded" else job.progress

@@ -137,20 +137,25 @@ class PlanRecord(Base):
 
 
 class Job(Base):
-    """A queued solve; it lives in the database so a restart does not lose it."""
+    """A queued solve, sweep, tornado or frontier; it lives in the database so a restart does
+    not lose it. A plan or evaluation job links its stored plan (``plan_id``); a what-if job
+    keeps its result (the points solved) in ``result``."""
 
     __tablename__ = "jobs"
     __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     workspace: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # plan | evaluation
+    # plan | evaluation | sweep | tornado | frontier
+    kind: Mapped[str] = mapped_column(String(16), server_default="plan")
     status: Mapped[str] = mapped_column(String(16))  # queued running succeeded failed cancelled
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     message: Mapped[str] = mapped_column(Text, default="")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"), nullable=True)
+    # loaded only when read (GET /v1/jobs/{id}/result): a sweep's points can run to megabytes
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, deferred=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -5,14 +5,34 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from optimizer.paths import MAX_COUNT
 from optimizer.scenario import Scenario
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{1,50}$")]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}_[0-9a-f]{1,40}$")]
 T = TypeVar("T")
 SolverName = Literal["highs", "cbc", "highs-direct", "lp", "nlp", "auto"]
+MAX_VERSION = 2**31 - 1  # a version number the databases can store (a larger one is 422)
+JobKind = Literal["plan", "evaluation", "sweep", "tornado", "frontier"]
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+NoControl = r"^[^\x00-\x1f\x7f]*$"
+FieldPath = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=NoControl)]
+VaryValue = (
+    bool | int | Finite | Annotated[str, StringConstraints(max_length=200, pattern=NoControl)]
+)
+Metric = Literal[
+    "objective_value",
+    "spend_cny",
+    "commission_cny",
+    "gmv_cny",
+    "roas",
+    "cac_cny",
+    "new_customers",
+    "gross_profit_cny",
+]
 
 
 class Body(BaseModel):
@@ -46,7 +66,7 @@ class SolveOptions(Body):
 class PlanRequest(SolveOptions):
     """Plan a stored scenario: its latest version unless ``version`` names one."""
 
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 class AdHocPlanRequest(SolveOptions):
@@ -64,7 +84,7 @@ Allocation = dict[
 class EvaluationRequest(SolveOptions):
     """Score a hand-made split {unit: {period: spend}} and its gap to the optimum."""
 
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     allocation: Allocation
     optimum_plan_id: Ident | None = Field(
         default=None, description="A stored plan of the same version to measure the gap to."
@@ -78,7 +98,7 @@ class ScenarioRef(Body):
     """A scenario version to compare: its newest stored plan is used."""
 
     scenario_id: Ident
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
 
 
 class CompareRequest(Body):
@@ -86,6 +106,68 @@ class CompareRequest(Body):
 
     plan_ids: list[Ident] = Field(default_factory=list, max_length=10)
     scenarios: list[ScenarioRef] = Field(default_factory=list, max_length=10)
+
+
+class ValueRange(Body):
+    """``count`` evenly spaced values from ``start`` to ``stop`` (both included)."""
+
+    start: Finite
+    stop: Finite
+    count: int = Field(ge=1, le=MAX_COUNT)
+
+
+class VarySpec(Body):
+    """One scenario field and the values it takes: a list, or an evenly spaced range."""
+
+    path: FieldPath = Field(
+        description="Dotted field path; list items by id, period name or position: "
+        "budget.total_cny, channels[live_traffic].cpm.base_cny, seasonality[Q4], "
+        "rules[roas_floor].min_roas.",
+        examples=["budget.total_cny"],
+    )
+    values: list[VaryValue] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=MAX_COUNT,
+        description="The values in order: numbers, true/false, or text (e.g. an objective kind).",
+    )
+    range: ValueRange | None = Field(default=None, description="Instead of values: a range.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> VarySpec:
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give either values or range (exactly one of them)")
+        return self
+
+
+class SweepRequest(SolveOptions):
+    """Plan a stored scenario version at every combination of field values (``grid``) or
+    moving one field at a time around the version as stored (``tornado``)."""
+
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+    vary: list[VarySpec] = Field(min_length=1, max_length=10)
+    mode: Literal["grid", "tornado"] = "grid"
+    metric: Metric | None = Field(
+        default=None,
+        description="What the tornado ranks fields by (default objective_value); tornado only.",
+    )
+
+
+class FrontierRequest(SolveOptions):
+    """The best plan at ``points`` total budgets from ``from_cny`` to ``to_cny``."""
+
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+    from_cny: Finite | None = Field(
+        default=None,
+        ge=0,
+        description="Lowest total budget (default: half the scenario's, never below its fixed "
+        "costs and contingency plus 5% of the budget).",
+    )
+    to_cny: Finite | None = Field(
+        default=None, ge=0, description="Highest total budget (default: twice the scenario's)."
+    )
+    points: int = Field(default=16, ge=2, le=200)
+    objective: Literal["max_gmv", "max_profit", "max_new_customers"] = "max_gmv"
 
 
 class KeyCreate(Body):
@@ -147,11 +229,12 @@ class PlanOut(BaseModel):
 
 
 class JobOut(BaseModel):
-    """A queued or running solve and, once done, the link to its plan."""
+    """A queued or running solve and, once done, the link to its plan (plan and evaluation
+    jobs) or to its result (sweep, tornado and frontier jobs)."""
 
     id: str
-    kind: str
-    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    kind: JobKind
+    status: JobStatus
     progress: float
     message: str
     error: str | None

@@ -26,6 +26,7 @@ from optimizer.planner import plan as solve
 from optimizer.scenario import KolChannel, Scenario
 
 Progress = Callable[[int, float | None], None]
+WHATIF_KINDS = ("sweep", "tornado", "frontier")  # jobs whose result is kept on the job row
 
 
 # --- limits --------------------------------------------------------------------------------
@@ -208,7 +209,7 @@ def _page(
 class Work:
     """Everything a solve needs, JSON-ready so a job can carry it through a restart."""
 
-    kind: str  # plan | evaluation
+    kind: str  # plan | evaluation | sweep | tornado | frontier
     workspace: str
     created_by: str
     scenario: dict[str, Any]
@@ -218,6 +219,7 @@ class Work:
     allocation: dict[str, dict[str, float]] | None = None
     optimum_plan_id: str | None = None
     compare_to_optimum: bool = True
+    whatif: dict[str, Any] | None = None  # sweep/tornado: vary (and metric); frontier: budgets
 
     def to_json(self) -> dict[str, Any]:
         """The job's stored request."""
@@ -425,23 +427,33 @@ def get_job(session: Session, who: Principal, job_id: str, *, for_update: bool =
 
 
 def list_jobs(
-    session: Session, who: Principal, *, status: str | None, page: int, per_page: int
+    session: Session,
+    who: Principal,
+    *,
+    status: str | None,
+    page: int,
+    per_page: int,
+    kind: str | None = None,
 ) -> tuple[list[Job], int]:
-    """One page of the workspace's jobs, newest first."""
+    """One page of the workspace's jobs, newest first, by status and kind when given."""
     query = select(Job).where(Job.workspace == who.workspace)
     if status:
         query = query.where(Job.status == status)
+    if kind:
+        query = query.where(Job.kind == kind)
     return _page(session, query, Job.created_at, Job.id, page, per_page)
 
 
 def cancel_job(session: Session, who: Principal, job_id: str) -> Job:
-    """Cancel a queued job at once; ask a running one to stop after its current round."""
+    """Cancel a queued job at once; ask a running one to stop after its current round (or,
+    for a sweep, tornado or frontier, its current point)."""
     job = get_job(session, who, job_id, for_update=True)
     if job.status == "queued":
         job.status, job.finished_at, job.message = "cancelled", utcnow(), "cancelled before start"
     elif job.status == "running":
         job.cancel_requested = True
-        job.message = "cancel requested; stops after the current solver round"
+        step = "point" if job.kind in WHATIF_KINDS else "solver round"
+        job.message = f"cancel requested; stops after the current {step}"
     else:
         raise Problem(409, "job-finished", f"job {job_id!r} has already {job.status}")
     return job
