@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from optimizer.paths import MAX_COUNT
 from optimizer.scenario import Scenario
+from optimizer.whatif import RANKED_METRICS
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{1,50}$")]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}_[0-9a-f]{1,40}$")]
@@ -23,16 +24,7 @@ FieldPath = Annotated[str, StringConstraints(min_length=1, max_length=300, patte
 VaryValue = (
     bool | int | Finite | Annotated[str, StringConstraints(max_length=200, pattern=NoControl)]
 )
-Metric = Literal[
-    "objective_value",
-    "spend_cny",
-    "commission_cny",
-    "gmv_cny",
-    "roas",
-    "cac_cny",
-    "new_customers",
-    "gross_profit_cny",
-]
+Metric = Literal[RANKED_METRICS]  # type: ignore[valid-type]  # the engine's names, one list
 
 
 class Body(BaseModel):

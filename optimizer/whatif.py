@@ -33,6 +33,7 @@ POINT_METRICS = (
     "new_customers",
     "gross_profit_cny",
 )
+RANKED_METRICS = tuple(m for m in POINT_METRICS if m not in ("status", "feasible"))
 Progress = Callable[[int, int], None]
 
 
@@ -268,8 +269,8 @@ def tornado(
     progress: Progress | None = None,
 ) -> Tornado:
     """Move each field alone through its values (the rest as given); widest swing first."""
-    if metric not in POINT_METRICS or metric in ("status", "feasible"):
-        choices = ", ".join(m for m in POINT_METRICS if m not in ("status", "feasible"))
+    if metric not in RANKED_METRICS:
+        choices = ", ".join(RANKED_METRICS)
         raise problem("--metric", metric, f"unknown metric '{metric}'; choose one of {choices}")
     check_varies(scenario, varies)
     points: list[dict[str, Any]] = [{}]
