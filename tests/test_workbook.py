@@ -19,7 +19,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner, Result
 
-import optimizer.workbook as workbook
+import optimizer.workbook.tables as workbook_tables
 from optimizer.cli import app
 from optimizer.errors import ScenarioError
 from optimizer.io import load_scenario
@@ -366,12 +366,12 @@ def test_excel_lock_file(tmp_path: Path) -> None:
 
 
 def test_file_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workbook, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(workbook_tables, "MAX_FILE_BYTES", 1000)
     assert "file: too large: expected at most 1,000 bytes" in problems(TEMPLATE)
 
 
 def test_too_many_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(workbook, "MAX_ROWS", 5)
+    monkeypatch.setattr(workbook_tables, "MAX_ROWS", 5)
     text = problems(edited(tmp_path))
     assert "Channels!A7: too many rows: expected at most 5 below the header" in text
 
