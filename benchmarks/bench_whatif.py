@@ -37,12 +37,14 @@ def main() -> None:
     """Print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--points", type=int, default=24, help="Frontier budgets.")
+    parser.add_argument(
+        "--points", type=int, default=24, help="Frontier budgets (the sweep has about as many)."
+    )
     args = parser.parse_args()
     scenario = load_scenario(SCENARIO)
     budgets = budget_range(70e6, 270e6, args.points)
     varies = [
-        parse_vary("budget.total_cny=100e6:160e6:6"),
+        parse_vary(f"budget.total_cny=100e6:160e6:{max(args.points // 4, 2)}"),
         parse_vary("channels[live_traffic].cpm.base_cny=25,30,35,40"),
     ]
     single = median_seconds(lambda: plan(scenario), args.runs)
@@ -50,7 +52,7 @@ def main() -> None:
     print(f"{'tool':<10}{'points':>8}{'workers':>9}{'median s':>10}{'points/s':>10}{'ratio':>7}")
     jobs = {
         "frontier": (len(budgets), lambda w: frontier(scenario, budgets, workers=w)),
-        "sweep": (24, lambda w: sweep(scenario, varies, workers=w)),
+        "sweep": (4 * max(args.points // 4, 2), lambda w: sweep(scenario, varies, workers=w)),
     }
     for name, (count, job) in jobs.items():
         base = None

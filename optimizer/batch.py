@@ -10,10 +10,9 @@ write the same bytes.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from optimizer.errors import OptimizerError
 from optimizer.io import load_scenario
 from optimizer.plan import Plan, fingerprint
 from optimizer.planner import plan as solve
+from optimizer.pool import process_pool
 from optimizer.report import csv_value
 from optimizer.scenario import Scenario
 
@@ -183,8 +183,7 @@ def run_local(
     files: list[Path], out: Path, options: Options, workers: int, on_done: Done
 ) -> Iterator[dict[str, Any]]:
     """Rows of every file, solved in ``workers`` processes, in completion order."""
-    context = multiprocessing.get_context("spawn")  # no forked threads or solver state
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with process_pool(workers) as pool:
         futures = [pool.submit(run_file, str(f), str(out), options) for f in files]
         for future in as_completed(futures):
             row = future.result()

@@ -8,9 +8,7 @@ same scenario agree exactly.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +16,7 @@ from optimizer.errors import OptimizerError
 from optimizer.paths import PathError, get_value, parse_values, problem, set_values
 from optimizer.plan import Plan
 from optimizer.planner import plan as solve
+from optimizer.pool import process_pool
 from optimizer.scenario import Scenario
 
 MAX_POINTS = 10_000
@@ -213,8 +212,7 @@ def solve_all(
             if progress is not None:
                 progress(len(results), total)
         return results
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=context) as pool:
+    with process_pool(min(workers, total)) as pool:
         for result in pool.map(solve_point, scenarios, itertools.repeat(options)):
             results.append(result)
             if progress is not None:
