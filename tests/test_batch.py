@@ -179,3 +179,19 @@ def test_run_file_reuses_a_stored_plan_and_discover_skips_the_output(tmp_path):
     assert second["reused"] is True and second["gmv_cny"] == first["gmv_cny"]
     (out / "note.json").write_text("{}")
     assert discover([tmp_path], exclude=out) == [source]
+
+
+def test_excel_templates_are_planned_and_lock_files_skipped(tmp_path):
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    template = Path(__file__).resolve().parent.parent / "scenarios" / "template.xlsx"
+    (folder / "finance.xlsx").write_bytes(template.read_bytes())
+    (folder / "~$finance.xlsx").write_bytes(b"Excel's lock file")
+    (folder / "broken.xlsx").write_bytes(b"not a zip")
+    assert [p.name for p in discover([folder])] == ["broken.xlsx", "finance.xlsx"]
+    done = batch(str(folder), "--out", str(out), "--no-charts")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    rows = {Path(r["file"]).name: r for r in summary(out)}
+    # the template is the annual example: the same plan as scenarios/annual_2026.yaml
+    assert float(rows["finance.xlsx"]["gmv_cny"]) == pytest.approx(581_227_282, rel=1e-4)
+    assert rows["broken.xlsx"]["status"] == "error" and "xlsx" in rows["broken.xlsx"]["error"]
