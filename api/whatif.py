@@ -30,22 +30,13 @@ from optimizer.solvers import available_solvers
 from optimizer.whatif import (
     MAX_POINTS,
     Frontier,
-    FrontierPoint,
-    Point,
     Sweep,
     Tornado,
-    TornadoBar,
     Vary,
     budget_range,
     default_budgets,
 )
-from optimizer.whatif_report import (
-    frontier_rows,
-    frontier_summary,
-    sweep_rows,
-    to_json_data,
-    tornado_rows,
-)
+from optimizer.whatif_report import from_json_data, report_sheets, to_json_data
 
 Rows = list[dict[str, Any]]
 Step = Callable[[int, int], None]
@@ -321,61 +312,4 @@ def _points(kind: str, data: dict[str, Any]) -> list[dict[str, Any]]:
 
 def sheets(kind: str, data: dict[str, Any]) -> dict[str, Rows]:
     """The stored JSON result as tables, the first being the CSV: the same rows as the CLI's."""
-    if kind == "tornado":
-        tornado = Tornado(
-            data["scenario"],
-            data["metric"],
-            _point(data["base"]),
-            [
-                TornadoBar(
-                    bar["path"],
-                    bar["base_value"],
-                    [_point(p) for p in bar["points"]],
-                    bar["low"],
-                    bar["high"],
-                )
-                for bar in data["bars"]
-            ],
-            data["channels"],
-        )
-        return {"tornado": tornado_rows(tornado)}
-    if kind == "frontier":
-        frontier = Frontier(
-            data["scenario"],
-            data["objective"],
-            [
-                FrontierPoint(
-                    p["budget_total_cny"],
-                    _point(p["point"]),
-                    p["spend_basis_cny"],
-                    p["marginal_roas"],
-                    p["marginal_gmv_per_budget"],
-                )
-                for p in data["points"]
-            ],
-            data["roas_floor"],
-            data["below_one_cny"],
-            data["below_floor_cny"],
-            data["channels"],
-            data.get("notes", []),
-        )
-        items = frontier_summary(frontier).items()
-        return {
-            "frontier": frontier_rows(frontier),
-            "summary": [{"item": k, "value": _plain(v)} for k, v in items],
-        }
-    sweep = Sweep(
-        data["scenario"],
-        [Vary(v["path"], tuple(v["values"])) for v in data["varies"]],
-        [_point(p) for p in data["points"]],
-        data["channels"],
-    )
-    return {"sweep": sweep_rows(sweep)}
-
-
-def _point(raw: dict[str, Any]) -> Point:
-    return Point(raw["values"], raw["metrics"], raw["spend_by_channel"], raw.get("error"))
-
-
-def _plain(value: Any) -> Any:
-    return "; ".join(value) if isinstance(value, list) else value
+    return report_sheets(from_json_data(kind, data))

@@ -50,13 +50,10 @@ from optimizer.whatif import (
     parse_vary,
 )
 from optimizer.whatif_report import (
-    frontier_rows,
-    frontier_summary,
-    sweep_rows,
+    report_sheets,
     to_csv_text,
     to_json_data,
     to_table_text,
-    tornado_rows,
 )
 
 WorkersOpt = Annotated[
@@ -212,17 +209,14 @@ def sweep(
             )
         else:
             result = _checked(lambda: whatif.sweep(scenario, varies, options, workers, progress))
-    if isinstance(result, Tornado):
-        rows, keys, stem = tornado_rows(result), ["field", "value"], "tornado"
-    else:
-        rows, keys, stem = sweep_rows(result), [v.path for v in varies], "sweep"
+    sheets = report_sheets(result)
+    ((stem, rows),) = sheets.items()
+    keys = ["field", "value"] if isinstance(result, Tornado) else [v.path for v in varies]
     data = to_json_data(result)
     title = f"{scenario.name}: {stem} of {metric if tornado else ', '.join(keys)}"
     _print(format, title, rows, keys, data)
     if out is not None:
-        _write_reports(
-            out, stem, {stem: rows}, data, lambda folder: _whatif_charts(result, metric, folder)
-        )
+        _write_reports(out, stem, sheets, data, lambda f: _whatif_charts(result, metric, f))
     _exit_for(rows)
 
 
@@ -284,31 +278,15 @@ def frontier(
             return whatif.frontier(scenario, budgets, objective.value, options, workers, progress)
 
     result: Frontier = _checked(run)
-    rows = frontier_rows(result)
+    sheets = report_sheets(result)
+    rows = sheets["frontier"]
     data = to_json_data(result)
-    summary = frontier_summary(result)
     notes = [*result.notes, _falloff_line(result)]
-    _print(
-        format,
-        f"{scenario.name}: frontier ({objective.value})",
-        rows,
-        ["budget_total_cny"],
-        data,
-        notes,
-    )
+    title = f"{scenario.name}: frontier ({objective.value})"
+    _print(format, title, rows, ["budget_total_cny"], data, notes)
     if out is not None:
-        sheets = {
-            "frontier": rows,
-            "summary": [{"item": k, "value": _plain(v)} for k, v in summary.items()],
-        }
-        _write_reports(
-            out, "frontier", sheets, data, lambda folder: _whatif_charts(result, "", folder)
-        )
+        _write_reports(out, "frontier", sheets, data, lambda f: _whatif_charts(result, "", f))
     raise typer.Exit(EXIT_OK if any(r["feasible"] for r in rows) else EXIT_NO_PLAN)
-
-
-def _plain(value: Any) -> Any:
-    return "; ".join(value) if isinstance(value, list) else value
 
 
 def _falloff_line(result: Frontier) -> str:

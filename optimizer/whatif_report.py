@@ -14,7 +14,7 @@ from rich.table import Table
 
 from optimizer.plan import json_ready
 from optimizer.report import csv_value, money, ratio
-from optimizer.whatif import Frontier, Sweep, Tornado
+from optimizer.whatif import Frontier, FrontierPoint, Point, Sweep, Tornado, TornadoBar, Vary
 
 Rows = list[dict[str, Any]]
 SHOWN = ("status", "objective_value", "spend_cny", "gmv_cny", "roas", "cac_cny")
@@ -126,3 +126,62 @@ def _cell(value: Any) -> str:
 
 def _metric(name: str, value: Any) -> str:
     return ratio(value) if name in ("roas", "cac_cny", "marginal_roas") else money(value)
+
+
+def report_sheets(result: Sweep | Tornado | Frontier) -> dict[str, Rows]:
+    """The result as named tables (the first is the CSV): points, and a frontier's summary."""
+    if isinstance(result, Tornado):
+        return {"tornado": tornado_rows(result)}
+    if isinstance(result, Sweep):
+        return {"sweep": sweep_rows(result)}
+    items = frontier_summary(result).items()
+    return {
+        "frontier": frontier_rows(result),
+        "summary": [
+            {"item": k, "value": "; ".join(v) if isinstance(v, list) else v} for k, v in items
+        ],
+    }
+
+
+def from_json_data(kind: str, data: dict[str, Any]) -> Sweep | Tornado | Frontier:
+    """Rebuild a result from ``to_json_data`` output (a stored job result); kind: sweep,
+    tornado or frontier."""
+    if kind == "tornado":
+        bars = [
+            TornadoBar(b["path"], b["base_value"], _points(b["points"]), b["low"], b["high"])
+            for b in data["bars"]
+        ]
+        return Tornado(
+            data["scenario"], data["metric"], _point(data["base"]), bars, data["channels"]
+        )
+    if kind == "frontier":
+        points = [
+            FrontierPoint(
+                p["budget_total_cny"],
+                _point(p["point"]),
+                p["spend_basis_cny"],
+                p["marginal_roas"],
+                p["marginal_gmv_per_budget"],
+            )
+            for p in data["points"]
+        ]
+        return Frontier(
+            data["scenario"],
+            data["objective"],
+            points,
+            data["roas_floor"],
+            data["below_one_cny"],
+            data["below_floor_cny"],
+            data["channels"],
+            data.get("notes", []),
+        )
+    varies = [Vary(v["path"], tuple(v["values"])) for v in data["varies"]]
+    return Sweep(data["scenario"], varies, _points(data["points"]), data["channels"])
+
+
+def _points(raw: list[dict[str, Any]]) -> list[Point]:
+    return [_point(p) for p in raw]
+
+
+def _point(raw: dict[str, Any]) -> Point:
+    return Point(raw["values"], raw["metrics"], raw["spend_by_channel"], raw.get("error"))
