@@ -6,6 +6,7 @@ Labels use ids, not display names: no CJK font is assumed on the machine drawing
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,8 +47,13 @@ def _save(fig: Figure, path: Path) -> Path:
     """Write the figure without a timestamp or version (same input, same bytes) and close it."""
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # a killed run leaves no half PNG
+    try:
+        fig.savefig(partial, format="png", metadata={"Software": None})
+        os.replace(partial, path)
+    finally:
+        plt.close(fig)
+        partial.unlink(missing_ok=True)
     return path
 
 

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from optimizer import whatif
+from optimizer.batch import stored_plan
 from optimizer.cli import (
     EXIT_BAD_INPUT,
     EXIT_NO_PLAN,
@@ -401,10 +402,8 @@ def _stored_plan(path: Path) -> Plan | None:
         return None  # load_scenario will say what is wrong with it
     if not isinstance(data, dict) or "by_channel" not in data or "fingerprint" not in data:
         return None
-    if data.get("solver"):
-        data["solver"].setdefault("seconds", 0.0)  # batch plans leave out wall-clock time
     try:
-        return Plan.from_dict(data)
+        return stored_plan(data)  # a batch's plans leave out wall-clock time
     except (TypeError, KeyError, AttributeError) as exc:
         _fail(f"{path}: not a plan this version can read ({exc})", EXIT_BAD_INPUT)
         raise
