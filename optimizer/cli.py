@@ -71,7 +71,11 @@ class SolverName(StrEnum):
 
 
 ScenarioArg = Annotated[
-    Path, typer.Argument(help="Scenario file (YAML or JSON); see scenarios/README.md.")
+    Path,
+    typer.Argument(
+        help="Scenario file: YAML, JSON or an Excel input workbook like scenarios/template.xlsx; "
+        "see scenarios/README.md."
+    ),
 ]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the output to this file.")]

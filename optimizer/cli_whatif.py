@@ -171,8 +171,8 @@ def sweep(
             "-v",
             help="PATH=START:STOP:COUNT (evenly spaced) or PATH=V1,V2,...; repeat for a grid. "
             "PATH is a field by its dotted path, items picked by id or period: budget.total_cny, "
-            "channels[live_traffic].cpm.base_cny, channels[kol].tiers[head].commission_rate, "
-            "rules[roas_floor].min_roas, seasonality[Q4].",
+            r"channels\[live_traffic].cpm.base_cny, channels\[kol].tiers\[head].commission_rate, "
+            r"rules\[roas_floor].min_roas, seasonality\[Q4].",
         ),
     ],
     tornado: Annotated[
@@ -196,7 +196,7 @@ def sweep(
     """Plan the scenario at every combination of field values (or one field at a time).
 
     Example: budgetopt sweep scenarios/annual_2026.yaml --vary budget.total_cny=100e6:160e6:7
-    --vary rules[kol_share].max_share=0.3,0.35 --out sweep/
+    --vary rules\\[kol_share].max_share=0.3,0.35 --out sweep/
     Exit code 0 when every point has a plan keeping every rule, 1 otherwise.
     """
     _check_folder(out)
