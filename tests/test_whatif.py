@@ -199,6 +199,9 @@ def test_frontier_marginal_roas_is_the_slope_between_budgets(solver):
         a, b = before.budget_total_cny, point.budget_total_cny
         assert point.point.metrics["gmv_cny"] == pytest.approx(exp_gmv(b), rel=1e-6)
         assert point.marginal_roas == pytest.approx((exp_gmv(b) - exp_gmv(a)) / (b - a), rel=1e-4)
+    for point in result.points[::5]:  # and each point is the plan of that budget, solved alone
+        alone = plan(set_value(base, "budget.total_cny", point.budget_total_cny), solver=solver)
+        assert point.point.metrics["gmv_cny"] == pytest.approx(alone.total.gmv_cny, rel=1e-9)
     # marginal ROAS 5 exp(-s / 2M) falls below 1 at s = 2M ln 5 = 3.219M
     assert result.below_one_cny == pytest.approx(K * math.log(5), rel=0.01)
     assert result.roas_floor is None and result.below_floor_cny is None
