@@ -268,16 +268,23 @@ def _type_at(loc: Loc, data: Any) -> tuple[Any, Any, str | None]:
     return tp, value, disc
 
 
+def strip_annotated(tp: Any, disc: str | None = None) -> tuple[Any, str | None]:
+    """``Annotated[X, Field(discriminator=d)]`` -> (X, d); any other type comes back as is."""
+    if get_origin(tp) is not Annotated:
+        return tp, disc
+    base, *meta = get_args(tp)
+    for item in meta:
+        if isinstance(item, FieldInfo) and isinstance(item.discriminator, str):
+            disc = item.discriminator
+    return base, disc
+
+
 def _resolve(tp: Any, value: Any, disc: str | None) -> Any:
     """Strip Annotated and Optional; pick a tagged union's member by the value's tag."""
     while True:
         origin = get_origin(tp)
         if origin is Annotated:
-            base, *meta = get_args(tp)
-            for item in meta:
-                if isinstance(item, FieldInfo) and isinstance(item.discriminator, str):
-                    disc = item.discriminator
-            tp = base
+            tp, disc = strip_annotated(tp, disc)
             continue
         if origin in (Union, types.UnionType):
             members = [m for m in get_args(tp) if m is not type(None)]

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from optimizer.messages import Loc
+from optimizer.messages import Loc, strip_annotated
 from optimizer.scenario import Channel, FixedCost, KolTier, Rule, Scenario
 
 
@@ -61,11 +61,7 @@ def _unwrap(tp: Any) -> tuple[Any, str | None]:
     while True:
         origin = get_origin(tp)
         if origin is Annotated:
-            base, *meta = get_args(tp)
-            for item in meta:
-                if isinstance(item, FieldInfo) and isinstance(item.discriminator, str):
-                    disc = item.discriminator
-            tp = base
+            tp, disc = strip_annotated(tp, disc)
         elif origin in (Union, types.UnionType) and type(None) in get_args(tp):
             members = [a for a in get_args(tp) if a is not type(None)]
             if len(members) != 1:
