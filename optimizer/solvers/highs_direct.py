@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from optimizer.solvers.base import LinearProgram, Solution, Solver
+from optimizer.solvers.output import highs_options, is_verbose, solver_output
 
 
 class HighsDirectSolver(Solver):
@@ -27,16 +28,13 @@ class HighsDirectSolver(Solver):
         import highspy
 
         started = time.perf_counter()
-        highs = highspy.Highs()
-        for option, value in (
-            ("output_flag", False),
-            ("time_limit", float(time_limit_s)),
-            ("mip_rel_gap", float(mip_gap)),
-            ("threads", 1),
-        ):
-            highs.setOptionValue(option, value)
-        highs.passModel(_highs_lp(lp, highspy))
-        highs.run()
+        with solver_output():
+            highs = highspy.Highs()
+            highs.setOptionValue("output_flag", is_verbose())
+            for option, value in highs_options(time_limit_s, mip_gap).items():
+                highs.setOptionValue(option, value)
+            highs.passModel(_highs_lp(lp, highspy))
+            highs.run()
         seconds = time.perf_counter() - started
         status = highs.getModelStatus()
         ms = highspy.HighsModelStatus

@@ -9,6 +9,7 @@ import pulp
 
 from optimizer.errors import SolverFailedError
 from optimizer.solvers.base import LinearProgram, Solution, Solver
+from optimizer.solvers.output import highs_options, is_verbose, solver_output
 from optimizer.solvers.pulp_model import row_duals, to_pulp, values
 
 
@@ -19,7 +20,8 @@ class HighsSolver(Solver):
 
     def is_available(self) -> bool:
         """True when highspy imports."""
-        return bool(pulp.HiGHS(msg=False).available())
+        with solver_output():
+            return bool(pulp.HiGHS(msg=False).available())
 
     def solve(self, lp: LinearProgram, *, time_limit_s: float, mip_gap: float) -> Solution:
         """Solve with HiGHS; statuses come from HiGHS's own model status."""
@@ -27,9 +29,12 @@ class HighsSolver(Solver):
 
         started = time.perf_counter()
         problem, variables = to_pulp(lp)
-        solver = pulp.HiGHS(msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=1)
+        options = highs_options(time_limit_s, mip_gap)
+        timeout, gap = options.pop("time_limit"), options.pop("mip_rel_gap")
+        solver = pulp.HiGHS(msg=is_verbose(), timeLimit=timeout, gapRel=gap, **options)
         try:
-            problem.solve(solver)
+            with solver_output():
+                problem.solve(solver)
         except pulp.PulpSolverError as exc:
             raise SolverFailedError(f"HiGHS failed: {exc}") from exc
         seconds = time.perf_counter() - started
