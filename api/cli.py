@@ -10,7 +10,7 @@ import typer
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from api.settings import Settings
-from optimizer.cli import EXIT_BAD_INPUT, app
+from optimizer.cli import EXIT_BAD_INPUT, app, emit_data, run_guarded
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -96,15 +96,15 @@ def serve(
     loaded = load_examples(factory, settings.dev_workspace, examples) if examples else []
     engine.dispose()
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    typer.echo(f"budgetopt API on {url}  (docs: {url}/docs, database: {settings.database_url})")
-    for name, ident in loaded:
-        typer.echo(f"  loaded example {name!r} as {ident}")
+    lines = [f"budgetopt API on {url}  (docs: {url}/docs, database: {settings.database_url})"]
+    lines += [f"  loaded example {name!r} as {ident}" for name, ident in loaded]
     if dev:
-        typer.echo("  DEV MODE: no API key needed, every request is admin of 'default'.")
-        typer.echo(f"  try: curl -s {url}/v1/scenarios")
+        lines.append("  DEV MODE: no API key needed, every request is admin of 'default'.")
+        lines.append(f"  try: curl -s {url}/v1/scenarios")
     else:
-        typer.echo(f"  try: curl -s -H 'Authorization: Bearer <key>' {url}/v1/scenarios")
-        typer.echo("  (make a key: budgetopt keys create --workspace W --role admin)")
+        lines.append(f"  try: curl -s -H 'Authorization: Bearer <key>' {url}/v1/scenarios")
+        lines.append("  (make a key: budgetopt keys create --workspace W --role admin)")
+    emit_data("".join(f"{line}\n" for line in lines))
     logs.configure()
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
 
@@ -128,7 +128,7 @@ def keys_create(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     typer.echo(f"created {row.id} ({role} of {workspace}); the key, shown only now:", err=True)
-    typer.echo(key)
+    emit_data(f"{key}\n")
 
 
 @keys.command("list")
@@ -148,7 +148,7 @@ def keys_list(
         )
         for row in rows:
             state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-            typer.echo(f"{row.id}  {row.role:8}  {row.prefix}...  {state}  {row.name}")
+            emit_data(f"{row.id}  {row.role:8}  {row.prefix}...  {state}  {row.name}\n")
 
 
 @keys.command("revoke")
@@ -167,9 +167,9 @@ def keys_revoke(
             typer.echo(f"error: no key {key_id!r}", err=True)
             raise typer.Exit(EXIT_BAD_INPUT)
         row.revoked_at = row.revoked_at or utcnow()
-    typer.echo(f"revoked {key_id}")
+    emit_data(f"revoked {key_id}\n")
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    run_guarded(app)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optimizer.diagnosis import Relaxation
 from optimizer.errors import OptimizerError
 from optimizer.io import load_scenario
 from optimizer.plan import Plan, fingerprint
@@ -24,6 +25,7 @@ from optimizer.planner import plan as solve
 from optimizer.pool import process_pool
 from optimizer.report import csv_value
 from optimizer.scenario import Scenario
+from optimizer.solvers.output import set_verbose
 
 SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 SUMMARY_COLUMNS = (
@@ -56,12 +58,23 @@ class Options:
     tolerance: float | None = None
     time_limit_s: float | None = None
     charts: bool = False
+    verbose: bool = False  # solver logs to stderr in the worker processes too (--verbose)
 
 
-def discover(paths: Iterable[Path], exclude: Path | None = None) -> list[Path]:
-    """Scenario files among ``paths`` (folders searched recursively), sorted, each once."""
+Skipped = Callable[[Path, str], None]
+
+
+def discover(
+    paths: Iterable[Path], exclude: Path | None = None, on_skip: Skipped | None = None
+) -> list[Path]:
+    """Scenario files among ``paths`` (folders searched recursively), sorted, each once.
+
+    JSON Schemas (``*.schema.json``, or a JSON object with ``$schema``) are not scenarios:
+    they are left out and, with ``on_skip``, reported as ``on_skip(path, reason)``.
+    """
     found: set[Path] = set()
     skip = exclude.resolve() if exclude is not None else None
+    paths = list(paths)
     for path in paths:
         if path.is_dir():
             candidates: Iterable[Path] = (p for p in path.rglob("*") if p.is_file())
@@ -73,9 +86,31 @@ def discover(paths: Iterable[Path], exclude: Path | None = None) -> list[Path]:
                 continue
             if candidate.name.startswith("~$"):
                 continue  # Excel's lock file next to an open workbook, not a scenario
-            if candidate.suffix.lower() in SUFFIXES or candidate in paths:
-                found.add(candidate)
+            if candidate.suffix.lower() not in SUFFIXES and candidate not in paths:
+                continue
+            if candidate not in found and is_json_schema(candidate):
+                if on_skip is not None:
+                    on_skip(candidate, "a JSON Schema, not a scenario")
+                continue
+            found.add(candidate)
     return sorted(found, key=lambda p: str(p))
+
+
+def is_json_schema(path: Path) -> bool:
+    """True for a JSON Schema file: named *.schema.json, or a JSON object with ``$schema``.
+
+    A scenario with ``$schema`` (an editor hint) but also ``channels`` stays a scenario, so its
+    error row says what is wrong with it.
+    """
+    if path.suffix.lower() != ".json":
+        return False
+    if path.name.lower().endswith(".schema.json"):
+        return True
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # a broken file is a broken scenario: its error row says why
+    return isinstance(data, dict) and "$schema" in data and "channels" not in data
 
 
 def plan_json(plan: Plan) -> str:
@@ -90,6 +125,8 @@ def run_file(path: str, out: str, options: Options) -> dict[str, Any]:
     """Solve one file (or reuse its stored plan) and return its summary row; never raises."""
     row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, None)
     row["file"] = path
+    if options.verbose:
+        set_verbose(True)
     try:
         scenario = load_scenario(path)
         row["name"] = scenario.name
@@ -128,10 +165,18 @@ def _write_atomic(target: Path, text: str) -> None:
 
 
 def stored_plan(data: dict[str, Any]) -> Plan:
-    """A plan from its batch JSON (which leaves out wall-clock time, see plan_json)."""
+    """A plan from its JSON (plan --format json, or a batch's, which leaves out wall-clock
+    time: see plan_json), equal to the plan that was written, its diagnosis included."""
     if data.get("solver"):
         data = {**data, "solver": {"seconds": 0.0, **data["solver"]}}
+    if data.get("diagnosis"):
+        data = {**data, "diagnosis": [_relaxation(item) for item in data["diagnosis"]]}
     return Plan.from_dict(data)
+
+
+def _relaxation(item: Any) -> Any:
+    """An infeasible plan's suggestion, stored as a dictionary, as the Relaxation it was."""
+    return Relaxation(**item) if isinstance(item, dict) else item
 
 
 CHARTS = ("allocation", "response")

@@ -3,28 +3,39 @@
 Exit codes: 0 a plan was found (or the file is valid, or the split keeps every rule),
 1 no plan satisfies the rules (infeasible, or no plan within the time limit) or the
 evaluated split breaks a rule, 2 bad input (file, field, option), 3 the solver itself failed.
+
+Standard output is for data only. The console script runs through :func:`run_guarded`, which
+keeps a private copy of the real stdout for :func:`emit_data` and points descriptor 1 (and,
+while a command runs, ``sys.stdout``) at stderr: a solver banner or a library's print can then
+never end up in a JSON or CSV that is piped on.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import subprocess
 import sys
+from collections.abc import Callable
 from enum import StrEnum
+from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
+import click
 import typer
 from rich.console import Console
 
 from optimizer.errors import ScenarioError, SolverFailedError, SolverUnavailableError
 from optimizer.io import load_allocation, load_scenario
-from optimizer.plan import Plan
+from optimizer.plan import Plan, package_version
 from optimizer.planner import compare, score
 from optimizer.planner import plan as make_plan
 from optimizer.report import to_csv, to_json, to_table
 from optimizer.scenario import Scenario
 from optimizer.solvers import available_solvers
+from optimizer.solvers.output import is_verbose, set_verbose
 
 if TYPE_CHECKING:
     from optimizer.batch import Options
@@ -40,6 +51,170 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+# --- standard output is for data ---------------------------------------------------------------
+
+_data: TextIO | None = None  # the real stdout, kept by run_guarded for emit_data only
+
+
+def emit_data(text: str) -> None:
+    """Write a command's data output: to the real stdout kept by run_guarded, else sys.stdout."""
+    stream = _data if _data is not None else sys.stdout
+    stream.write(text)
+    stream.flush()
+
+
+def run_guarded(typer_app: typer.Typer) -> None:
+    """Run the command line with stdout reserved for emit_data (console-script entry points).
+
+    Descriptor 1 is pointed at stderr for the whole run, so C libraries and child processes
+    write their output there; ``sys.stdout`` is the data stream while click parses the
+    arguments (help and --version are output too) and stderr while a command runs.
+    """
+    command = typer.main.get_command(typer_app)
+    if _keep_stdout():
+        _prints_to_stderr(command)
+    command()
+
+
+def _keep_stdout() -> bool:
+    """Duplicate descriptor 1 for data, then point descriptor 1 at stderr (once)."""
+    global _data
+    if _data is not None:
+        return True
+    try:
+        sys.stdout.flush()
+        encoding, errors = sys.stdout.encoding, sys.stdout.errors
+        data = os.dup(1)
+    except (AttributeError, OSError, ValueError):
+        return False  # no stdout (closed or replaced): nothing to guard
+    _data = open(data, "w", encoding=encoding, errors=errors)  # noqa: SIM115 (lives till exit)
+    os.dup2(2, 1)
+    sys.stdout = _data
+    return True
+
+
+def _prints_to_stderr(command: click.Command) -> None:
+    """Wrap every callback of the command tree so that ``sys.stdout`` is stderr while it runs."""
+    if command.callback is not None:
+        command.callback = _on_stderr(command.callback)
+    for sub in getattr(command, "commands", {}).values():
+        _prints_to_stderr(sub)
+
+
+def _on_stderr(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        saved, sys.stdout = sys.stdout, sys.stderr
+        try:
+            return callback(*args, **kwargs)
+        finally:
+            sys.stdout = saved
+
+    return run
+
+
+def versions() -> list[str]:
+    """budgetopt's version, then those of the solver libraries it can use, one line each."""
+    usable = set(available_solvers())
+
+    def solvers(names: tuple[str, ...]) -> str:
+        found = [n for n in names if n in usable]
+        label = "solver" if len(found) == 1 else "solvers"
+        return f"{label} {', '.join(found)}" if found else "not usable here"
+
+    lines = [f"budgetopt {package_version()}"]
+    highspy = _version("highspy")
+    if highspy is None:
+        lines.append("highspy not installed (solvers highs, highs-direct unavailable)")
+    else:
+        lines.append(
+            f"highspy {highspy} (HiGHS {_highs_version()}; {solvers(('highs', 'highs-direct'))})"
+        )
+    pulp = _version("pulp")
+    lines.append(
+        "PuLP not installed (solvers highs, cbc unavailable)"
+        if pulp is None
+        else f"PuLP {pulp} ({solvers(('highs', 'cbc'))})"
+    )
+    lines.append(_cbc_line("cbc" in usable))
+    scipy = _version("scipy")
+    lines.append(f"scipy {scipy} (method nlp)" if scipy else "scipy not installed (no method nlp)")
+    return lines
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _highs_version() -> str:
+    import highspy
+
+    parts = ("HIGHS_VERSION_MAJOR", "HIGHS_VERSION_MINOR", "HIGHS_VERSION_PATCH")
+    numbers = [getattr(highspy, name, None) for name in parts]
+    return ".".join(map(str, numbers)) if None not in numbers else "version unknown"
+
+
+def _cbc_line(usable: bool) -> str:
+    """The CBC binary the cbc solver runs: PuLP's bundled one, else cbcbox's."""
+    try:
+        from optimizer.solvers.pulp_cbc import _command
+
+        path = _command(msg=False).path
+    except Exception:  # PuLP missing or broken: say so rather than fail --version
+        path = None
+    if not usable or not path:
+        return "CBC not found (solver cbc unavailable)"
+    source = "bundled with PuLP" if "cbcbox" not in str(path) else f"cbcbox {_version('cbcbox')}"
+    return f"CBC {_cbc_version(str(path))} ({source}; solver cbc)"
+
+
+def _cbc_version(path: str) -> str:
+    """'2.10.3' from the binary's banner ('devel (git:...)' for cbcbox's builds)."""
+    try:
+        banner = subprocess.run(
+            [path, "-quit"], capture_output=True, text=True, timeout=10, stdin=subprocess.DEVNULL
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "version unknown"
+    for line in banner.splitlines():
+        if line.strip().startswith("Version:"):
+            return line.split(":", 1)[1].strip()
+        if line.startswith("CBC "):
+            return line.split("—")[0].removeprefix("CBC ").strip()
+    return "version unknown"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        emit_data("".join(f"{line}\n" for line in versions()))
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _global_options(
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="Solver logs on stderr (by default they are discarded); stdout stays data only.",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Show the versions of budgetopt and of the solvers it can use, and exit.",
+        ),
+    ] = False,
+) -> None:
+    set_verbose(verbose)
 
 
 class OutputFormat(StrEnum):
@@ -105,7 +280,7 @@ def _render(plan: Plan, fmt: OutputFormat) -> str:
 
 def _emit(text: str, out: Path | None) -> None:
     if out is None:
-        sys.stdout.write(text)
+        emit_data(text)
         return
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -262,8 +437,10 @@ def batch(
 ) -> None:
     """Plan every scenario file: summary.csv, summary.xlsx, plans/*.json, charts/*.png.
 
-    A broken file becomes an error row and the rest go on. A rerun reuses every plan already
-    in OUT/plans (keyed by scenario fingerprint), so a stopped batch resumes where it was.
+    A broken file becomes an error row and the rest go on; JSON Schemas (*.schema.json) are
+    skipped. A rerun reuses every plan already in OUT/plans (keyed by scenario fingerprint), so
+    a stopped batch resumes where it was. Nothing is written to stdout: the reports are the
+    output, progress and the summary line go to stderr.
     Exit code 0 when every file has a plan, 1 when some file failed or has none.
     """
     from optimizer.batch import Options, discover
@@ -271,13 +448,14 @@ def batch(
     missing = [p for p in paths if not p.exists()]
     if missing:
         _fail(f"no such file or folder: {', '.join(map(str, missing))}", EXIT_BAD_INPUT)
-    files = discover(paths, exclude=out)
+    files = discover(paths, exclude=out, on_skip=_skipped)
     if not files:
         _fail("no scenario files (.yaml, .yml, .json, .xlsx) found", EXIT_BAD_INPUT)
     if out.exists() and not out.is_dir():
         _fail(f"--out {out} is a file, not a folder", EXIT_BAD_INPUT)
     out.mkdir(parents=True, exist_ok=True)
-    options = Options(solver.value if solver else None, tolerance, time_limit, charts)
+    name = solver.value if solver else None
+    options = Options(name, tolerance, time_limit, charts, verbose=is_verbose())
     rows = _run_batch(files, out, options, workers, scheduler)
     _write_batch_reports(rows, out, charts)
     failed = [r for r in rows if r["status"] == "error"]
@@ -293,6 +471,10 @@ def batch(
         reason = str(row["error"]).splitlines()
         typer.echo(f"  {reason[0]}{' ' + reason[1].strip() if len(reason) > 1 else ''}", err=True)
     raise typer.Exit(EXIT_OK if not failed and not no_plan else EXIT_NO_PLAN)
+
+
+def _skipped(path: Path, reason: str) -> None:
+    typer.echo(f"skipped {path}: {reason}", err=True)
 
 
 def _run_batch(
@@ -351,9 +533,9 @@ def _write_batch_reports(rows: list[dict[str, Any]], out: Path, charts: bool) ->
 def validate(scenario_file: ScenarioArg) -> None:
     """Check a scenario file against the schema and its cross-references."""
     scenario = _load(scenario_file)
-    typer.echo(
+    emit_data(
         f"{scenario_file}: valid ({len(scenario.channels)} channels, {len(scenario.periods)} "
-        f"periods, {len(scenario.rules)} rules)"
+        f"periods, {len(scenario.rules)} rules)\n"
     )
 
 
@@ -376,8 +558,8 @@ from optimizer import cli_whatif as _whatif_commands  # noqa: E402, F401
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Entry point of ``python -m optimizer.cli`` (the console script is api.cli.main)."""
+    run_guarded(app)
 
 
 if __name__ == "__main__":

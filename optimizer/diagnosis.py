@@ -17,7 +17,7 @@ import numpy as np
 
 from optimizer.engine import BOUNDS, optimise
 from optimizer.model import LinearForm, Problem, Row
-from optimizer.pwl import build_program, elastic, initial_grid, segments, spend_from
+from optimizer.pwl import build_program, clean, elastic, initial_grid, segments, spend_from
 from optimizer.result import FEASIBILITY_TOLERANCE, row_scale, row_slack
 from optimizer.solvers.base import Solver
 
@@ -83,7 +83,7 @@ def joint_relaxation(problem: Problem, solver: Solver, deadline: float) -> list[
     solution = solver.solve(program.lp, time_limit_s=limit, mip_gap=1e-6)
     if solution.x is None:
         return []
-    spend = spend_from(program, solution.x)
+    spend = spend_from(program, clean(program, solution.x))
     gmv = problem.gmv(spend)
     rows, changed = [], []
     for row in problem.rows:

@@ -14,7 +14,7 @@ less GMV), binaries force segment k to be full before k + 1 starts: an exact MIL
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -27,6 +27,7 @@ from optimizer.solvers.base import LinearProgram
 Approximation = Literal["chord", "tangent"]
 INITIAL_POINTS = 12
 FILL_TOLERANCE = 1e-7
+SNAP = 1e-6  # scaled units (1e-9 of the largest spend bound): HiGHS's MIP feasibility tolerance
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class PwlProgram:
     segments: Segments
     lo: np.ndarray
     scale: float
+    ordering: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    switch_cells: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
 
     def objective(self, value: float) -> float:
         """A solver's objective value in CNY (or customers)."""
@@ -151,14 +154,18 @@ def build_program(problem: Problem, seg: Segments, ordered: np.ndarray | None = 
     row_lo, row_hi, c0 = row_lo / scale, row_hi / scale, c0 / scale
     col_lo, col_hi = np.zeros(seg.count), seg.length / scale
     integer = np.zeros(seg.count, dtype=bool)
+    ordering = np.zeros(0, dtype=int)
     if ordered is not None and ordered.any():
+        ordering = _ordering_segments(seg, ordered)
         a, row_lo, row_hi, col_lo, col_hi, integer, c = _add_ordering(
-            seg, ordered, a, row_lo, row_hi, col_lo, col_hi, integer, c
+            ordering, seg.count, a, row_lo, row_hi, col_lo, col_hi, integer, c
         )
     lp = LinearProgram(c, problem.maximise, a.tocsr(), row_lo, row_hi, col_lo, col_hi, integer, c0)
+    cell = cu * len(problem.periods) + ct
+    switch_cells = np.array([s.mask.ravel()[cell] for s in problem.switches], dtype=bool)
     if problem.switches:
         lp = _add_switches(problem, seg, lp, [f for f, _ in forms], scale)
-    return PwlProgram(lp, seg, problem.lo, scale)
+    return PwlProgram(lp, seg, problem.lo, scale, ordering, switch_cells.reshape(-1, seg.count))
 
 
 def _add_switches(
@@ -256,9 +263,16 @@ def _row_matrix(
     return (spend @ incidence + gmv @ incidence @ sp.diags(gmv_slope)).tocsr()
 
 
+def _ordering_segments(seg: Segments, ordered: np.ndarray) -> np.ndarray:
+    """Segment k of every ordering binary z_k (k and k + 1 belong to one marked unit-period)."""
+    same_pair = (seg.unit[1:] == seg.unit[:-1]) & (seg.period[1:] == seg.period[:-1])
+    chosen = same_pair & ordered[seg.unit[:-1].astype(int), seg.period[:-1].astype(int)]
+    return np.flatnonzero(chosen)
+
+
 def _add_ordering(
-    seg: Segments,
-    ordered: np.ndarray,
+    k: np.ndarray,
+    n: int,
     a: sp.csr_matrix,
     row_lo: np.ndarray,
     row_hi: np.ndarray,
@@ -268,10 +282,7 @@ def _add_ordering(
     c: np.ndarray,
 ) -> tuple:
     """Incremental MILP form: z_k = 1 iff segment k is full; segment k+1 used only if z_k."""
-    same_pair = (seg.unit[1:] == seg.unit[:-1]) & (seg.period[1:] == seg.period[:-1])
-    chosen = same_pair & ordered[seg.unit[:-1].astype(int), seg.period[:-1].astype(int)]
-    k = np.flatnonzero(chosen)
-    m, n = len(k), seg.count
+    m = len(k)
     z = n + np.arange(m)
     rows_a = np.arange(m)  # delta_k - L_k z_k >= 0
     rows_b = m + np.arange(m)  # delta_{k+1} - L_{k+1} z_k <= 0
@@ -289,6 +300,30 @@ def _add_ordering(
         np.concatenate((integer, np.ones(m, dtype=bool))),
         np.concatenate((c, np.zeros(m))),
     )
+
+
+def clean(program: PwlProgram, x: np.ndarray) -> np.ndarray:
+    """The solution as the checks judge it, with the solver's tolerated crumbs removed.
+
+    A MIP solver may leave up to its feasibility tolerance (1e-6 scaled) where the model says
+    0: spend on a channel whose on/off binary is 0, a segment after an unfilled one. Read
+    literally, such a crumb is a broken "0 or at least X" rule. So binaries are rounded and
+    their consequences applied exactly, and a column within SNAP of a bound sits on it.
+    """
+    lp = program.lp
+    x = np.clip(np.asarray(x, dtype=float), lp.col_lo, lp.col_hi)
+    x[lp.integer] = np.round(x[lp.integer])
+    count = program.segments.count
+    switches = x[len(x) - len(program.switch_cells) :]
+    for on, cells in zip(switches, program.switch_cells, strict=True):
+        if on == 0:
+            x[:count][cells] = 0.0
+    full = x[count : count + len(program.ordering)]
+    k = program.ordering
+    x[k[full == 1]] = lp.col_hi[k[full == 1]]
+    x[k[full == 0] + 1] = 0.0
+    x = np.where(np.abs(x - lp.col_lo) <= SNAP, lp.col_lo, x)
+    return np.where(np.abs(lp.col_hi - x) <= SNAP, lp.col_hi, x)
 
 
 def spend_from(program: PwlProgram, x: np.ndarray) -> np.ndarray:
