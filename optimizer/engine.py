@@ -27,6 +27,7 @@ from optimizer.pwl import (
     spend_from,
 )
 from optimizer.result import SolveResult, objective_value, relative_gap, violated_rows
+from optimizer.solvers import available_solvers, get_solver
 from optimizer.solvers.base import Solution, Solver, Status
 
 MAX_ROUNDS = 40
@@ -41,10 +42,14 @@ def optimise(
     tolerance: float = 1e-4,
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
+    confirm: bool = True,
 ) -> SolveResult:
     """Refine and solve until the plan is within tolerance of the bound on the true curves.
 
     ``progress(round, gap)`` is called after each round; it may raise to abandon the search.
+    An "infeasible" the search reaches by itself (no plan, though the relaxation has one) is
+    handed to a second backend first when ``confirm``: its plan, if it finds one, is the
+    answer; otherwise the verdict says it was confirmed, not proven.
     """
     search = _Search(problem, solver, tolerance, time_limit_s)
     for round_no in range(1, MAX_ROUNDS + 1):
@@ -57,13 +62,45 @@ def optimise(
         if search.converged() or search.out_of_time():
             break
         if search.rounds_without_plan >= MAX_ROUNDS_WITHOUT_PLAN:
-            return search.finish_without_plan(
-                "infeasible",
-                f"no plan satisfies every rule on the true curves after {round_no} rounds of "
-                "refinement with the exact (MILP) piecewise form; the relaxation alone could "
-                "not prove infeasibility",
+            unproven = (
+                f"{solver.name} found no plan that keeps every rule on the true curves after "
+                f"{round_no} rounds of refinement with the exact (MILP) piecewise form, though "
+                "the relaxation has one"
             )
+            if not confirm:
+                return search.result("infeasible", unproven, evidence="not confirmed")
+            return _second_opinion(search, unproven)
     return search.finish()
+
+
+def _second_opinion(search: _Search, unproven: str) -> SolveResult:
+    """Ask another backend (another solver engine where one is installed) before saying no."""
+    others = [name for name in available_solvers() if name != search.solver.name]
+    engines = {"highs": "HiGHS", "highs-direct": "HiGHS", "cbc": "CBC"}
+    others.sort(key=lambda name: engines.get(name, name) == engines.get(search.solver.name))
+    if not others or search.out_of_time():
+        why = "no second solver is installed" if not others else "no time was left"
+        return search.result("infeasible", f"{unproven}; not confirmed: {why}", evidence=why)
+    other = get_solver(others[0])
+    second = optimise(
+        search.problem,
+        other,
+        tolerance=search.tolerance,
+        time_limit_s=search.deadline - time.perf_counter(),
+        confirm=False,
+    )
+    if second.spend is not None:
+        return replace(
+            second,
+            solver=f"{other.name} (after {search.solver.name})",
+            rounds=search.rounds + second.rounds,
+            seconds=_since(search.started),
+            message="; ".join(
+                filter(None, [f"{unproven}; {other.name} found this plan", second.message])
+            ),
+        )
+    confirmed = f"confirmed by {other.name}, which found no plan either; not proven"
+    return search.result("infeasible", f"{unproven}; {confirmed}", evidence=confirmed)
 
 
 class _Search:
@@ -175,7 +212,7 @@ class _Search:
 
     def result(self, status: Status, message: str, **plan: object) -> SolveResult:
         """The search's evidence, with the plan's own fields when there is a plan."""
-        return SolveResult(
+        return SolveResult(  # type: ignore[misc]
             status=status,
             solver=self.solver.name,
             rounds=self.rounds,
@@ -337,6 +374,7 @@ def _infeasible(
         seconds=_since(started),
         message=message,
         conflict=conflict,
+        evidence="proven: the relaxation (tangent program) has no solution",
     )
 
 

@@ -16,7 +16,9 @@ import numpy as np
 
 from optimizer.model import Problem, Row, Switch, is_used
 from optimizer.result import FEASIBILITY_TOLERANCE, SolveResult, row_scale, row_slack
-from optimizer.scenario import Scenario
+from optimizer.scenario import Scenario, Settings
+from optimizer.solvers import library_versions
+from optimizer.solvers.output import highs_options
 
 BINDING_TOLERANCE = 1e-4
 METRICS = (
@@ -40,11 +42,28 @@ def package_version() -> str:
         return "0+unknown"
 
 
-def fingerprint(scenario: Scenario) -> str:
-    """Hash of the normalised scenario and the package version: same input, same plan."""
+def fingerprint(scenario: Scenario, run: Settings | None = None) -> str:
+    """Hash of everything that can change a plan's numbers: the normalised scenario with the
+    solve settings in force (``run`` overrides the scenario's own), the package version and
+    the versions of the solver libraries. Same fingerprint, same plan, byte for byte."""
+    if run is not None:
+        scenario = scenario.model_copy(update={"settings": run})
     canonical = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    digest = hashlib.sha256(f"{package_version()}\n{canonical}".encode()).hexdigest()
-    return digest[:16]
+    libraries = json.dumps(library_versions(), sort_keys=True)
+    digest = hashlib.sha256(f"{package_version()}\n{libraries}\n{canonical}".encode())
+    return digest.hexdigest()[:16]
+
+
+def run_settings(run: Settings) -> dict[str, Any]:
+    """What a plan records of how it was solved: every setting that can change its numbers."""
+    return {
+        **run.model_dump(mode="json"),
+        "highs": {
+            k: v for k, v in highs_options(0.0, run.tolerance / 10).items() if k != "time_limit"
+        },
+        "blas_threads": 1,
+        "libraries": library_versions(),
+    }
 
 
 @dataclass(frozen=True)
@@ -98,8 +117,9 @@ class SolverInfo:
     is_mip: bool
     mip_gap: float | None
     polished: bool
-    seconds: float
     message: str
+    evidence: str | None = None  # for "infeasible": proven, or confirmed by a second solver
+    seconds: float = 0.0  # wall clock: in the table, never in the JSON (same input, same bytes)
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,7 @@ class Plan:
     diagnosis: list[Any] = field(default_factory=list)
     comparison: dict[str, Any] | None = None
     activation_costs_cny: float = 0.0
+    settings: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_feasible(self) -> bool:
@@ -139,8 +160,12 @@ class Plan:
         return self.total is not None and all(r.holds for r in self.rules)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready dictionary (NaN and infinities become None)."""
-        return json_ready(asdict(self))
+        """Plain JSON-ready dictionary (NaN and infinities become None), without wall-clock
+        time, so that the same scenario gives the same bytes on every route and run."""
+        data = json_ready(asdict(self))
+        if data["solver"] is not None:
+            del data["solver"]["seconds"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
@@ -290,30 +315,37 @@ def _dual(result: SolveResult | None, index: int) -> float | None:
 
 
 def build_plan(
-    problem: Problem, result: SolveResult | None, spend: np.ndarray | None, tolerance: float
+    problem: Problem,
+    result: SolveResult | None,
+    spend: np.ndarray | None,
+    tolerance: float,
+    run: Settings | None = None,
 ) -> Plan:
-    """Assemble a plan from a spend array (None when no plan was found)."""
+    """Assemble a plan from a spend array (None when no plan was found); ``run`` is the
+    settings the solve used (None for a scored split)."""
     s = problem.scenario
     solver = None
     if result is not None:
         solver = SolverInfo(
-            result.solver,
-            result.status,
-            result.rounds,
-            tolerance,
-            result.gap,
-            result.bound,
-            result.is_mip,
-            result.mip_gap,
-            result.polished,
-            result.seconds,
-            result.message,
+            solver=result.solver,
+            status=result.status,
+            rounds=result.rounds,
+            tolerance=tolerance,
+            gap=result.gap,
+            bound=result.bound,
+            is_mip=result.is_mip,
+            mip_gap=result.mip_gap,
+            polished=result.polished,
+            message=result.message,
+            evidence=result.evidence,
+            seconds=result.seconds,
         )
     status = result.status if result is not None else "evaluated"
     message = result.message if result is not None else ""
     base: dict[str, Any] = dict(
         scenario=s.name,
-        fingerprint=fingerprint(s),
+        fingerprint=fingerprint(s, run),
+        settings=run_settings(run) if run is not None else {},
         version=package_version(),
         status=status,
         message=message,

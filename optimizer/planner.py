@@ -17,7 +17,7 @@ from optimizer.model import Problem, Unit, build_problem
 from optimizer.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
 from optimizer.plan import Plan, build_plan
 from optimizer.result import SolveResult
-from optimizer.scenario import Scenario
+from optimizer.scenario import Scenario, Settings
 from optimizer.solvers import get_solver
 
 SpendByUnit = Mapping[str, Mapping[str, float]]
@@ -39,12 +39,27 @@ def plan(
     ``progress(round, gap)`` hears from each lp refinement round and may raise to stop it.
     """
     problem = build_problem(scenario)
-    settings = scenario.settings
-    tol = tolerance if tolerance is not None else settings.tolerance
-    limit = time_limit_s if time_limit_s is not None else settings.time_limit_s
+    run = effective_settings(scenario, solver, tolerance, time_limit_s)
     with reproducible_threads():
-        result = solve_problem(problem, solver or settings.solver, tol, limit, start, progress)
-        return build_plan(problem, result, result.spend, tol)
+        result = solve_problem(
+            problem, run.solver, run.tolerance, run.time_limit_s, start, progress
+        )
+        return build_plan(problem, result, result.spend, run.tolerance, run)
+
+
+def effective_settings(
+    scenario: Scenario,
+    solver: str | None = None,
+    tolerance: float | None = None,
+    time_limit_s: float | None = None,
+) -> Settings:
+    """The scenario's solve settings with any override (CLI flag, API body) applied."""
+    settings = scenario.settings
+    return Settings(
+        solver=solver or settings.solver,
+        tolerance=tolerance if tolerance is not None else settings.tolerance,
+        time_limit_s=time_limit_s if time_limit_s is not None else settings.time_limit_s,
+    )
 
 
 @contextmanager

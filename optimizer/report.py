@@ -17,8 +17,9 @@ CSV_COLUMNS = ("level", "unit", "channel", "period", *METRICS)
 
 
 def to_json(plan: Plan) -> str:
-    """The whole plan as indented UTF-8 JSON."""
-    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False)
+    """The whole plan as indented UTF-8 JSON, keys sorted: the one serialiser of a plan, so
+    the CLI, batch files and the API give the same bytes for the same plan."""
+    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def csv_rows(plan: Plan) -> Iterator[dict[str, Any]]:

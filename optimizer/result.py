@@ -32,6 +32,7 @@ class SolveResult:
     conflict: list[str] = field(default_factory=list)
     diagnosis: list[Any] = field(default_factory=list)  # Relaxations, when infeasible
     row_duals: np.ndarray | None = None  # d objective / d rhs of each problem row, LP only
+    evidence: str | None = None  # for "infeasible": proven by the relaxation, or how confirmed
 
 
 def objective_value(problem: Problem, spend: np.ndarray) -> float:

@@ -15,7 +15,15 @@ REGISTRY: dict[str, type[Solver]] = {
 }
 FALLBACK_ORDER = ("highs", "cbc", "highs-direct")
 
-__all__ = ["LinearProgram", "Solution", "Solver", "Status", "available_solvers", "get_solver"]
+__all__ = [
+    "LinearProgram",
+    "Solution",
+    "Solver",
+    "Status",
+    "available_solvers",
+    "get_solver",
+    "library_versions",
+]
 
 
 def available_solvers() -> list[str]:
@@ -36,3 +44,19 @@ def get_solver(name: str | None = None) -> Solver:
     if not solver.is_available():
         raise SolverUnavailableError(f"solver '{name}' is not available on this machine")
     return solver
+
+
+LIBRARIES = ("highspy", "pulp", "cbcbox", "scipy", "numpy")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries whose releases can change a plan's numbers."""
+    from importlib import metadata
+
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
