@@ -17,6 +17,7 @@ import numpy as np
 from optimizer.model import Problem
 from optimizer.nlp import polish
 from optimizer.pwl import (
+    Approximation,
     PwlProgram,
     build_program,
     clean,
@@ -43,15 +44,17 @@ def optimise(
     time_limit_s: float = 60.0,
     progress: Progress | None = None,
     confirm: bool = True,
+    started: float | None = None,
 ) -> SolveResult:
     """Refine and solve until the plan is within tolerance of the bound on the true curves.
 
     ``progress(round, gap)`` is called after each round; it may raise to abandon the search.
     An "infeasible" the search reaches by itself (no plan, though the relaxation has one) is
     handed to a second backend first when ``confirm``: its plan, if it finds one, is the
-    answer; otherwise the verdict says it was confirmed, not proven.
+    answer; otherwise the verdict says it was confirmed, not proven. The time limit runs from
+    ``started`` (default: now), so that building the problem can count too.
     """
-    search = _Search(problem, solver, tolerance, time_limit_s)
+    search = _Search(problem, solver, tolerance, time_limit_s, started)
     for round_no in range(1, MAX_ROUNDS + 1):
         search.rounds = round_no
         verdict = search.round()
@@ -106,11 +109,18 @@ def _second_opinion(search: _Search, unproven: str) -> SolveResult:
 class _Search:
     """State of one refinement: breakpoints, exact-form mask, incumbent plan and bound."""
 
-    def __init__(self, problem: Problem, solver: Solver, tolerance: float, limit: float) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        solver: Solver,
+        tolerance: float,
+        limit: float,
+        started: float | None = None,
+    ) -> None:
         self.problem = problem
         self.solver = solver
         self.tolerance = tolerance
-        self.started = time.perf_counter()
+        self.started = time.perf_counter() if started is None else started
         self.deadline = self.started + limit
         self.limit = limit
         self.grid = initial_grid(problem)
@@ -124,12 +134,14 @@ class _Search:
         self.hit_time_limit = False
         self.rounds = 0
         self.rounds_without_plan = 0
+        self.stopped = False  # the rest of the time limit cannot pay for another solve
+        self.build_cost = self.solve_cost = float("inf")
 
     def remaining(self) -> float:
-        return max(self.deadline - time.perf_counter(), 0.01)
+        return max(self.deadline - time.perf_counter(), 0.001)
 
     def out_of_time(self) -> bool:
-        return time.perf_counter() >= self.deadline
+        return self.stopped or time.perf_counter() >= self.deadline
 
     def gap(self) -> float | None:
         if self.best is None or self.bound is None:
@@ -142,20 +154,45 @@ class _Search:
 
     def solve(self, program: PwlProgram, share: float = 1.0) -> Solution:
         """Solve with ``share`` of the remaining time (the plan's solve leaves the bound some)."""
+        started = time.perf_counter()
         solution = self.solver.solve(
             program.lp, time_limit_s=share * self.remaining(), mip_gap=self.tolerance / 10
         )
+        self.solve_cost = min(self.solve_cost, time.perf_counter() - started)
         self.hit_time_limit |= solution.status == "time_limit"
         return solution
+
+    def build(self, mode: Approximation, ordered: np.ndarray) -> PwlProgram | None:
+        """The chord or tangent program, or None (and the search stops) when what is left of
+        the time limit cannot pay for building and solving it, judged by the cheapest build
+        and solve so far: a time limit covers the whole search, not only the solver's runs."""
+        measured = self.rounds > 1 or mode == "tangent"
+        if measured and self.remaining() < self.build_cost + self.solve_cost:
+            self.stopped = True
+            return None
+        started = time.perf_counter()
+        program = build_program(self.problem, segments(self.problem, self.grid, mode), ordered)
+        self.build_cost = min(self.build_cost, time.perf_counter() - started)
+        return program
 
     def round(self) -> SolveResult | None:
         """One chord solve (candidate plan) and one tangent solve (bound); None to go on."""
         problem = self.problem
-        inner = build_program(problem, segments(problem, self.grid, "chord"), self.ordered)
+        inner = self.build("chord", self.ordered)
+        if inner is None:
+            return None
         candidate = self.solve(inner, share=0.5)
-        # Only S-shaped units keep binaries here: for concave ones, gmv <= tangents without
-        # any ordering is what makes this program a relaxation.
-        outer = build_program(problem, segments(problem, self.grid, "tangent"), self.s_shaped)
+        outer = None if self.out_of_time() else self.build("tangent", self.s_shaped)
+        if outer is None:
+            # The limit covers the whole search: keep what the chord program gave, no bound.
+            if candidate.x is not None:
+                x = clean(inner, candidate.x)
+                spend = spend_from(inner, x)
+                if not violated_rows(problem, spend):
+                    self._offer(spend, inner, candidate)
+            return None
+        # Only S-shaped units keep binaries here (see build): for concave ones, gmv <= tangents
+        # without any ordering is what makes this program a relaxation.
         relaxed = self.solve(outer)
         if relaxed.status == "infeasible":
             return _infeasible(problem, self.solver, self.rounds, self.started, self.deadline)
@@ -185,14 +222,14 @@ class _Search:
                 self.mip_gap = candidate.mip_gap
                 self._offer(spend, inner, candidate)
             points.append(spend)
-        if points:
+        if points and not self.out_of_time():
             refine(self.grid, problem, *points)
         return None
 
     def _fixed_duals(self, program: PwlProgram, solution: Solution) -> np.ndarray | None:
         """A MILP's duals: the LP with every binary fixed at its value (the usual convention)."""
         lp = program.lp
-        if not lp.is_mip or solution.x is None:
+        if not lp.is_mip or solution.x is None or self.out_of_time():
             return None
         fixed = np.round(solution.x[lp.integer])
         col_lo, col_hi = lp.col_lo.copy(), lp.col_hi.copy()
@@ -234,7 +271,7 @@ class _Search:
             )
         value, spend = self.best
         polished = False
-        if self.gap() != 0.0:
+        if self.gap() != 0.0 and not self.out_of_time():
             candidate = polish(self.problem, spend)
             if candidate is not None:
                 candidate = settle(self.problem, candidate)

@@ -38,12 +38,14 @@ def plan(
     ``highs-direct``); ``start`` is the nonlinear method's starting spend (units x periods);
     ``progress(round, gap)`` hears from each lp refinement round and may raise to stop it.
     """
-    problem = build_problem(scenario)
+    started = time.perf_counter()
     run = effective_settings(scenario, solver, tolerance, time_limit_s)
     with reproducible_threads():
+        problem = build_problem(scenario)
         result = solve_problem(
-            problem, run.solver, run.tolerance, run.time_limit_s, start, progress
+            problem, run.solver, run.tolerance, run.time_limit_s, start, progress, started
         )
+        result = replace(result, seconds=time.perf_counter() - started)
         return build_plan(problem, result, result.spend, run.tolerance, run)
 
 
@@ -78,22 +80,32 @@ def solve_problem(
     time_limit_s: float,
     start: np.ndarray | None = None,
     progress: Progress | None = None,
+    started: float | None = None,
 ) -> SolveResult:
-    """Run a method by name; ``auto`` says which it chose and why."""
+    """Run a method by name; ``auto`` says which it chose and why. The time limit runs from
+    ``started`` (default: now) and covers everything, the diagnosis of a conflict too."""
+    started = time.perf_counter() if started is None else started
     if name == "auto":
         method, reason = choose_method(problem)
-        result = solve_problem(problem, method, tolerance, time_limit_s, start, progress)
+        result = solve_problem(problem, method, tolerance, time_limit_s, start, progress, started)
         if method == "nlp" and result.status != "optimal":
             reason += f"; nlp failed ({result.message}), so lp was used"
-            result = solve_problem(problem, "lp", tolerance, time_limit_s, progress=progress)
+            result = solve_problem(
+                problem, "lp", tolerance, time_limit_s, progress=progress, started=started
+            )
         message = f"auto chose {reason}" + (f"; {result.message}" if result.message else "")
         return replace(result, solver=f"auto: {result.solver}", message=message)
     if name == "nlp":
         return solve_nlp(problem, start=start)
     backend = get_solver(None if name == "lp" else name)
-    deadline = time.perf_counter() + 2 * time_limit_s  # the diagnosis gets a second budget
+    deadline = started + time_limit_s
     result = optimise(
-        problem, backend, tolerance=tolerance, time_limit_s=time_limit_s, progress=progress
+        problem,
+        backend,
+        tolerance=tolerance,
+        time_limit_s=time_limit_s,
+        progress=progress,
+        started=started,
     )
     if result.status == "infeasible" and result.conflict:
         result = replace(result, diagnosis=diagnose(problem, backend, result.conflict, deadline))

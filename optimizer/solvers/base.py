@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Literal
@@ -60,3 +61,14 @@ class Solver(ABC):
     @abstractmethod
     def solve(self, lp: LinearProgram, *, time_limit_s: float, mip_gap: float) -> Solution:
         """Solve the program; raise SolverFailedError only if the solver itself breaks."""
+
+
+def out_of_time(time_limit_s: float, started: float) -> Solution:
+    """The answer of a backend whose time ran out while it was still building the model."""
+    return Solution(
+        "time_limit",
+        None,
+        None,
+        time.perf_counter() - started,
+        f"the time limit of {time_limit_s:g} s ran out while the model was being built",
+    )

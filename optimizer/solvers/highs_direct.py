@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from optimizer.solvers.base import LinearProgram, Solution, Solver
+from optimizer.solvers.base import LinearProgram, Solution, Solver, out_of_time
 from optimizer.solvers.output import highs_options, is_verbose, solver_output
 
 
@@ -34,6 +34,10 @@ class HighsDirectSolver(Solver):
             for option, value in highs_options(time_limit_s, mip_gap).items():
                 highs.setOptionValue(option, value)
             highs.passModel(_highs_lp(lp, highspy))
+            left = time_limit_s - (time.perf_counter() - started)
+            if left <= 0:
+                return out_of_time(time_limit_s, started)
+            highs.setOptionValue("time_limit", left)
             highs.run()
         seconds = time.perf_counter() - started
         status = highs.getModelStatus()

@@ -14,7 +14,8 @@ import numpy as np
 import pulp
 
 from optimizer.errors import SolverFailedError
-from optimizer.solvers.base import LinearProgram, Solution, Solver
+from optimizer.solvers.base import LinearProgram, Solution, Solver, out_of_time
+from optimizer.solvers.output import is_verbose
 from optimizer.solvers.pulp_model import row_duals, to_pulp, values
 
 
@@ -31,7 +32,10 @@ class CbcSolver(Solver):
         """Solve with CBC; an integer-feasible stop means the time limit was reached."""
         started = time.perf_counter()
         problem, variables = to_pulp(lp)
-        solver = _command(msg=False, timeLimit=time_limit_s, gapRel=mip_gap, threads=1)
+        left = time_limit_s - (time.perf_counter() - started)
+        if left <= 0:
+            return out_of_time(time_limit_s, started)
+        solver = _command(msg=is_verbose(), timeLimit=left, gapRel=mip_gap, threads=1)
         try:
             problem.solve(solver)
         except pulp.PulpSolverError as exc:

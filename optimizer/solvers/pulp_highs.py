@@ -8,7 +8,7 @@ import time
 import pulp
 
 from optimizer.errors import SolverFailedError
-from optimizer.solvers.base import LinearProgram, Solution, Solver
+from optimizer.solvers.base import LinearProgram, Solution, Solver, out_of_time
 from optimizer.solvers.output import highs_options, is_verbose, solver_output
 from optimizer.solvers.pulp_model import row_duals, to_pulp, values
 
@@ -28,10 +28,14 @@ class HighsSolver(Solver):
         import highspy
 
         started = time.perf_counter()
+        deadline = started + time_limit_s
         problem, variables = to_pulp(lp)
+        if time.perf_counter() >= deadline:
+            return out_of_time(time_limit_s, started)
         options = highs_options(time_limit_s, mip_gap)
-        timeout, gap = options.pop("time_limit"), options.pop("mip_rel_gap")
-        solver = pulp.HiGHS(msg=is_verbose(), timeLimit=timeout, gapRel=gap, **options)
+        options.pop("time_limit")
+        gap = options.pop("mip_rel_gap")
+        solver = _HighsBy(deadline, msg=is_verbose(), gapRel=gap, **options)
         try:
             with solver_output():
                 problem.solve(solver)
@@ -72,6 +76,21 @@ class HighsSolver(Solver):
                 bound=_bound(lp, float(info.mip_dual_bound)),
             )
         return Solution("error", None, None, seconds, highs.modelStatusToString(status))
+
+
+class _HighsBy(pulp.HiGHS):  # type: ignore[misc,valid-type]
+    """PuLP's HiGHS with the time limit set when the model is built, just before HiGHS runs:
+    building PuLP's model takes as long as solving it on large plans."""
+
+    def __init__(self, deadline: float, **options: object) -> None:
+        super().__init__(**options)
+        self.deadline = deadline
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        """Give HiGHS what is left until the deadline, then run it."""
+        left = max(self.deadline - time.perf_counter(), 1e-3)
+        lp.solverModel.setOptionValue("time_limit", left)
+        super().callSolver(lp)
 
 
 def _bound(lp: LinearProgram, highs_bound: float) -> float | None:
