@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from helpers import exponential, scenario
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from optimizer.io import load_scenario
 from optimizer.model import build_problem
 from optimizer.planner import choose_method, plan
+
+SCENARIOS = Path(__file__).parents[1] / "scenarios"
+WITH_A_PLAN = ["annual_2026", "monthly_2026", "min_spend_2026"]
 
 curve = st.tuples(
     st.sampled_from(["exponential", "hill"]),
@@ -106,3 +112,36 @@ def test_an_nlp_failure_is_a_status_not_an_exception() -> None:
     result = plan(s, solver="nlp")
     assert result.status == "error"
     assert result.total is None
+
+
+@pytest.mark.parametrize("name", WITH_A_PLAN)
+def test_nlp_keeps_every_rule_and_agrees_with_lp_on_each_example(name: str) -> None:
+    s = load_scenario(SCENARIOS / f"{name}.yaml")
+    lp = plan(s, solver="lp")
+    nlp = plan(s, solver="nlp")
+    assert nlp.status == "optimal", nlp.message
+    assert nlp.is_feasible and all(r.holds for r in nlp.rules)
+    assert "local optimum of the true curves from " in nlp.message  # names the start
+    assert nlp.objective_value == pytest.approx(lp.objective_value, rel=s.settings.tolerance)
+
+
+def test_nlp_failure_names_the_broken_rules_in_plain_words() -> None:
+    # No split keeps a ROAS of 50 while spending the whole budget on a curve that saturates.
+    rules = [{"id": "brand_roas", "kind": "roas_floor", "min_roas": 50}]
+    s = scenario([exponential("a", 500, 40)], budget=100, mode="spend_all", rules=rules)
+    result = plan(s, solver="nlp")
+    assert result.status == "error"
+    assert result.message.startswith(
+        "the nonlinear method could not find a split that keeps every rule: the closest it "
+        "came still breaks ROAS of all channels >= 50 (this split: "
+    )
+    assert result.message.endswith("try --solver lp, which proves whether any split keeps them all")
+    assert "brand_roas" not in result.message and "SLSQP" not in result.message
+
+
+def test_nlp_failure_on_the_infeasible_example_speaks_of_spend_not_field_paths() -> None:
+    result = plan(load_scenario(SCENARIOS / "infeasible_2026.yaml"), solver="nlp")
+    assert result.status == "error"
+    assert "launches spend >= 30,000,000 CNY (this split: " in result.message
+    assert "launches.min_spend" not in result.message
+    assert "try --solver lp" in result.message
