@@ -21,9 +21,10 @@ from optimizer.diagnosis import Relaxation
 from optimizer.errors import OptimizerError
 from optimizer.io import load_scenario
 from optimizer.plan import Plan, fingerprint
+from optimizer.planner import effective_settings
 from optimizer.planner import plan as solve
 from optimizer.pool import process_pool
-from optimizer.report import csv_value
+from optimizer.report import csv_value, to_json
 from optimizer.scenario import Scenario
 from optimizer.solvers.output import set_verbose
 
@@ -114,11 +115,9 @@ def is_json_schema(path: Path) -> bool:
 
 
 def plan_json(plan: Plan) -> str:
-    """The plan as JSON without its wall-clock time, so reruns write identical files."""
-    data = plan.to_dict()
-    if data.get("solver"):
-        data["solver"].pop("seconds", None)
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    """The plan as JSON without its wall-clock time, so reruns write identical files (the one
+    serialiser of plans, report.to_json: the same bytes as plan --format json)."""
+    return to_json(plan)
 
 
 def run_file(path: str, out: str, options: Options) -> dict[str, Any]:
@@ -130,7 +129,8 @@ def run_file(path: str, out: str, options: Options) -> dict[str, Any]:
     try:
         scenario = load_scenario(path)
         row["name"] = scenario.name
-        row["fingerprint"] = key = fingerprint(scenario)
+        run = effective_settings(scenario, options.solver, options.tolerance, options.time_limit_s)
+        row["fingerprint"] = key = fingerprint(scenario, run)
         target = Path(out) / "plans" / f"{key}.json"
         row["result"] = f"plans/{key}.json"
         reused = target.exists()
@@ -165,8 +165,8 @@ def _write_atomic(target: Path, text: str) -> None:
 
 
 def stored_plan(data: dict[str, Any]) -> Plan:
-    """A plan from its JSON (plan --format json, or a batch's, which leaves out wall-clock
-    time: see plan_json), equal to the plan that was written, its diagnosis included."""
+    """A plan from its stored JSON (plan --format json, a batch's plans/*.json): the plan that
+    was written, its diagnosis included, but for the wall-clock time the JSON leaves out."""
     if data.get("solver"):
         data = {**data, "solver": {"seconds": 0.0, **data["solver"]}}
     if data.get("diagnosis"):

@@ -272,7 +272,7 @@ TimeLimitOpt = Annotated[
 
 def _render(plan: Plan, fmt: OutputFormat) -> str:
     if fmt is OutputFormat.json:
-        return to_json(plan) + "\n"
+        return to_json(plan)
     if fmt is OutputFormat.csv:
         return to_csv(plan)
     return to_table(plan)
@@ -563,4 +563,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # As a script this file is __main__, a second copy of optimizer.cli; the what-if commands
+    # register on the app of the imported module, so run that one.
+    from optimizer.cli import main as _main
+
+    _main()

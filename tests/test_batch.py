@@ -195,3 +195,34 @@ def test_excel_templates_are_planned_and_lock_files_skipped(tmp_path):
     # the template is the annual example: the same plan as scenarios/annual_2026.yaml
     assert float(rows["finance.xlsx"]["gmv_cny"]) == pytest.approx(581_227_282, rel=1e-4)
     assert rows["broken.xlsx"]["status"] == "error" and "xlsx" in rows["broken.xlsx"]["error"]
+
+
+def test_json_schemas_are_skipped_not_reported_as_bad_files(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    assert not any(p.name.endswith(".schema.json") for p in discover([root / "scenarios"]))
+    folder, out = tmp_path / "in", tmp_path / "out"
+    folder.mkdir()
+    scenario = folder / "s.json"
+    scenario.write_text(json.dumps(variant(0)))
+    schema = folder / "scenario.schema.json"
+    schema.write_bytes((root / "scenarios" / "scenario.schema.json").read_bytes())
+    other = folder / "rules.json"  # any JSON Schema, whatever its name
+    other.write_text(json.dumps({"$schema": "https://json-schema.org/draft/2020-12/schema"}))
+    skipped = []
+    found = discover([folder], on_skip=lambda path, reason: skipped.append((path, reason)))
+    assert found == [scenario]
+    assert sorted(skipped) == [(p, "a JSON Schema, not a scenario") for p in (other, schema)]
+    # a scenario with an editor's "$schema" hint stays a scenario: its error row says why
+    hinted = tmp_path / "hinted.json"
+    hinted.write_text(json.dumps({"$schema": "./scenario.schema.json", **variant(1)}))
+    assert discover([hinted]) == [hinted]
+    assert discover([schema]) == []
+
+    done = batch(str(folder), "--out", str(out), "--workers", "1", "--no-charts")
+    assert done.returncode == 0, done.stderr
+    assert f"skipped {schema}: a JSON Schema, not a scenario" in done.stderr
+    assert f"skipped {other}: a JSON Schema" in done.stderr
+    assert "1 files: 1 planned" in done.stderr and "0 failed" in done.stderr
+    assert [Path(r["file"]) for r in summary(out)] == [scenario]
+    only = batch(str(schema), "--out", str(out))
+    assert only.returncode == 2 and "no scenario files" in only.stderr

@@ -6,18 +6,24 @@ The recomputation below reads the scenario's fields and applies the documented f
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from helpers import linear, scenario
 from typer.testing import CliRunner
 
+from optimizer.batch import plan_json, stored_plan
 from optimizer.cli import app
+from optimizer.diagnosis import Relaxation
 from optimizer.io import load_allocation, load_scenario
+from optimizer.plan import Plan
 from optimizer.planner import evaluate, plan
+from optimizer.report import to_json, to_table
 
 EXAMPLES = sorted((Path(__file__).parents[1] / "scenarios").glob("*.yaml"))
 FEASIBLE = [p for p in EXAMPLES if "infeasible" not in p.name]
@@ -165,15 +171,44 @@ def test_example_solves_and_its_figures_equal_a_recomputation(path: Path, solver
     assert spend <= media * (1 + 1e-9)
 
 
+@functools.cache
+def planned(path: Path) -> Plan:
+    """The plan of an example file, solved once for the tests that read it."""
+    return plan(load_scenario(path))
+
+
 @pytest.mark.parametrize("path", INFEASIBLE, ids=lambda p: p.name)
 def test_infeasible_example_exits_1_and_names_the_conflicting_rules(path: Path) -> None:
     outcome = CliRunner().invoke(app, ["plan", str(path)])
     assert outcome.exit_code == 1
     assert "cannot all hold together" in outcome.output
-    result = plan(load_scenario(path))
+    result = planned(path)
     assert result.status == "infeasible"
     assert result.conflict
     assert outcome.output.count("Conflicting rules") == 1
+
+
+@pytest.mark.parametrize("path", INFEASIBLE, ids=lambda p: p.name)
+def test_a_stored_infeasible_plan_renders_like_the_original(path: Path, tmp_path: Path) -> None:
+    original = planned(path)
+    assert original.diagnosis and original.total is None
+    # what plan --format json writes, and a batch's plans/<fingerprint>.json, reloaded the
+    # way compare and batch reload plans: the same plan, but for the wall-clock time that a
+    # stored plan may leave out
+    stored = tmp_path / "plan.json"
+    for text in (to_json(original), plan_json(original)):
+        stored.write_text(text, encoding="utf-8")
+        reloaded = stored_plan(json.loads(stored.read_text(encoding="utf-8")))
+        assert [type(s) for s in reloaded.diagnosis] == [Relaxation] * len(original.diagnosis)
+        assert reloaded.diagnosis == original.diagnosis
+        assert reloaded.solver is not None and original.solver is not None
+        timed = replace(original, solver=replace(original.solver, seconds=reloaded.solver.seconds))
+        assert reloaded == timed
+        assert to_table(reloaded) == to_table(timed)
+        assert "Conflicting rules" in to_table(reloaded)
+    compared = CliRunner().invoke(app, ["compare", str(stored), str(stored), "-f", "json"])
+    assert compared.exit_code == 0, compared.output
+    assert json.loads(compared.stdout)["plans"][0]["status"] == "infeasible"
 
 
 def test_plan_csv_round_trips_through_evaluate_with_zero_gap(tmp_path: Path) -> None:
