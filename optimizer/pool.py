@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 
+from optimizer.solvers.output import is_verbose, set_verbose
+
 # Read by OpenBLAS, OpenMP and MKL when a process loads them. N processes each starting a
 # thread per core oversubscribe the machine: on 2 cores, 2 workers of an annual-plan frontier
 # took 16.7 s with the defaults and 6.0 s with one thread each (8.8 s in one process).
@@ -22,7 +24,12 @@ def process_pool(workers: int) -> Iterator[ProcessPoolExecutor]:
     os.environ.update(dict.fromkeys(unset, "1"))  # children copy the environment at spawn
     try:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=set_verbose,  # --verbose reaches the workers' solver logs too
+            initargs=(is_verbose(),),
+        ) as pool:
             yield pool
     finally:
         for name in unset:
