@@ -186,14 +186,18 @@ def _optimum(
     problem: Problem, solver: Solver, objective: LinearForm, maximise: bool, deadline: float
 ) -> np.ndarray | None:
     trial = replace(problem, objective=objective, maximise=maximise)
-    limit = max(deadline - time.perf_counter(), 0.5)
-    result = optimise(trial, solver, tolerance=1e-7, time_limit_s=limit)
+    limit = deadline - time.perf_counter()
+    if limit <= 0:
+        return None
+    result = optimise(trial, solver, tolerance=1e-7, time_limit_s=limit, confirm=False)
     return result.spend if result.status in ("optimal", "feasible") else None
 
 
 def _is_feasible(problem: Problem, solver: Solver, deadline: float) -> bool:
-    limit = max(deadline - time.perf_counter(), 0.5)
-    result = optimise(problem, solver, tolerance=1e-3, time_limit_s=limit)
+    limit = deadline - time.perf_counter()
+    if limit <= 0:
+        return False  # out of time: the suggestion is not confirmed
+    result = optimise(problem, solver, tolerance=1e-3, time_limit_s=limit, confirm=False)
     return result.spend is not None
 
 

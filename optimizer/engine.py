@@ -81,8 +81,8 @@ def _second_opinion(search: _Search, unproven: str) -> SolveResult:
     others = [name for name in available_solvers() if name != search.solver.name]
     engines = {"highs": "HiGHS", "highs-direct": "HiGHS", "cbc": "CBC"}
     others.sort(key=lambda name: engines.get(name, name) == engines.get(search.solver.name))
-    if not others or search.out_of_time():
-        why = "no second solver is installed" if not others else "no time was left"
+    if not others or search.remaining() < search.cost["chord"] + search.cost["tangent"]:
+        why = "no second solver is installed" if not others else "no time was left for one"
         return search.result("infeasible", f"{unproven}; not confirmed: {why}", evidence=why)
     other = get_solver(others[0])
     second = optimise(
@@ -102,6 +102,11 @@ def _second_opinion(search: _Search, unproven: str) -> SolveResult:
                 filter(None, [f"{unproven}; {other.name} found this plan", second.message])
             ),
         )
+    if second.evidence is not None and second.evidence.startswith("proven"):
+        return replace(second, solver=f"{other.name} (after {search.solver.name})")
+    if second.status != "infeasible":
+        why = f"{other.name} stopped with status {second.status} ({second.message})"
+        return search.result("infeasible", f"{unproven}; not confirmed: {why}", evidence=why)
     confirmed = f"confirmed by {other.name}, which found no plan either; not proven"
     return search.result("infeasible", f"{unproven}; {confirmed}", evidence=confirmed)
 
@@ -135,7 +140,7 @@ class _Search:
         self.rounds = 0
         self.rounds_without_plan = 0
         self.stopped = False  # the rest of the time limit cannot pay for another solve
-        self.build_cost = self.solve_cost = float("inf")
+        self.cost: dict[str, float] = {"chord": 0.0, "tangent": 0.0}  # seconds, 0: unknown
 
     def remaining(self) -> float:
         return max(self.deadline - time.perf_counter(), 0.001)
@@ -154,36 +159,44 @@ class _Search:
 
     def solve(self, program: PwlProgram, share: float = 1.0) -> Solution:
         """Solve with ``share`` of the remaining time (the plan's solve leaves the bound some)."""
-        started = time.perf_counter()
         solution = self.solver.solve(
             program.lp, time_limit_s=share * self.remaining(), mip_gap=self.tolerance / 10
         )
-        self.solve_cost = min(self.solve_cost, time.perf_counter() - started)
         self.hit_time_limit |= solution.status == "time_limit"
         return solution
 
-    def build(self, mode: Approximation, ordered: np.ndarray) -> PwlProgram | None:
-        """The chord or tangent program, or None (and the search stops) when what is left of
-        the time limit cannot pay for building and solving it, judged by the cheapest build
-        and solve so far: a time limit covers the whole search, not only the solver's runs."""
-        measured = self.rounds > 1 or mode == "tangent"
-        if measured and self.remaining() < self.build_cost + self.solve_cost:
+    def build_and_solve(
+        self, mode: Approximation, ordered: np.ndarray, share: float = 1.0
+    ) -> tuple[PwlProgram, Solution] | None:
+        """Build and solve the chord or tangent program; None (and the search stops) when
+        what is left of the time limit cannot pay for it. A time limit covers the whole
+        search, not only the solver's runs, so each mode's last complete build and solve is
+        its price (only the building, when its solve hit the limit); a mode not yet priced
+        costs what the other one did."""
+        if self.remaining() < (self.cost[mode] or max(self.cost.values())):
             self.stopped = True
             return None
         started = time.perf_counter()
         program = build_program(self.problem, segments(self.problem, self.grid, mode), ordered)
-        self.build_cost = min(self.build_cost, time.perf_counter() - started)
-        return program
+        built = time.perf_counter() - started
+        solution = self.solve(program, share)
+        if solution.status == "time_limit":  # at least the building, the solve is unknown
+            self.cost[mode] = max(self.cost[mode], built + self.solver.build_seconds)
+        else:
+            self.cost[mode] = time.perf_counter() - started
+        return program, solution
 
     def round(self) -> SolveResult | None:
         """One chord solve (candidate plan) and one tangent solve (bound); None to go on."""
         problem = self.problem
-        inner = self.build("chord", self.ordered)
-        if inner is None:
+        chord = self.build_and_solve("chord", self.ordered, share=0.5)
+        if chord is None:
             return None
-        candidate = self.solve(inner, share=0.5)
-        outer = None if self.out_of_time() else self.build("tangent", self.s_shaped)
-        if outer is None:
+        inner, candidate = chord
+        # Only S-shaped units keep binaries in the tangent program: for concave ones,
+        # gmv <= tangents without any ordering is what makes it a relaxation.
+        tangent = None if self.out_of_time() else self.build_and_solve("tangent", self.s_shaped)
+        if tangent is None:
             # The limit covers the whole search: keep what the chord program gave, no bound.
             if candidate.x is not None:
                 x = clean(inner, candidate.x)
@@ -191,9 +204,7 @@ class _Search:
                 if not violated_rows(problem, spend):
                     self._offer(spend, inner, candidate)
             return None
-        # Only S-shaped units keep binaries here (see build): for concave ones, gmv <= tangents
-        # without any ordering is what makes this program a relaxation.
-        relaxed = self.solve(outer)
+        outer, relaxed = tangent
         if relaxed.status == "infeasible":
             return _infeasible(problem, self.solver, self.rounds, self.started, self.deadline)
         for broken in (candidate, relaxed):

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -40,13 +39,12 @@ def plan(
     """
     started = time.perf_counter()
     run = effective_settings(scenario, solver, tolerance, time_limit_s)
-    with reproducible_threads():
-        problem = build_problem(scenario)
-        result = solve_problem(
-            problem, run.solver, run.tolerance, run.time_limit_s, start, progress, started
-        )
-        result = replace(result, seconds=time.perf_counter() - started)
-        return build_plan(problem, result, result.spend, run.tolerance, run)
+    problem = build_problem(scenario)
+    result = solve_problem(
+        problem, run.solver, run.tolerance, run.time_limit_s, start, progress, started
+    )
+    result = replace(result, seconds=time.perf_counter() - started)
+    return build_plan(problem, result, result.spend, run.tolerance, run)
 
 
 def effective_settings(
@@ -64,13 +62,16 @@ def effective_settings(
     )
 
 
-@contextmanager
-def reproducible_threads() -> Iterator[None]:
-    """One BLAS/OpenMP thread while solving: a threaded BLAS sums in an order that depends on
-    the thread count, which changed SLSQP's polish and so the annual plan's GMV by 12,698 CNY
-    between a 1-worker batch and a 2-core ``plan``. Plans are small; one thread costs nothing."""
-    with threadpool_limits(limits=1):
-        yield
+def pin_blas_threads() -> None:
+    """One BLAS/OpenMP thread for this whole process: a threaded BLAS sums in an order that
+    depends on the thread count, which changed SLSQP's polish and so the annual plan's GMV by
+    12,698 CNY between a 1-worker batch and a 2-core ``plan``. Process-wide on purpose: a
+    limit entered and left per call is not thread-safe (API worker threads, Dask tasks), and
+    plans are too small to gain from BLAS threads."""
+    threadpool_limits(limits=1)
+
+
+pin_blas_threads()  # numpy's and scipy's BLAS are loaded by the imports above
 
 
 def solve_problem(

@@ -312,18 +312,20 @@ def clean(program: PwlProgram, x: np.ndarray) -> np.ndarray:
     """
     lp = program.lp
     x = np.clip(np.asarray(x, dtype=float), lp.col_lo, lp.col_hi)
+    x = np.where(x - lp.col_lo <= SNAP, lp.col_lo, x)
+    x = np.where((lp.col_hi - x <= SNAP) & (x > lp.col_lo), lp.col_hi, x)
     x[lp.integer] = np.round(x[lp.integer])
-    count = program.segments.count
-    switches = x[len(x) - len(program.switch_cells) :]
-    for on, cells in zip(switches, program.switch_cells, strict=True):
-        if on == 0:
-            x[:count][cells] = 0.0
-    full = x[count : count + len(program.ordering)]
-    k = program.ordering
+    count, k = program.segments.count, program.ordering
+    full = x[count : count + len(k)]
     x[k[full == 1]] = lp.col_hi[k[full == 1]]
     x[k[full == 0] + 1] = 0.0
-    x = np.where(np.abs(x - lp.col_lo) <= SNAP, lp.col_lo, x)
-    return np.where(np.abs(lp.col_hi - x) <= SNAP, lp.col_hi, x)
+    # The switch binaries follow the ordering binaries (an elastic copy appends more columns).
+    first = count + len(k)
+    switches = x[first : first + len(program.switch_cells)]
+    for on, cells in zip(switches, program.switch_cells, strict=True):
+        if on == 0:  # last, so that a switched-off channel spends exactly 0 whatever else
+            x[:count][cells] = 0.0
+    return x
 
 
 def spend_from(program: PwlProgram, x: np.ndarray) -> np.ndarray:

@@ -131,3 +131,22 @@ def test_an_unconfirmed_joint_suggestion_says_so() -> None:
     assert fixes["roas_floor[0]"].verified
     assert fixes["budget"].joint and not fixes["budget"].verified
     assert "NOT confirmed" in to_table(result)
+
+
+def test_a_joint_relaxation_with_an_on_off_channel_keeps_its_spend(solver: str) -> None:
+    # The same conflict with an activation cost on a: the elastic program appends violation
+    # columns after the switch binary, which once read as "a is off" and zeroed a's spend,
+    # suggesting a budget of 0.
+    rules = [{"kind": "roas_floor", "min_roas": 9}]
+    plain = [exponential("a", 500, 40), linear("b", 3, min_spend_cny=10)]
+    switched = [exponential("a", 500, 40, activation_cost_cny=1), plain[1]]
+    found = {}
+    for label, channels in (("plain", plain), ("switched", switched)):
+        s = scenario(channels, budget=100, mode="spend_all", periods=["H1", "H2"], rules=rules)
+        joint = [d for d in plan(s, solver=solver).diagnosis if d.joint]
+        assert joint and all(d.verified for d in joint)
+        found[label] = {d.rule: d.suggested for d in joint}
+    # a's activation cost is paid from the budget: the budget needed is exactly 1 CNY more
+    assert found["plain"]["budget"] == pytest.approx(54.743, abs=1e-3)
+    assert found["switched"]["budget"] == pytest.approx(found["plain"]["budget"] + 1, abs=1e-3)
+    assert found["switched"]["b.min_spend"] == found["plain"]["b.min_spend"] == 0

@@ -53,6 +53,9 @@ class Solver(ABC):
 
     name: str
     supports_mip: bool = True
+    # Seconds the last solve spent building its model before the solver ran: a time limit
+    # covers building too, and the engine prices its next round by it.
+    build_seconds: float = 0.0
 
     @abstractmethod
     def is_available(self) -> bool:

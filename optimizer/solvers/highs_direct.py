@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from optimizer.solvers.base import LinearProgram, Solution, Solver, out_of_time
-from optimizer.solvers.output import highs_options, is_verbose, solver_output
+from optimizer.solvers.output import highs_options, quiet_construction, route_highs_log
 
 
 class HighsDirectSolver(Solver):
@@ -28,17 +28,18 @@ class HighsDirectSolver(Solver):
         import highspy
 
         started = time.perf_counter()
-        with solver_output():
+        with quiet_construction():
             highs = highspy.Highs()
-            highs.setOptionValue("output_flag", is_verbose())
-            for option, value in highs_options(time_limit_s, mip_gap).items():
-                highs.setOptionValue(option, value)
-            highs.passModel(_highs_lp(lp, highspy))
-            left = time_limit_s - (time.perf_counter() - started)
-            if left <= 0:
-                return out_of_time(time_limit_s, started)
-            highs.setOptionValue("time_limit", left)
-            highs.run()
+        route_highs_log(highs)
+        for option, value in highs_options(time_limit_s, mip_gap).items():
+            highs.setOptionValue(option, value)
+        highs.passModel(_highs_lp(lp, highspy))
+        self.build_seconds = time.perf_counter() - started
+        left = time_limit_s - self.build_seconds
+        if left <= 0:
+            return out_of_time(time_limit_s, started)
+        highs.setOptionValue("time_limit", left)
+        highs.run()
         seconds = time.perf_counter() - started
         status = highs.getModelStatus()
         ms = highspy.HighsModelStatus

@@ -32,7 +32,8 @@ class CbcSolver(Solver):
         """Solve with CBC; an integer-feasible stop means the time limit was reached."""
         started = time.perf_counter()
         problem, variables = to_pulp(lp)
-        left = time_limit_s - (time.perf_counter() - started)
+        self.build_seconds = time.perf_counter() - started
+        left = time_limit_s - self.build_seconds
         if left <= 0:
             return out_of_time(time_limit_s, started)
         solver = _command(msg=is_verbose(), timeLimit=left, gapRel=mip_gap, threads=1)

@@ -9,7 +9,7 @@ import pulp
 
 from optimizer.errors import SolverFailedError
 from optimizer.solvers.base import LinearProgram, Solution, Solver, out_of_time
-from optimizer.solvers.output import highs_options, is_verbose, solver_output
+from optimizer.solvers.output import highs_options, quiet_construction, route_highs_log
 from optimizer.solvers.pulp_model import row_duals, to_pulp, values
 
 
@@ -20,8 +20,7 @@ class HighsSolver(Solver):
 
     def is_available(self) -> bool:
         """True when highspy imports."""
-        with solver_output():
-            return bool(pulp.HiGHS(msg=False).available())
+        return bool(pulp.HiGHS(msg=False).available())
 
     def solve(self, lp: LinearProgram, *, time_limit_s: float, mip_gap: float) -> Solution:
         """Solve with HiGHS; statuses come from HiGHS's own model status."""
@@ -30,17 +29,18 @@ class HighsSolver(Solver):
         started = time.perf_counter()
         deadline = started + time_limit_s
         problem, variables = to_pulp(lp)
+        self.build_seconds = time.perf_counter() - started
         if time.perf_counter() >= deadline:
             return out_of_time(time_limit_s, started)
         options = highs_options(time_limit_s, mip_gap)
         options.pop("time_limit")
         gap = options.pop("mip_rel_gap")
-        solver = _HighsBy(deadline, msg=is_verbose(), gapRel=gap, **options)
+        solver = _HighsBy(deadline, msg=False, gapRel=gap, **options)
         try:
-            with solver_output():
-                problem.solve(solver)
+            problem.solve(solver)
         except pulp.PulpSolverError as exc:
             raise SolverFailedError(f"HiGHS failed: {exc}") from exc
+        self.build_seconds = solver.ran_at - started
         seconds = time.perf_counter() - started
         highs = problem.solverModel
         status = highs.getModelStatus()
@@ -85,10 +85,18 @@ class _HighsBy(pulp.HiGHS):  # type: ignore[misc,valid-type]
     def __init__(self, deadline: float, **options: object) -> None:
         super().__init__(**options)
         self.deadline = deadline
+        self.ran_at = deadline
+
+    def createAndConfigureSolver(self, lp: pulp.LpProblem) -> None:
+        """PuLP's set-up, with HiGHS's banner kept off stdout and its log sent to logging."""
+        with quiet_construction():
+            super().createAndConfigureSolver(lp)
+        route_highs_log(lp.solverModel)
 
     def callSolver(self, lp: pulp.LpProblem) -> None:
         """Give HiGHS what is left until the deadline, then run it."""
-        left = max(self.deadline - time.perf_counter(), 1e-3)
+        self.ran_at = time.perf_counter()
+        left = max(self.deadline - self.ran_at, 1e-3)
         lp.solverModel.setOptionValue("time_limit", left)
         super().callSolver(lp)
 
