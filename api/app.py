@@ -6,7 +6,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import service, whatif
@@ -25,7 +26,7 @@ from api.db import make_engine, migrate, schema_is_current, session_factory, tra
 from api.jobs import Worker
 from api.logs import request_id
 from api.models import ApiKey, Base, Job, PlanRecord, ScenarioRecord, ScenarioVersion, utcnow
-from api.problems import Problem, install, limit_exceeded, problem_response
+from api.problems import STATE_REQUEST_ID, Problem, install, limit_exceeded, problem_response
 from api.schemas import (
     MAX_VERSION,
     AdHocPlanRequest,
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.middleware("http")(_request_context)
+    app.add_middleware(RequestContext)  # added last: the outermost, around every other layer
     _routes(app)
     return app
 
@@ -109,30 +110,65 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 # --- middleware ----------------------------------------------------------------------------
 
 
-async def _request_context(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Request id (taken from X-Request-ID when sane), one JSON log line per request."""
-    given = request.headers.get("x-request-id", "")
-    rid = given if REQUEST_ID.match(given) else uuid.uuid4().hex
-    token = request_id.set(rid)
-    started = time.perf_counter()
-    try:
-        response = await call_next(request)
-    finally:
-        request_id.reset(token)
-    response.headers["X-Request-ID"] = rid
-    log.info(
-        "request",
-        extra={
-            "request_id": rid,
-            "method": request.method,
-            "path": request.url.path,
-            "status": response.status_code,
-            "duration_ms": round(1000 * (time.perf_counter() - started), 1),
-        },
-    )
-    return response
+class RequestContext:
+    """Outermost middleware: the request id, the request's log line, and the last-resort 500.
+
+    The id (taken from X-Request-ID when sane) is set for everything the request runs, sent
+    back as X-Request-ID and logged with one JSON line per request. An exception that no
+    handler turned into a response becomes a problem+json 500 carrying that id, answered like
+    any other response: the exception does not reach the server, which would otherwise close
+    (reset) a keep-alive connection that is still perfectly usable.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the app with the request id set; answer 500 if it raises before responding."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get("x-request-id", "")
+        rid = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})[STATE_REQUEST_ID] = rid
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        responded = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, responded
+            if message["type"] == "http.response.start":
+                responded = True
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": rid, "path": scope["path"]})
+            if responded:
+                raise  # part of the response is out: only closing the connection can end it
+            response = problem_response(
+                Request(scope),
+                500,
+                "internal-error",
+                "unexpected server error; quote the request_id",
+            )
+            await response(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "request_id": rid,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round(1000 * (time.perf_counter() - started), 1),
+                },
+            )
+            request_id.reset(token)
 
 
 class BodyLimit:

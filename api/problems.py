@@ -15,6 +15,7 @@ from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.messages import format_path, problems_from_errors
 
 PROBLEM_JSON = "application/problem+json"
+STATE_REQUEST_ID = "request_id"  # key of the request id in the ASGI scope's state
 TYPE_BASE = "https://budgetopt.dev/problems/"
 log = logging.getLogger("budgetopt.api")
 
@@ -88,11 +89,19 @@ def problem_response(
         "status": status,
         "detail": detail,
         "instance": request.url.path,
-        "request_id": request_id.get(),
+        "request_id": current_request_id(request),
         **extra,
     }
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def current_request_id(request: Request) -> str | None:
+    """The request's id: set by the request middleware for everything the request runs."""
+    rid = request_id.get()
+    if rid is None:  # outside the middleware's context (a handler of the outermost layer)
+        rid = request.scope.get("state", {}).get(STATE_REQUEST_ID)
+    return rid
 
 
 def install(app: FastAPI) -> None:
@@ -117,7 +126,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", extra={"path": request.url.path})
+        # The request middleware answers unexpected errors itself (with the request id, and
+        # without the server closing the connection); this handler is the last resort for an
+        # error in that middleware.
+        log.exception(
+            "unhandled error",
+            extra={"path": request.url.path, "request_id": current_request_id(request)},
+        )
         return problem_response(
             request, 500, "internal-error", "unexpected server error; quote the request_id"
         )

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from optimizer.paths import MAX_COUNT
-from optimizer.scenario import Scenario
+from optimizer.scenario import MAX_CNY, Scenario
 from optimizer.whatif import RANKED_METRICS
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{1,50}$")]
@@ -69,7 +69,10 @@ class AdHocPlanRequest(SolveOptions):
 
 Allocation = dict[
     Annotated[str, StringConstraints(max_length=200)],
-    dict[Annotated[str, StringConstraints(max_length=64)], Annotated[float, Field(ge=0)]],
+    dict[
+        Annotated[str, StringConstraints(max_length=64)],
+        Annotated[float, Field(ge=0, le=MAX_CNY, allow_inf_nan=False)],
+    ],
 ]
 
 

@@ -280,6 +280,9 @@ def execute(
             result = evaluate(scenario, work.allocation, source="body.allocation", optimum=optimum)
         else:
             result = solve(scenario, progress=progress, **kwargs)
+    except ScenarioError as exc:  # validation refuses such numbers first: a last guard
+        prefix = exc.source if exc.source.startswith("body.") else "body.scenario"
+        raise invalid_input(exc, prefix) from None
     except SolverUnavailableError as exc:
         raise Problem(422, "solver-unavailable", str(exc)) from None
     except SolverFailedError as exc:

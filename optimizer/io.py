@@ -18,6 +18,9 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 # Values in a document once YAML aliases (*name) are expanded: a 5 MiB file holds fewer
 # without aliases, so only an alias "bomb" (a few lines standing for millions) reaches it.
 MAX_NODES = 3_000_000
+# Levels of mappings and lists: a scenario needs about eight. libyaml stops at 1,000 with its
+# own message and Python's recursion limit is near there too; this limit comes first for both.
+MAX_DEPTH = 100
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -71,6 +74,10 @@ def _is_gb18030(raw: bytes) -> bool:
     return True
 
 
+class _TooDeepError(Exception):
+    """The document nests mappings and lists deeper than MAX_DEPTH."""
+
+
 try:  # libyaml's scanner and parser when PyYAML was built with them: five times faster
     from yaml._yaml import CParser as _Parser
 except ImportError:  # pragma: no cover - PyYAML without libyaml
@@ -91,7 +98,10 @@ class _Loader(
 
     The composer (which turns events into nodes) is the recursive step: in Python, a file
     nested thousands deep raises RecursionError; libyaml's own composer would crash the process.
-    Integers too long to convert (5,000 digits) are YAML errors with their line.
+    So the composer stops at MAX_DEPTH levels, before the recursion limit and before libyaml's
+    scanner gives up at 1,000 ("exceeded maximum nesting depth"); both are the same error for
+    the user, "nested too deeply". Integers too long to convert (5,000 digits) are YAML errors
+    with their line.
     """
 
     def __init__(self, stream: str) -> None:
@@ -99,6 +109,17 @@ class _Loader(
         yaml.composer.Composer.__init__(self)
         yaml.constructor.SafeConstructor.__init__(self)
         yaml.resolver.Resolver.__init__(self)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+        """PyYAML's composer, refusing documents nested more than MAX_DEPTH levels."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeepError
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
         try:
@@ -132,13 +153,15 @@ def parse_document(
         lines = _lines_of(node, source)
         data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
+        reason = getattr(exc, "problem", None) or str(exc)
+        if _NESTING_LIMIT in reason:  # libyaml's own cap (1,000 levels), reached while scanning
+            raise ScenarioError(source, [_too_deep()]) from None
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(
             source, [FieldProblem("file", f"invalid YAML: {reason}", line)]
         ) from None
-    except RecursionError:
+    except (RecursionError, _TooDeepError):
         raise ScenarioError(source, [_too_deep()]) from None
     finally:
         loader.dispose()
@@ -161,13 +184,24 @@ def _parse_json(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
             node = loader.get_single_node()
         finally:
             loader.dispose()
-    except (yaml.YAMLError, RecursionError):
+    except (RecursionError, _TooDeepError):
+        raise ScenarioError(source, [_too_deep()]) from None
+    except yaml.YAMLError as exc:
+        if _NESTING_LIMIT in (getattr(exc, "problem", None) or str(exc)):
+            raise ScenarioError(source, [_too_deep()]) from None
         return data, {}
     return data, _lines_of(node, source)
 
 
+_NESTING_LIMIT = "maximum nesting depth"  # libyaml: "exceeded maximum nesting depth"
+
+
 def _too_deep() -> FieldProblem:
-    return FieldProblem("file", "nested too deeply: a scenario needs a few levels, not hundreds")
+    return FieldProblem(
+        "file",
+        f"nested too deeply: a scenario needs a few levels of mappings and lists, not "
+        f"{MAX_DEPTH} or more",
+    )
 
 
 def _lines_of(node: yaml.Node | None, source: str) -> dict[Loc, int]:

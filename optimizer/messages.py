@@ -167,13 +167,24 @@ def _describe(err: Any, loc: Loc, data: Any) -> tuple[Loc, str]:
         return loc, f"expected a{whole} number, got {show(value)}{hint}"
     if kind == "int_from_float":
         return loc, f"expected a whole number, got {show(value)}"
-    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+    if kind in _BOUNDS:
+        limit = ctx.get(_BOUNDS[kind][0])
+        if isinstance(limit, int | float) and abs(limit) >= 10_000:  # 1e12 as 1,000,000,000,000
+            return loc, f"expected a number {_BOUNDS[kind][1]} {limit:,.0f}, got {show(value)}"
         message = message.replace("Input should be", "expected a number", 1)
     if kind == "string_type" and isinstance(value, bool | int | float | dt.date):
         return loc, f"expected text, got {show(value)}: put it in quotes"
     message = message[0].lower() + message[1:] if message else message
     message = message.replace("input should be", "expected", 1)
     return loc, f"{message}, got {show(value)}"
+
+
+_BOUNDS = {
+    "greater_than": ("gt", "greater than"),
+    "greater_than_equal": ("ge", "greater than or equal to"),
+    "less_than": ("lt", "less than"),
+    "less_than_equal": ("le", "less than or equal to"),
+}
 
 
 def show(value: Any) -> str:

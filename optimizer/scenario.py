@@ -6,6 +6,13 @@ drive; it is paid out of sales and does not use the budget unless
 ``budget.commission_in_budget`` is true. ROAS and CAC divide by media spend, or media spend
 plus commission when ``accounting.spend_basis`` is ``media_plus_commission``. Fixed costs and
 the contingency are part of the total budget but never part of ROAS or CAC.
+
+Every number has physical bounds, so that no product of them (seasonality x 1000 x CTR x CVR
+x AOV / CPM, a CAC ceiling times new customers per yuan of GMV, ...) overflows to infinity,
+underflows to zero or leaves the range a solver can take: amounts of money are at most
+1e12 CNY (a trillion), prices and curve scales at least 0.01 CNY (one fen), rates and shares
+between 0 and 1, seasonality and CPM multipliers at most 1000. What the bounds of single fields
+cannot catch, the numbers derived from them, ``optimizer.model`` checks after these.
 """
 
 from __future__ import annotations
@@ -13,13 +20,44 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import numpy as np
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from optimizer.curves import cpm_by_period
 
 SCHEMA_VERSION = "1"
 MAX_PERIODS = 366
 MAX_CHANNELS = 500
 MAX_RULES = 1000
+MAX_CNY = 1e12  # a trillion yuan: more than any marketing budget, and far from overflow
+MIN_PRICE_CNY = 0.01  # one fen: the least a CPM, a cost per reach or a curve scale can be
+MAX_AOV_CNY = 1e7  # ten million yuan per order
+MAX_MULTIPLIER = 1000.0  # seasonality and CPM index values
+MIN_TOLERANCE = 1e-9  # a relative gap below what double precision can prove is never reached
+TINY = 1e-9  # the least nonzero rate, share or multiplier: products of a few stay far from 0
+
+
+def _at_least(minimum: float, unit: str = "", *, or_zero: bool = False) -> AfterValidator:
+    """A floor checked after ``gt=0`` (or ``ge=0`` with ``or_zero``), so that zero or less is
+    still "greater than 0" while a tiny number (5e-324) gets its own message."""
+
+    def check(value: float) -> float:
+        if value < minimum and not (or_zero and value == 0):
+            expected = f"0 or at least {minimum:g}" if or_zero else f"at least {minimum:g}"
+            raise PydanticCustomError(
+                "scenario",
+                "{message}",
+                {"message": f"expected {expected}{unit}, got {value:g}: too small to compute with"},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+Positive = Annotated[float, _at_least(TINY)]  # with Field(gt=0, ...): a rate or multiplier
+NonNegative = Annotated[float, _at_least(TINY, or_zero=True)]  # with Field(ge=0, ...)
+
 
 Id = Annotated[
     str,
@@ -30,12 +68,34 @@ Id = Annotated[
         description="Identifier: letters (any script), digits, '_' or '-'; no spaces or dots.",
     ),
 ]
-Money = Annotated[float, Field(ge=0, allow_inf_nan=False, description="Amount in CNY, >= 0.")]
-PositiveMoney = Annotated[float, Field(gt=0, allow_inf_nan=False, description="CNY, > 0.")]
-OrderValue = Annotated[
-    float, Field(ge=0.01, allow_inf_nan=False, description="Average order value, CNY (>= 0.01).")
+Money = Annotated[
+    float,
+    Field(ge=0, le=MAX_CNY, allow_inf_nan=False, description="Amount in CNY, 0 to 1e12."),
 ]
-Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+PositiveMoney = Annotated[
+    float, Field(gt=0, le=MAX_CNY, allow_inf_nan=False, description="CNY, > 0 and <= 1e12.")
+]
+Price = Annotated[
+    float,
+    Field(
+        gt=0,
+        le=MAX_CNY,
+        allow_inf_nan=False,
+        json_schema_extra={"minimum": MIN_PRICE_CNY},
+        description="CNY, 0.01 (one fen) to 1e12.",
+    ),
+    _at_least(MIN_PRICE_CNY, " CNY (one fen)"),
+]
+OrderValue = Annotated[
+    float,
+    Field(
+        ge=0.01,
+        le=MAX_AOV_CNY,
+        allow_inf_nan=False,
+        description="Average order value, CNY (0.01 to 1e7).",
+    ),
+]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), _at_least(TINY, or_zero=True)]
 PerPeriod = Annotated[
     float | list[Annotated[float, Field(allow_inf_nan=False)]],
     Field(description="One number for every period, or a list with one value per period."),
@@ -108,15 +168,15 @@ class ExponentialCurve(StrictModel):
     """Effective spend = scale * (1 - exp(-spend / scale)); saturates at ``scale_cny``."""
 
     type: Literal["exponential"]
-    scale_cny: PositiveMoney = Field(description="Spend per period at which returns fall to 37%.")
+    scale_cny: Price = Field(description="Spend per period at which returns fall to 37%.")
 
 
 class HillCurve(StrictModel):
     """Effective spend = half * u^shape / (1 + u^shape), u = spend / half; shape > 1 is S-shaped."""
 
     type: Literal["hill"]
-    half_saturation_cny: PositiveMoney = Field(description="Spend per period giving half the max.")
-    shape: float = Field(1.0, gt=0, le=10, description="Hill exponent; 1 is concave.")
+    half_saturation_cny: Price = Field(description="Spend per period giving half the max.")
+    shape: Positive = Field(1.0, gt=0, le=10, description="Hill exponent; 1 is concave.")
 
 
 class PiecewiseCurve(StrictModel):
@@ -140,7 +200,7 @@ class LinearResponse(StrictModel):
     """GMV = roas * spend."""
 
     type: Literal["linear"]
-    roas: float = Field(gt=0, le=1000, description="GMV per yuan of spend.")
+    roas: Positive = Field(gt=0, le=1000, description="GMV per yuan of spend.")
 
 
 class ExponentialResponse(StrictModel):
@@ -148,7 +208,7 @@ class ExponentialResponse(StrictModel):
 
     type: Literal["exponential"]
     max_gmv_cny: PositiveMoney = Field(description="GMV per period as spend grows without limit.")
-    scale_cny: PositiveMoney
+    scale_cny: Price
 
 
 class HillResponse(StrictModel):
@@ -156,8 +216,8 @@ class HillResponse(StrictModel):
 
     type: Literal["hill"]
     max_gmv_cny: PositiveMoney
-    half_saturation_cny: PositiveMoney
-    shape: float = Field(1.0, gt=0, le=10)
+    half_saturation_cny: Price
+    shape: Positive = Field(1.0, gt=0, le=10)
 
 
 class PiecewiseResponse(StrictModel):
@@ -207,7 +267,9 @@ class IndexTrend(StrictModel):
     """CPM multiplier given per period (1.0 = base)."""
 
     type: Literal["index"]
-    values: list[Annotated[float, Field(gt=0)]] = Field(description="One multiplier per period.")
+    values: list[Annotated[float, Field(gt=0, le=MAX_MULTIPLIER)]] = Field(
+        description="One multiplier per period (at most 1000)."
+    )
 
 
 class GrowthTrend(StrictModel):
@@ -220,7 +282,10 @@ class GrowthTrend(StrictModel):
 class Cpm(StrictModel):
     """Price of 1,000 impressions: a base and its trend through the year."""
 
-    base_cny: PositiveMoney = Field(description="CPM in the first period, CNY per 1,000 views.")
+    base_cny: Price = Field(
+        description="CPM in the first period, CNY per 1,000 views; with its trend, every "
+        "period's CPM is 0.01 to 1e12."
+    )
     trend: Annotated[IndexTrend | GrowthTrend, Field(discriminator="type")] | None = None
 
 
@@ -237,10 +302,16 @@ class ChannelBase(StrictModel):
     )
     min_spend_cny: Money = Field(0, description="Minimum total spend over the horizon.")
     max_spend_cny: Money | None = Field(None, description="Maximum total spend over the horizon.")
-    period_min_spend_cny: PerPeriod = Field(0, description="Minimum spend in each period.")
-    period_max_spend_cny: PerPeriod | None = Field(None, description="Maximum spend per period.")
+    period_min_spend_cny: PerPeriod = Field(
+        0, description="Minimum spend in each period, CNY (0 to 1e12)."
+    )
+    period_max_spend_cny: PerPeriod | None = Field(
+        None, description="Maximum spend per period, CNY (0 to 1e12)."
+    )
     seasonality: PerPeriod | None = Field(
-        None, description="Demand multipliers for this channel; default: the scenario's."
+        None,
+        description="Demand multipliers for this channel (above 0, at most 1000); default: the "
+        "scenario's.",
     )
     counts_toward_cac: bool | None = Field(
         None,
@@ -265,8 +336,8 @@ class PaidChannel(ChannelBase):
 
     kind: Literal["paid"]
     cpm: Cpm
-    ctr: float = Field(gt=0, le=1, description="Clicks per impression.")
-    cvr: float = Field(gt=0, le=1, description="Orders per click.")
+    ctr: Positive = Field(gt=0, le=1, description="Clicks per impression.")
+    cvr: Positive = Field(gt=0, le=1, description="Orders per click.")
     aov_cny: OrderValue
     new_customer_share: Fraction = Field(0.5, description="Share of orders from new customers.")
     saturation: Saturation = Field(description="Diminishing returns on spend within a period.")
@@ -277,12 +348,14 @@ class KolTier(StrictModel):
 
     id: Id
     name: str | None = Field(None, max_length=200)
-    commission_rate: float = Field(ge=0, lt=1, description="Commission as a share of GMV.")
-    fee_roas: float = Field(gt=0, le=1000, description="GMV per yuan of fee, unsaturated.")
+    commission_rate: NonNegative = Field(ge=0, lt=1, description="Commission as a share of GMV.")
+    fee_roas: Positive = Field(gt=0, le=1000, description="GMV per yuan of fee, unsaturated.")
     aov_cny: OrderValue
     new_customer_share: Fraction = 0.5
     capacity_fee_cny: PerPeriod | None = Field(
-        None, description="Most placement fees the tier can absorb per period (slots x fee)."
+        None,
+        description="Most placement fees the tier can absorb per period (slots x fee), CNY "
+        "(0 to 1e12).",
     )
     saturation: Saturation = Field(description="Diminishing returns on placement fees.")
 
@@ -299,9 +372,9 @@ class PrivateDomainChannel(ChannelBase):
 
     kind: Literal["private_domain"]
     members: int = Field(gt=0, le=10**10, description="Members that can be reached.")
-    cost_per_reach_cny: PositiveMoney = Field(description="Cost to reach one member once.")
-    repurchase_rate: float = Field(gt=0, le=1, description="Share of members who buy in a year.")
-    orders_per_buyer: float = Field(1.0, gt=0, le=365, description="Orders per buyer per year.")
+    cost_per_reach_cny: Price = Field(description="Cost to reach one member once.")
+    repurchase_rate: Positive = Field(gt=0, le=1, description="Share of members who buy in a year.")
+    orders_per_buyer: Positive = Field(1.0, gt=0, le=365, description="Orders per buyer per year.")
     aov_cny: OrderValue
     new_customer_share: Fraction = 0.0
 
@@ -344,21 +417,21 @@ class RoasFloor(RuleBase):
     """ROAS of the scope (GMV / spend on the spend basis) at least ``min_roas``."""
 
     kind: Literal["roas_floor"]
-    min_roas: float = Field(gt=0, le=1000)
+    min_roas: Positive = Field(gt=0, le=1000)
 
 
 class CacCeiling(RuleBase):
     """CAC of the scope's acquisition channels (spend / new customers) at most the ceiling."""
 
     kind: Literal["cac_ceiling"]
-    max_cac_cny: PositiveMoney
+    max_cac_cny: Price
 
 
 class CommissionCap(RuleBase):
     """KOL commission in the scope: blended rate and/or total amount capped."""
 
     kind: Literal["commission_cap"]
-    max_rate: float | None = Field(None, ge=0, le=1, description="Commission / KOL GMV.")
+    max_rate: Fraction | None = Field(None, description="Commission / KOL GMV.")
     max_total_cny: Money | None = None
 
 
@@ -386,7 +459,7 @@ class RampLimit(RuleBase):
     """
 
     kind: Literal["ramp_limit"]
-    max_change: float = Field(gt=0, le=10, description="e.g. 0.3 = at most +/-30% per period.")
+    max_change: Positive = Field(gt=0, le=10, description="e.g. 0.3 = at most +/-30% per period.")
     allowance_cny: Money = Field(0, description="Change allowed on top, e.g. to start a channel.")
 
 
@@ -418,8 +491,8 @@ class Accounting(StrictModel):
     spend_basis: Literal["media", "media_plus_commission"] = Field(
         "media", description="Spend that ROAS and CAC divide by."
     )
-    gross_margin: float | None = Field(
-        None, gt=0, lt=1, description="Gross margin on GMV, needed for max_profit."
+    gross_margin: Annotated[float, Field(gt=0, lt=1), _at_least(TINY)] | None = Field(
+        None, description="Gross margin on GMV, needed for max_profit."
     )
 
 
@@ -441,7 +514,13 @@ class Settings(StrictModel):
         "the true curves), auto (picks by problem shape), or an LP backend: highs, cbc, "
         "highs-direct.",
     )
-    tolerance: float = Field(1e-4, gt=0, le=0.1, description="Relative optimality gap to reach.")
+    tolerance: Annotated[float, _at_least(MIN_TOLERANCE)] = Field(
+        1e-4,
+        gt=0,
+        le=0.1,
+        json_schema_extra={"minimum": MIN_TOLERANCE},
+        description="Relative optimality gap to reach (1e-9 to 0.1).",
+    )
     time_limit_s: float = Field(60, gt=0, le=3600)
 
 
@@ -456,7 +535,9 @@ class Scenario(StrictModel):
     periods: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         min_length=1, max_length=MAX_PERIODS, description="Period names in time order."
     )
-    seasonality: PerPeriod = Field(1.0, description="Demand multiplier per period (618, 双11).")
+    seasonality: PerPeriod = Field(
+        1.0, description="Demand multiplier per period (618, 双11); above 0, at most 1000."
+    )
     budget: Budget
     accounting: Accounting = Accounting()
     objective: Objective
@@ -467,7 +548,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _check_cross_references(self) -> Scenario:
-        errors = list(_cross_field_errors(self))
+        errors = list(_cross_field_errors(self)) or list(_derived_number_errors(self))
         if errors:
             raise ValidationError.from_exception_data("Scenario", errors)
         return self
@@ -507,7 +588,9 @@ def _error(loc: tuple[str | int, ...], message: str) -> InitErrorDetails:
 
 def _cross_field_errors(s: Scenario) -> Iterator[InitErrorDetails]:
     yield from _duplicate_errors(s)
-    yield from _per_period_errors(s.seasonality, s.periods, ("seasonality",), positive=True)
+    yield from _per_period_errors(
+        s.seasonality, s.periods, ("seasonality",), positive=True, maximum=MAX_MULTIPLIER
+    )
     for i, channel in enumerate(s.channels):
         yield from _channel_errors(channel, s.periods, ("channels", i))
     yield from _budget_errors(s)
@@ -523,6 +606,14 @@ def _cross_field_errors(s: Scenario) -> Iterator[InitErrorDetails]:
             "objective max_profit needs accounting.gross_margin, the gross margin on GMV "
             "(between 0 and 1, e.g. 0.45); got none",
         )
+
+
+def _derived_number_errors(s: Scenario) -> Iterator[InitErrorDetails]:
+    """Numbers the solver gets (GMV per yuan, rule coefficients) out of the range it takes."""
+    from optimizer.model import number_problems  # the model imports this module
+
+    for loc, message in number_problems(s):
+        yield _error(loc, message)
 
 
 def _duplicate_errors(s: Scenario) -> Iterator[InitErrorDetails]:
@@ -552,8 +643,14 @@ def _repeats(
 
 
 def _per_period_errors(
-    value: Any, periods: list[str], loc: tuple[str | int, ...], *, positive: bool = False
+    value: Any,
+    periods: list[str],
+    loc: tuple[str | int, ...],
+    *,
+    positive: bool = False,
+    maximum: float = MAX_CNY,
 ) -> Iterator[InitErrorDetails]:
+    """Per-period values: one per period, >= 0 (> 0 if ``positive``), at most ``maximum``."""
     if value is None:
         return
     values = value if isinstance(value, list) else [value]
@@ -566,6 +663,10 @@ def _per_period_errors(
             yield _error(
                 where, f"expected a {'positive' if positive else 'non-negative'} number, got {v:g}"
             )
+        elif positive and v < TINY:
+            yield _error(where, f"expected at least {TINY:g}, got {v:g}: too small to compute with")
+        elif v > maximum:
+            yield _error(where, f"expected a number of at most {maximum:,g}, got {v:g}")
 
 
 def _count_message(periods: list[str], got: int) -> str:
@@ -579,7 +680,9 @@ def _channel_errors(
     n = len(periods)
     yield from _per_period_errors(c.period_min_spend_cny, periods, (*loc, "period_min_spend_cny"))
     yield from _per_period_errors(c.period_max_spend_cny, periods, (*loc, "period_max_spend_cny"))
-    yield from _per_period_errors(c.seasonality, periods, (*loc, "seasonality"), positive=True)
+    yield from _per_period_errors(
+        c.seasonality, periods, (*loc, "seasonality"), positive=True, maximum=MAX_MULTIPLIER
+    )
     if c.max_spend_cny is not None and c.min_spend_cny > c.max_spend_cny:
         yield _error(
             (*loc, "min_spend_cny"),
@@ -589,12 +692,39 @@ def _channel_errors(
         yield _error(
             (*loc, "cpm", "trend", "values"), _count_message(periods, len(c.cpm.trend.values))
         )
+    elif c.kind == "paid":
+        yield from _cpm_errors(c.cpm, periods, (*loc, "cpm"))
     if c.kind == "kol":
         yield from _repeats([t.id for t in c.tiers], "tiers", ("id",), loc)
         for k, tier in enumerate(c.tiers):
             yield from _per_period_errors(
                 tier.capacity_fee_cny, periods, (*loc, "tiers", k, "capacity_fee_cny")
             )
+
+
+def _cpm_errors(
+    cpm: Cpm, periods: list[str], loc: tuple[str | int, ...]
+) -> Iterator[InitErrorDetails]:
+    """Every period's CPM (base and trend) between one fen and 1e12: a linear trend that falls
+    below zero, or compound growth over many periods, is caught here, naming the period."""
+    if cpm.trend is None:
+        return
+    with np.errstate(all="ignore"):
+        values = cpm_by_period(cpm.base_cny, cpm.trend, len(periods))
+    for t, value in enumerate(values):
+        if np.isfinite(value) and MIN_PRICE_CNY <= value <= MAX_CNY:
+            continue
+        if isinstance(cpm.trend, IndexTrend):
+            where: tuple[str | int, ...] = (*loc, "trend", "values", t)
+        else:
+            where = (*loc, "trend", "rate_per_period")
+        yield _error(
+            where,
+            f"gives a CPM of {value:,.6g} CNY in period {periods[t]} (base_cny "
+            f"{cpm.base_cny:g} with its {cpm.trend.type} trend); every period's CPM must be "
+            f"between {MIN_PRICE_CNY:g} and {MAX_CNY:g} CNY",
+        )
+        return  # the first period out of range says enough
 
 
 def _budget_errors(s: Scenario) -> Iterator[InitErrorDetails]:

@@ -536,6 +536,86 @@ CASES = [
         "name: x",
         ["at most 200 characters, got 201"],
     ),
+    # Extreme numbers: bounds that keep every product the solver sees finite and in range.
+    (
+        "seasonality near the largest float",
+        "seasonality: [1.0, 1.2]",
+        "seasonality: [1.0, 1.0e+308]",
+        "seasonality[1]",
+        "1.0e+308",
+        ["expected a number of at most 1,000, got 1e+308"],
+    ),
+    (
+        "denormal half saturation",
+        "half_saturation_cny: 200000",
+        "half_saturation_cny: 5.0e-324",
+        "channels[0].saturation.half_saturation_cny",
+        "5.0e-324",
+        ["expected at least 0.01 CNY (one fen)", "too small to compute with"],
+    ),
+    (
+        "denormal CPM",
+        "base_cny: 40",
+        "base_cny: 5.0e-324",
+        "channels[0].cpm.base_cny",
+        "5.0e-324",
+        ["expected at least 0.01 CNY (one fen)", "got 4.94066e-324"],
+    ),
+    (
+        "tiny CTR",
+        "ctr: 0.02",
+        "ctr: 1.0e-300",
+        "channels[0].ctr",
+        "1.0e-300",
+        ["expected at least 1e-09, got 1e-300: too small to compute with"],
+    ),
+    (
+        "huge order value",
+        "aov_cny: 180",
+        "aov_cny: 1.0e+300",
+        "channels[2].aov_cny",
+        "1.0e+300",
+        ["expected a number less than or equal to 10,000,000, got 1e+300"],
+    ),
+    (
+        "budget above a trillion",
+        "total_cny: 1000000",
+        "total_cny: 1.0e+13",
+        "budget.total_cny",
+        "1.0e+13",
+        ["less than or equal to 1,000,000,000,000, got 1e+13"],
+    ),
+    (
+        "CPM index below a fen",
+        "values: [1.0, 1.1]",
+        "values: [1.0, 1.0e-300]",
+        "channels[0].cpm.trend.values[1]",
+        "1.0e-300",
+        ["gives a CPM of 4e-299 CNY in period H2", "between 0.01 and 1e+12 CNY"],
+    ),
+    (
+        "CPM falling below zero",
+        "type: index\n        values: [1.0, 1.1]",
+        "type: linear\n        rate_per_period: -0.99999",
+        "channels[0].cpm.trend.rate_per_period",
+        "rate_per_period",
+        ["gives a CPM of 0.0004 CNY in period H2", "linear trend"],
+    ),
+    (
+        "GMV per yuan beyond what a solver takes",
+        "kind: curve\n    min_spend_cny: 1000\n    max_spend_cny: 500000\n    response:\n"
+        "      type: piecewise\n      points: [[0, 0], [100000, 400000], [300000, 900000]]",
+        "kind: curve\n    seasonality: [1000, 1000]\n    min_spend_cny: 1000\n"
+        "    max_spend_cny: 500000\n    response:\n      type: piecewise\n"
+        "      points: [[0, 0], [0.01, 1.0e+12]]",
+        "channels[3].response.points",
+        "[0.01, 1.0e+12]",
+        [
+            "gives brand a GMV per yuan (seasonality x the slope of the points) of 1e+17 in "
+            "period H1: more than a solver can take (at most 1e+15)",
+            "got a slope of 1e+14 here",
+        ],
+    ),
 ]
 
 

@@ -158,6 +158,22 @@ def test_nesting_thousands_deep(tmp_path: Path, name: str) -> None:
     assert_bad(run("validate", path), "  - file: nested too deeply")
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("block.yaml", "".join("  " * i + f"k{i}:\n" for i in range(150)) + "  " * 150 + "x\n"),
+        ("flow.yaml", "a: " + "[" * 1500 + "]" * 1500 + "\n"),  # libyaml's own cap is 1,000
+        ("shallow.json", "[" * 150 + "]" * 150),  # json.loads takes it; the YAML pass does not
+    ],
+    ids=["block YAML 150 deep", "flow YAML 1500 deep", "JSON 150 deep"],
+)
+def test_nesting_over_the_limit_is_one_clear_error(tmp_path: Path, name: str, text: str) -> None:
+    result = run("validate", write(tmp_path, name, text))
+    assert_bad(result, "  - file: nested too deeply")
+    assert "invalid YAML" not in result.stderr
+    assert result.stderr.count("\n  - ") == 1, result.stderr
+
+
 def test_yaml_alias_bomb(tmp_path: Path) -> None:
     """Nine lines that expand to 400 million values are refused before anything is built."""
     lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]']
