@@ -47,3 +47,6 @@ def configure(level: str = "INFO") -> None:
         logger.setLevel(level)
         logger.propagate = False
     logging.getLogger("uvicorn.access").disabled = True  # our middleware logs each request
+    # `budgetopt --verbose serve` gave the solver log a plain stderr handler before this ran:
+    # its lines now reach the JSON handler above instead, once each.
+    logging.getLogger("budgetopt.solver").handlers.clear()

@@ -321,6 +321,8 @@ def _solve(
         return make_plan(
             scenario, solver=solver.value if solver else None, tolerance=tol, time_limit_s=limit
         )
+    except ScenarioError as exc:  # validation refuses such numbers first: a last guard
+        _fail(str(exc), EXIT_BAD_INPUT)
     except SolverUnavailableError as exc:
         _fail(f"{exc}; available: {', '.join(available_solvers()) or 'none'}", EXIT_BAD_INPUT)
     except SolverFailedError as exc:

@@ -10,7 +10,7 @@ import pytest
 import optimizer.nlp as nlp
 from optimizer.io import load_scenario
 from optimizer.model import build_problem
-from optimizer.planner import plan, reproducible_threads
+from optimizer.planner import plan
 
 ANNUAL = Path(__file__).parents[1] / "scenarios" / "annual_2026.yaml"
 
@@ -25,8 +25,7 @@ def test_a_zero_spend_cap_in_a_period_is_an_exact_bound() -> None:
 
 def test_phase_one_finds_a_split_that_keeps_every_rule_from_the_even_split() -> None:
     problem = build_problem(load_scenario(ANNUAL))
-    with reproducible_threads():
-        split, _ = nlp.phase_one(problem, nlp.default_start(problem), (problem.lo, problem.hi))
+    split, _ = nlp.phase_one(problem, nlp.default_start(problem), (problem.lo, problem.hi))
     assert nlp.broken_rows(problem, split) == []
 
 
