@@ -47,11 +47,11 @@ from api.schemas import (
     VersionOut,
 )
 from api.settings import Settings
-from optimizer.excel import tables_xlsx, to_xlsx
-from optimizer.plan import Plan, package_version
-from optimizer.report import to_csv
-from optimizer.scenario import Scenario
-from optimizer.whatif_report import to_csv_text
+from optimizer.outputs.excel import tables_xlsx, to_xlsx
+from optimizer.outputs.text import to_csv
+from optimizer.outputs.whatif_rows import to_csv_text
+from optimizer.results.plan import Plan, package_version
+from optimizer.schema.scenario import Scenario
 
 log = logging.getLogger("budgetopt.api")
 REQUEST_ID = re.compile(r"^[\w.-]{1,64}$")

@@ -10,7 +10,7 @@ import typer
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from api.settings import Settings
-from optimizer.cli import EXIT_BAD_INPUT, app, emit_data, run_guarded
+from optimizer.cli.main import EXIT_BAD_INPUT, app, emit_data, run_guarded
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 

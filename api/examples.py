@@ -12,7 +12,7 @@ from api.db import transaction
 from api.models import ScenarioRecord
 from api.service import create_scenario
 from optimizer.errors import ScenarioError
-from optimizer.io import load_scenario
+from optimizer.inputs.files import load_scenario
 
 
 def load_examples(

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.logs import request_id
 from optimizer.errors import FieldProblem, ScenarioError
-from optimizer.messages import format_path, problems_from_errors
+from optimizer.schema.messages import format_path, problems_from_errors
 
 PROBLEM_JSON = "application/problem+json"
 STATE_REQUEST_ID = "request_id"  # key of the request id in the ASGI scope's state

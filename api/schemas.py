@@ -7,9 +7,9 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from optimizer.paths import MAX_COUNT
-from optimizer.scenario import MAX_CNY, Scenario
-from optimizer.whatif import RANKED_METRICS
+from optimizer.analysis.whatif import RANKED_METRICS
+from optimizer.schema.paths import MAX_COUNT
+from optimizer.schema.scenario import MAX_CNY, Scenario
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{1,50}$")]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}_[0-9a-f]{1,40}$")]

@@ -18,12 +18,12 @@ from api.models import Job, PlanRecord, ScenarioRecord, ScenarioTag, ScenarioVer
 from api.problems import Problem, invalid_input, limit_exceeded, not_found
 from api.schemas import SolveOptions
 from api.settings import Settings
-from optimizer.compare import side_by_side
+from optimizer.analysis.compare import side_by_side
 from optimizer.errors import ScenarioError, SolverFailedError, SolverUnavailableError
-from optimizer.plan import Plan, fingerprint
 from optimizer.planner import evaluate, score
 from optimizer.planner import plan as solve
-from optimizer.scenario import KolChannel, Scenario
+from optimizer.results.plan import Plan, fingerprint
+from optimizer.schema.scenario import KolChannel, Scenario
 
 Progress = Callable[[int, float | None], None]
 WHATIF_KINDS = ("sweep", "tornado", "frontier")  # jobs whose result is kept on the job row

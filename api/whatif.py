@@ -5,8 +5,8 @@ with a 422 naming the body field: an unknown field path (``body.vary[1].path``),
 scenario refuses (``body.vary[0].values[2]``, ``body.from_cny``), too many points, an empty
 budget range. Every point's scenario is built and validated here, exactly as the worker will
 build it, so a queued job fails only if the solver itself does. The worker then runs
-``optimizer.whatif`` as ``budgetopt sweep`` and ``budgetopt frontier`` do, point after point,
-and keeps the JSON result (``whatif_report.to_json_data``) on the job row.
+``optimizer.analysis.whatif`` as ``budgetopt sweep`` and ``budgetopt frontier`` do, point after
+point, and keeps the JSON result (``whatif_rows.to_json_data``) on the job row.
 """
 
 from __future__ import annotations
@@ -22,12 +22,8 @@ from api.problems import Problem, invalid_input, limit_exceeded
 from api.schemas import FrontierRequest, SolveOptions, SweepRequest, VarySpec
 from api.service import Work, check_limits
 from api.settings import Settings
-from optimizer import whatif
-from optimizer.errors import FieldProblem, ScenarioError
-from optimizer.paths import get_value, set_values
-from optimizer.scenario import Scenario
-from optimizer.solvers import available_solvers
-from optimizer.whatif import (
+from optimizer.analysis import whatif
+from optimizer.analysis.whatif import (
     MAX_POINTS,
     Frontier,
     Sweep,
@@ -36,7 +32,11 @@ from optimizer.whatif import (
     budget_range,
     default_budgets,
 )
-from optimizer.whatif_report import from_json_data, report_sheets, to_json_data
+from optimizer.core.solvers import available_solvers
+from optimizer.errors import FieldProblem, ScenarioError
+from optimizer.outputs.whatif_rows import from_json_data, report_sheets, to_json_data
+from optimizer.schema.paths import get_value, set_values
+from optimizer.schema.scenario import Scenario
 
 Rows = list[dict[str, Any]]
 Step = Callable[[int, int], None]

@@ -14,11 +14,11 @@ import time
 
 import numpy as np
 
-from optimizer.engine import optimise
-from optimizer.model import build_problem
-from optimizer.pwl import build_program, initial_grid, segments
-from optimizer.scenario import Scenario
-from optimizer.solvers import get_solver
+from optimizer.core.engine import optimise
+from optimizer.core.problem import build_problem
+from optimizer.core.pwl import build_program, initial_grid, segments
+from optimizer.core.solvers import get_solver
+from optimizer.schema.scenario import Scenario
 
 
 def synthetic(channels: int, periods: int, seed: int = 7) -> Scenario:

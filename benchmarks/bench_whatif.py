@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from optimizer.io import load_scenario
+from optimizer.analysis.whatif import budget_range, frontier, parse_vary, sweep
+from optimizer.inputs.files import load_scenario
 from optimizer.planner import plan
-from optimizer.whatif import budget_range, frontier, parse_vary, sweep
 
 SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "annual_2026.yaml"
 

@@ -9,15 +9,17 @@ from dataclasses import replace
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from optimizer.diagnosis import diagnose
-from optimizer.engine import Progress, optimise
+from optimizer.core.checks import SolveResult
+from optimizer.core.diagnosis import diagnose
+from optimizer.core.engine import Progress, optimise
+from optimizer.core.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
+from optimizer.core.problem import Problem, Unit, build_problem
+from optimizer.core.solvers import available_solvers, get_solver
 from optimizer.errors import FieldProblem, ScenarioError
-from optimizer.model import Problem, Unit, build_problem
-from optimizer.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
-from optimizer.plan import Plan, build_plan
-from optimizer.result import SolveResult
-from optimizer.scenario import Scenario, Settings
-from optimizer.solvers import get_solver
+from optimizer.results.plan import Plan, build_plan
+from optimizer.schema.scenario import Scenario, Settings
+
+__all__ = ["available_solvers", "evaluate", "plan", "score"]  # the front door's names
 
 SpendByUnit = Mapping[str, Mapping[str, float]]
 

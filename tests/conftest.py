@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from api_helpers import Api, database, running_api
 
-from optimizer.solvers import available_solvers
+from optimizer.core.solvers import available_solvers
 
 SOLVERS = available_solvers()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from optimizer.scenario import Scenario
+from optimizer.schema.scenario import Scenario
 
 # search returns 6 per yuan up to 60, kol 4 per yuan up to 100: the optimum fills search first.
 T1 = """\

@@ -1,0 +1,1 @@
+"""Many plans at once: what-if sweeps, tornados and frontiers, comparisons, batch runs."""

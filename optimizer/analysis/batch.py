@@ -1,0 +1,265 @@
+"""Batch runs: every scenario file of some folders, solved in parallel, resumable, deterministic.
+
+Each file becomes one summary row. A bad file becomes an error row with its reason and does not
+stop the others. A solved plan is written to ``OUT/plans/<fingerprint>.json`` the moment it is
+done (write to a temporary name, then rename), so a rerun after a crash finds it and does not
+solve that scenario again. Outputs hold no timings or dates, so two runs of the same inputs
+write the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optimizer.analysis.pool import process_pool
+from optimizer.core.diagnosis import Relaxation
+from optimizer.core.solvers.output import set_verbose
+from optimizer.errors import OptimizerError
+from optimizer.inputs.files import load_scenario
+from optimizer.outputs.text import csv_value
+from optimizer.planner import effective_settings
+from optimizer.planner import plan as solve
+from optimizer.results.plan import Plan, fingerprint
+from optimizer.results.serialise import to_json
+from optimizer.schema.scenario import Scenario
+
+SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
+SUMMARY_COLUMNS = (
+    "file",
+    "name",
+    "fingerprint",
+    "status",
+    "feasible",
+    "objective_kind",
+    "objective_value",
+    "budget_total_cny",
+    "spend_cny",
+    "gmv_cny",
+    "roas",
+    "cac_cny",
+    "new_customers",
+    "gross_profit_cny",
+    "solver",
+    "gap",
+    "result",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Solve options for every file of the batch (None: each scenario's own settings)."""
+
+    solver: str | None = None
+    tolerance: float | None = None
+    time_limit_s: float | None = None
+    charts: bool = False
+    verbose: bool = False  # solver logs to stderr in the worker processes too (--verbose)
+
+
+Skipped = Callable[[Path, str], None]
+
+
+def discover(
+    paths: Iterable[Path], exclude: Path | None = None, on_skip: Skipped | None = None
+) -> list[Path]:
+    """Scenario files among ``paths`` (folders searched recursively), sorted, each once.
+
+    JSON Schemas (``*.schema.json``, or a JSON object with ``$schema``) are not scenarios:
+    they are left out and, with ``on_skip``, reported as ``on_skip(path, reason)``.
+    """
+    found: set[Path] = set()
+    skip = exclude.resolve() if exclude is not None else None
+    paths = list(paths)
+    for path in paths:
+        if path.is_dir():
+            candidates: Iterable[Path] = (p for p in path.rglob("*") if p.is_file())
+        else:
+            candidates = [path]
+        for candidate in candidates:
+            resolved = candidate.resolve()
+            if skip is not None and resolved.is_relative_to(skip):
+                continue
+            if candidate.name.startswith("~$"):
+                continue  # Excel's lock file next to an open workbook, not a scenario
+            if candidate.suffix.lower() not in SUFFIXES and candidate not in paths:
+                continue
+            if candidate not in found and is_json_schema(candidate):
+                if on_skip is not None:
+                    on_skip(candidate, "a JSON Schema, not a scenario")
+                continue
+            found.add(candidate)
+    return sorted(found, key=lambda p: str(p))
+
+
+def is_json_schema(path: Path) -> bool:
+    """True for a JSON Schema file: named *.schema.json, or a JSON object with ``$schema``.
+
+    A scenario with ``$schema`` (an editor hint) but also ``channels`` stays a scenario, so its
+    error row says what is wrong with it.
+    """
+    if path.suffix.lower() != ".json":
+        return False
+    if path.name.lower().endswith(".schema.json"):
+        return True
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # a broken file is a broken scenario: its error row says why
+    return isinstance(data, dict) and "$schema" in data and "channels" not in data
+
+
+def run_file(path: str, out: str, options: Options) -> dict[str, Any]:
+    """Solve one file (or reuse its stored plan) and return its summary row; never raises."""
+    row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, None)
+    row["file"] = path
+    if options.verbose:
+        set_verbose(True)
+    try:
+        scenario = load_scenario(path)
+        row["name"] = scenario.name
+        run = effective_settings(scenario, options.solver, options.tolerance, options.time_limit_s)
+        row["fingerprint"] = key = fingerprint(scenario, run)
+        target = Path(out) / "plans" / f"{key}.json"
+        row["result"] = f"plans/{key}.json"
+        reused = target.exists()
+        if reused:
+            data = json.loads(target.read_text(encoding="utf-8"))
+        else:
+            plan = solve(
+                scenario,
+                solver=options.solver,
+                tolerance=options.tolerance,
+                time_limit_s=options.time_limit_s,
+            )
+            text = to_json(plan)
+            _write_atomic(target, text)
+            data = json.loads(text)
+        if options.charts and data["total"] is not None:
+            draw_charts(scenario, stored_plan(data), Path(out) / "charts", key)
+        return {**_summary(row, data), "reused": reused}
+    except OptimizerError as exc:
+        row.update(status="error", error=str(exc))
+    except Exception as exc:  # a broken file must not stop the batch: record why
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    return {**row, "reused": False}
+
+
+def _write_atomic(target: Path, text: str) -> None:
+    """Write to a temporary name, then rename: a reader never sees half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, target)
+
+
+def stored_plan(data: dict[str, Any]) -> Plan:
+    """A plan from its stored JSON (plan --format json, a batch's plans/*.json): the plan that
+    was written, its diagnosis included, but for the wall-clock time the JSON leaves out."""
+    if data.get("solver"):
+        data = {**data, "solver": {"seconds": 0.0, **data["solver"]}}
+    if data.get("diagnosis"):
+        data = {**data, "diagnosis": [_relaxation(item) for item in data["diagnosis"]]}
+    return Plan.from_dict(data)
+
+
+def _relaxation(item: Any) -> Any:
+    """An infeasible plan's suggestion, stored as a dictionary, as the Relaxation it was."""
+    return Relaxation(**item) if isinstance(item, dict) else item
+
+
+CHARTS = ("allocation", "response")
+
+
+def chart_paths(folder: Path, key: str) -> list[Path]:
+    """Where the charts of the plan with this fingerprint go."""
+    return [folder / f"{key}-{name}.png" for name in CHARTS]
+
+
+def draw_charts(scenario: Scenario, plan: Plan, folder: Path, key: str) -> list[Path]:
+    """Allocation and response-curve PNGs of a plan, drawn unless already there."""
+    from optimizer.core.problem import build_problem
+    from optimizer.outputs.charts import allocation_png, response_png
+
+    allocation, response = chart_paths(folder, key)
+    if not allocation.exists():
+        allocation_png(plan, allocation)
+    if not response.exists():
+        response_png(build_problem(scenario), plan, response)
+    return [allocation, response]
+
+
+def _summary(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    total = data.get("total") or {}
+    solver = data.get("solver") or {}
+    return {
+        **row,
+        "status": data["status"],
+        "feasible": data["total"] is not None and all(r["holds"] for r in data["rules"]),
+        "objective_kind": data["objective_kind"],
+        "objective_value": data["objective_value"],
+        "budget_total_cny": data["budget_total_cny"],
+        "spend_cny": total.get("spend_cny"),
+        "gmv_cny": total.get("gmv_cny"),
+        "roas": total.get("roas"),
+        "cac_cny": total.get("cac_cny"),
+        "new_customers": total.get("new_customers"),
+        "gross_profit_cny": data.get("gross_profit_cny"),
+        "solver": solver.get("solver"),
+        "gap": solver.get("gap"),
+    }
+
+
+Done = Callable[[dict[str, Any]], None]
+
+
+def run_local(
+    files: list[Path], out: Path, options: Options, workers: int, on_done: Done
+) -> Iterator[dict[str, Any]]:
+    """Rows of every file, solved in ``workers`` processes, in completion order."""
+    with process_pool(workers) as pool:
+        futures = [pool.submit(run_file, str(f), str(out), options) for f in files]
+        for future in as_completed(futures):
+            row = future.result()
+            on_done(row)
+            yield row
+
+
+def run_dask(
+    files: list[Path], out: Path, options: Options, scheduler: str, on_done: Done
+) -> Iterator[dict[str, Any]]:
+    """Rows of every file, solved on a Dask cluster (workers must see ``out`` and the files)."""
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(scheduler) as client:
+        futures = client.map(
+            run_file,
+            [str(f.resolve()) for f in files],
+            out=str(out.resolve()),
+            options=options,
+            pure=False,
+        )
+        shown = {str(f.resolve()): str(f) for f in files}
+        for future in dask_completed(futures):
+            row = future.result()
+            row["file"] = shown.get(row["file"], row["file"])
+            on_done(row)
+            yield row
+
+
+def write_summary_csv(rows: list[dict[str, Any]], path: Path) -> None:
+    """Summary CSV (UTF-8 with BOM for Excel), one row per file, sorted by file."""
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: csv_value(row.get(k)) for k in SUMMARY_COLUMNS})

@@ -1,0 +1,421 @@
+"""What-if tools: sweeps over scenario fields, one-at-a-time tornados, budget frontiers.
+
+Every point is a full scenario, validated and planned like any other: its figures are the plan's
+own (recomputed on the true curves), so a sweep point and a separate ``budgetopt plan`` of the
+same scenario agree exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from optimizer.analysis.pool import process_pool
+from optimizer.errors import OptimizerError
+from optimizer.planner import plan as solve
+from optimizer.results.plan import Plan
+from optimizer.schema.paths import PathError, get_value, parse_values, problem, set_values
+from optimizer.schema.scenario import Scenario
+
+MAX_POINTS = 10_000
+POINT_METRICS = (
+    "status",
+    "feasible",
+    "objective_value",
+    "spend_cny",
+    "commission_cny",
+    "gmv_cny",
+    "roas",
+    "cac_cny",
+    "new_customers",
+    "gross_profit_cny",
+)
+RANKED_METRICS = tuple(m for m in POINT_METRICS if m not in ("status", "feasible"))
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Vary:
+    """One field to vary and the values it takes."""
+
+    path: str
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Solver overrides for every point (None: the scenario's own settings)."""
+
+    solver: str | None = None
+    tolerance: float | None = None
+    time_limit_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Point:
+    """One solved point: the values set, the plan's headline figures and spend by channel."""
+
+    values: dict[str, Any]
+    metrics: dict[str, Any]
+    spend_by_channel: dict[str, float]
+    error: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        """Flat row for CSV and Excel: values, metrics, then spend_cny:<channel>."""
+        spend = {f"spend_cny:{c}": v for c, v in self.spend_by_channel.items()}
+        return {**self.values, **self.metrics, **spend, "error": self.error}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A grid over one or more fields (every combination), in grid order."""
+
+    scenario: str
+    varies: list[Vary]
+    points: list[Point]
+    channels: list[str]
+
+
+@dataclass(frozen=True)
+class TornadoBar:
+    """One field moved alone: the metric at each of its values, and the swing it causes."""
+
+    path: str
+    base_value: Any
+    points: list[Point]
+    low: float | None
+    high: float | None
+
+    @property
+    def swing(self) -> float:
+        """Spread of the metric over this field's values (0 when no point has a plan)."""
+        return 0.0 if self.low is None or self.high is None else self.high - self.low
+
+
+@dataclass(frozen=True)
+class Tornado:
+    """One-at-a-time sensitivities around the scenario as given, widest swing first."""
+
+    scenario: str
+    metric: str
+    base: Point
+    bars: list[TornadoBar]
+    channels: list[str]
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    """The best plan at one total budget, and the return on the money added since the last."""
+
+    budget_total_cny: float
+    point: Point
+    spend_basis_cny: float | None
+    marginal_roas: float | None
+    marginal_gmv_per_budget: float | None
+
+
+@dataclass(frozen=True)
+class Frontier:
+    """GMV, profit and ROAS against the total budget, with the budgets where returns fall off.
+
+    ``marginal_roas`` of a point is GMV gained per extra yuan of spend (on the scenario's spend
+    basis) between the previous budget and this one. ``below_one_cny`` and ``below_floor_cny``
+    are where that return crosses 1 and the ROAS floor, interpolated between interval midpoints.
+    """
+
+    scenario: str
+    objective: str
+    points: list[FrontierPoint]
+    roas_floor: float | None
+    below_one_cny: float | None
+    below_floor_cny: float | None
+    channels: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+# --- building points ---------------------------------------------------------------------------
+
+
+def parse_vary(option: str) -> Vary:
+    """``path=a:b:n`` or ``path=v1,v2,...`` -> Vary; ScenarioError naming the option if bad."""
+    path, sep, values = option.partition("=")
+    if not sep or not path.strip():
+        raise problem("--vary", option, "expected PATH=VALUES, e.g. budget.total_cny=100e6:160e6:7")
+    try:
+        return Vary(path.strip(), tuple(parse_values(values)))
+    except ValueError as exc:
+        raise problem("--vary", option, str(exc)) from None
+
+
+def check_varies(scenario: Scenario, varies: Sequence[Vary]) -> None:
+    """Every path names a field and no path is given twice; ScenarioError otherwise."""
+    seen: set[str] = set()
+    for vary in varies:
+        if vary.path in seen:
+            raise problem("--vary", vary.path, "given twice: list all its values in one --vary")
+        seen.add(vary.path)
+        try:
+            get_value(scenario, vary.path)
+        except PathError as exc:
+            raise problem("--vary", vary.path, str(exc)) from None
+
+
+def grid(scenario: Scenario, varies: Sequence[Vary]) -> list[dict[str, Any]]:
+    """Every combination of the values, first field varying slowest."""
+    check_varies(scenario, varies)
+    size = 1
+    for vary in varies:
+        size *= len(vary.values)
+    if size > MAX_POINTS:
+        raise problem(
+            "--vary", "--vary", f"{size:,} combinations: at most {MAX_POINTS:,} points per run"
+        )
+    combos = itertools.product(*(v.values for v in varies))
+    return [dict(zip((v.path for v in varies), combo, strict=True)) for combo in combos]
+
+
+def scenarios_for(scenario: Scenario, points: Sequence[dict[str, Any]]) -> list[Scenario]:
+    """The scenario at each point, all validated before anything is solved."""
+    return [set_values(scenario, values) if values else scenario for values in points]
+
+
+# --- solving -----------------------------------------------------------------------------------
+
+
+def solve_point(scenario: Scenario, options: SolveOptions) -> Plan | str:
+    """Plan one scenario; a solver failure comes back as its message so the run goes on."""
+    try:
+        return solve(
+            scenario,
+            solver=options.solver,
+            tolerance=options.tolerance,
+            time_limit_s=options.time_limit_s,
+        )
+    except OptimizerError as exc:
+        return str(exc)
+
+
+def solve_all(
+    scenarios: Sequence[Scenario],
+    options: SolveOptions,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> list[Plan | str]:
+    """Plans of every scenario in order; ``workers`` > 1 solves in that many processes."""
+    results: list[Plan | str] = []
+    total = len(scenarios)
+    if workers <= 1 or total <= 1:
+        for scenario in scenarios:
+            results.append(solve_point(scenario, options))
+            if progress is not None:
+                progress(len(results), total)
+        return results
+    with process_pool(min(workers, total)) as pool:
+        for result in pool.map(solve_point, scenarios, itertools.repeat(options)):
+            results.append(result)
+            if progress is not None:
+                progress(len(results), total)
+    return results
+
+
+def to_point(values: dict[str, Any], result: Plan | str) -> Point:
+    """Headline figures of a plan (or the error that stopped it) at the given values."""
+    if isinstance(result, str):
+        return Point(values, dict.fromkeys(POINT_METRICS) | {"status": "error"}, {}, result)
+    total = result.total
+    metrics = {
+        "status": result.status,
+        "feasible": result.is_feasible,
+        "objective_value": result.objective_value,
+        "spend_cny": total.spend_cny if total else None,
+        "commission_cny": total.commission_cny if total else None,
+        "gmv_cny": total.gmv_cny if total else None,
+        "roas": total.roas if total else None,
+        "cac_cny": total.cac_cny if total else None,
+        "new_customers": total.new_customers if total else None,
+        "gross_profit_cny": result.gross_profit_cny,
+    }
+    spend = {c: m.spend_cny for c, m in result.by_channel.items()}
+    return Point(values, metrics, spend)
+
+
+# --- the three tools -----------------------------------------------------------------------------
+
+
+def sweep(
+    scenario: Scenario,
+    varies: Sequence[Vary],
+    options: SolveOptions = SolveOptions(),
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> Sweep:
+    """Plan every combination of the varied values."""
+    points = grid(scenario, varies)
+    results = solve_all(scenarios_for(scenario, points), options, workers, progress)
+    solved = [to_point(v, r) for v, r in zip(points, results, strict=True)]
+    return Sweep(scenario.name, list(varies), solved, scenario.channel_ids())
+
+
+def tornado(
+    scenario: Scenario,
+    varies: Sequence[Vary],
+    metric: str = "objective_value",
+    options: SolveOptions = SolveOptions(),
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> Tornado:
+    """Move each field alone through its values (the rest as given); widest swing first."""
+    if metric not in RANKED_METRICS:
+        choices = ", ".join(RANKED_METRICS)
+        raise problem("--metric", metric, f"unknown metric '{metric}'; choose one of {choices}")
+    check_varies(scenario, varies)
+    points: list[dict[str, Any]] = [{}]
+    points += [{v.path: value} for v in varies for value in v.values]
+    if len(points) > MAX_POINTS:
+        raise problem("--vary", "--vary", f"{len(points):,} points: at most {MAX_POINTS:,} per run")
+    results = solve_all(scenarios_for(scenario, points), options, workers, progress)
+    solved = [to_point(v, r) for v, r in zip(points, results, strict=True)]
+    base, rest = solved[0], iter(solved[1:])
+    bars = []
+    for vary in varies:
+        mine = [next(rest) for _ in vary.values]
+        found = [p.metrics[metric] for p in mine if p.metrics[metric] is not None]
+        bars.append(
+            TornadoBar(
+                vary.path,
+                get_value(scenario, vary.path),
+                mine,
+                min(found) if found else None,
+                max(found) if found else None,
+            )
+        )
+    bars.sort(key=lambda bar: -bar.swing)
+    return Tornado(scenario.name, metric, base, bars, scenario.channel_ids())
+
+
+def default_budgets(scenario: Scenario, points: int = 16) -> list[float]:
+    """Budgets from half to twice the scenario's, never below fixed costs plus contingency."""
+    total = scenario.budget.total_cny
+    floor = total - scenario.media_budget_cny()
+    start = max(0.5 * total, floor + 0.05 * total)
+    return budget_range(start, 2.0 * total, points)
+
+
+def budget_range(start: float, stop: float, points: int) -> list[float]:
+    """``points`` evenly spaced budgets from start to stop."""
+    if points < 2:
+        return [start]
+    return [start + (stop - start) * k / (points - 1) for k in range(points)]
+
+
+def frontier(
+    scenario: Scenario,
+    budgets: Sequence[float],
+    objective: str = "max_gmv",
+    options: SolveOptions = SolveOptions(),
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> Frontier:
+    """The best plan at each total budget, with marginal ROAS between neighbouring budgets."""
+    if objective == "min_spend":
+        raise problem(
+            "--objective", objective, "min_spend has no frontier: choose max_gmv or max_profit"
+        )
+    if len(budgets) < 2 or sorted(set(budgets)) != list(budgets):
+        raise problem("--budgets", "budgets", "expected two or more budgets in increasing order")
+    points = [{"budget.total_cny": b, "objective.kind": objective} for b in budgets]
+    results = solve_all(scenarios_for(scenario, points), options, workers, progress)
+    basis = scenario.accounting.spend_basis
+    solved: list[FrontierPoint] = []
+    previous: FrontierPoint | None = None
+    for budget, result in zip(budgets, results, strict=True):
+        point = to_point({"budget_total_cny": budget}, result)
+        spend_basis = _spend_basis(point, basis)
+        current = FrontierPoint(budget, point, spend_basis, None, None)
+        if previous is not None:
+            current = _with_marginal(previous, current)
+        solved.append(current)
+        previous = current
+    floor = roas_floor(scenario)
+    notes = []
+    if objective != scenario.objective.kind:
+        notes.append(f"solved as {objective} (the scenario itself is {scenario.objective.kind})")
+    below_one, early_one = crossing(solved, 1.0)
+    below_floor, early_floor = crossing(solved, floor) if floor is not None else (None, False)
+    for name, early in (("1", early_one), (f"the ROAS floor {floor}", early_floor)):
+        if early:
+            notes.append(
+                f"marginal ROAS is below {name} from the first budgets tried: lower the lowest "
+                "budget (--from) to see where it falls below"
+            )
+    return Frontier(
+        scenario.name,
+        objective,
+        solved,
+        floor,
+        below_one,
+        below_floor,
+        scenario.channel_ids(),
+        notes,
+    )
+
+
+def _spend_basis(point: Point, basis: str) -> float | None:
+    spend = point.metrics["spend_cny"]
+    if spend is None:
+        return None
+    return spend + (point.metrics["commission_cny"] if basis == "media_plus_commission" else 0.0)
+
+
+def _with_marginal(previous: FrontierPoint, current: FrontierPoint) -> FrontierPoint:
+    """Return on the money added between two budgets: GMV per extra yuan spent, and per budget."""
+    gmv_now, gmv_before = current.point.metrics["gmv_cny"], previous.point.metrics["gmv_cny"]
+    if gmv_now is None or gmv_before is None:
+        return current
+    gained = gmv_now - gmv_before
+    per_budget = gained / (current.budget_total_cny - previous.budget_total_cny)
+    spent = (current.spend_basis_cny or 0.0) - (previous.spend_basis_cny or 0.0)
+    # below a thousandth of the budget step, the extra spend is solver noise, not a return
+    moved = spent > 1e-3 * (current.budget_total_cny - previous.budget_total_cny)
+    return FrontierPoint(
+        current.budget_total_cny,
+        current.point,
+        current.spend_basis_cny,
+        gained / spent if moved else None,
+        per_budget,
+    )
+
+
+def roas_floor(scenario: Scenario) -> float | None:
+    """The overall ROAS floor: the highest roas_floor rule covering every channel and period."""
+    floors = [
+        rule.min_roas
+        for rule in scenario.rules
+        if rule.kind == "roas_floor" and rule.channels is None and not rule.groups
+        if rule.periods is None
+    ]
+    return max(floors) if floors else None
+
+
+def crossing(points: Sequence[FrontierPoint], threshold: float) -> tuple[float | None, bool]:
+    """Budget where marginal ROAS first falls below ``threshold``, interpolated, and whether
+    it is already below in the first interval (then there is no budget to give: None, True).
+
+    Each interval's return is placed at its midpoint budget; an interval whose extra budget was
+    not spent at all counts as a return of 0 (more budget buys nothing).
+    """
+    before: tuple[float, float] | None = None
+    for previous, current in itertools.pairwise(points):
+        if current.marginal_gmv_per_budget is None:
+            continue
+        value = current.marginal_roas if current.marginal_roas is not None else 0.0
+        middle = 0.5 * (previous.budget_total_cny + current.budget_total_cny)
+        if value < threshold:
+            if before is None:
+                return None, True
+            (b0, v0) = before
+            return b0 + (middle - b0) * (v0 - threshold) / (v0 - value), False
+        before = (middle, value)
+    return None, False

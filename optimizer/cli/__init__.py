@@ -1,0 +1,1 @@
+"""The engine's commands (plan, evaluate, validate, batch, sweep, frontier, compare)."""

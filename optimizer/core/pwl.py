@@ -1,0 +1,347 @@
+"""Problem + breakpoints -> LinearProgram, built from numpy arrays in bulk.
+
+Each unit-period's spend is ``lo + sum(delta_k)`` over segments between its breakpoints, and its
+GMV is ``gain * (f(lo) + sum(slope_k * delta_k))``. Two approximations share the builder:
+
+- ``chord``: the segments join f at the breakpoints. For a concave f this lies below f, so the
+  plan it returns is feasible for rules that want more GMV, and its true objective is a bound.
+- ``tangent``: the segments follow the tangents at the breakpoints, which lie above a concave
+  f. Relaxing ``gmv = f(spend)`` to ``gmv <= tangents`` gives a bound on the true optimum.
+
+Where the chord segments would fill out of order (an S-shaped curve, or a rule that prefers
+less GMV), binaries force segment k to be full before k + 1 starts: an exact MILP form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.core.curves import initial_breakpoints, tangent_envelope
+from optimizer.core.problem import Problem
+from optimizer.core.solvers.base import LinearProgram
+
+Approximation = Literal["chord", "tangent"]
+INITIAL_POINTS = 12
+FILL_TOLERANCE = 1e-7
+SNAP = 1e-6  # scaled units (1e-9 of the largest spend bound): HiGHS's MIP feasibility tolerance
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Flat arrays, one entry per segment column, grouped by (unit, period) in order."""
+
+    unit: np.ndarray
+    period: np.ndarray
+    length: np.ndarray
+    slope: np.ndarray
+    base_value: np.ndarray
+
+    @property
+    def count(self) -> int:
+        """Number of segment columns."""
+        return len(self.length)
+
+
+@dataclass(frozen=True)
+class PwlProgram:
+    """A LinearProgram plus what is needed to map its columns back to spend.
+
+    Columns and rows are in units of ``scale`` yuan (the largest spend bound / 1000) so the
+    solver's absolute tolerances stay meaningful when budgets run to 1e8 CNY.
+    """
+
+    lp: LinearProgram
+    segments: Segments
+    lo: np.ndarray
+    scale: float
+    ordering: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    switch_cells: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+
+    def objective(self, value: float) -> float:
+        """A solver's objective value in CNY (or customers)."""
+        return value * self.scale
+
+
+def initial_grid(problem: Problem) -> list[list[np.ndarray]]:
+    """Breakpoints per unit and period on [lo, hi]."""
+    return [
+        [
+            initial_breakpoints(u.curve, problem.lo[i, t], problem.hi[i, t], INITIAL_POINTS)
+            for t in range(len(problem.periods))
+        ]
+        for i, u in enumerate(problem.units)
+    ]
+
+
+def refine(grid: list[list[np.ndarray]], problem: Problem, *points: np.ndarray) -> None:
+    """Add breakpoints at the given spends and halve the segments next to them."""
+    for i, unit in enumerate(problem.units):
+        if unit.curve.is_exact_piecewise():
+            continue
+        for t in range(len(problem.periods)):
+            old = grid[i][t]
+            extra = []
+            for spend in points:
+                x = float(np.clip(spend[i, t], old[0], old[-1]))
+                k = int(np.clip(np.searchsorted(old, x), 1, len(old) - 1))
+                extra += [x, 0.5 * (old[k - 1] + x), 0.5 * (x + old[k])]
+                if k + 1 < len(old):
+                    extra.append(0.5 * (old[k] + old[k + 1]))
+            merged = np.unique(np.concatenate((old, extra)))
+            span = max(old[-1] - old[0], 1.0)
+            keep = np.concatenate(([True], np.diff(merged) > 1e-9 * span))
+            keep[-1] = True
+            grid[i][t] = merged[keep]
+
+
+def segments(problem: Problem, grid: list[list[np.ndarray]], mode: Approximation) -> Segments:
+    """Segment columns of every unit-period under the chosen approximation."""
+    units, periods, lengths, slopes, bases = [], [], [], [], []
+    for i, unit in enumerate(problem.units):
+        for t in range(len(problem.periods)):
+            points = grid[i][t]
+            values = unit.curve.value(points)
+            if (
+                mode == "tangent"
+                and unit.curve.is_concave()
+                and not unit.curve.is_exact_piecewise()
+            ):
+                points, values = tangent_envelope(unit.curve, points)
+            length = np.diff(points)
+            keep = length > 0
+            rise = np.diff(values)[keep]
+            length = length[keep]
+            units.append(np.full(len(length), i))
+            periods.append(np.full(len(length), t))
+            lengths.append(length)
+            slopes.append(rise / length)
+            bases.append(np.full(len(length), values[0]))
+    return Segments(
+        *(np.concatenate(a) if a else np.zeros(0) for a in (units, periods, lengths, slopes, bases))
+    )
+
+
+def build_program(problem: Problem, seg: Segments, ordered: np.ndarray | None = None) -> PwlProgram:
+    """Assemble the LinearProgram; ``ordered`` marks unit-periods that need ordering binaries."""
+    cu, ct = seg.unit.astype(int), seg.period.astype(int)
+    gain = problem.gain
+    gmv_slope = gain[cu, ct] * seg.slope
+    base_gmv = np.zeros(problem.lo.shape)
+    first = np.unique(cu * len(problem.periods) + ct, return_index=True)[1]
+    base_gmv[cu[first], ct[first]] = gain[cu[first], ct[first]] * seg.base_value[first]
+
+    obj = problem.objective
+    c = obj.spend_coef[cu, ct] + obj.gmv_coef[cu, ct] * gmv_slope
+    c0 = obj.evaluate(problem.lo, base_gmv)
+
+    forms = [row.linear() for row in problem.rows]
+    a = _row_matrix(forms, cu * len(problem.periods) + ct, gmv_slope, gain.size)
+    constants = np.array([f.evaluate(problem.lo, base_gmv) for f, _ in forms])
+    rhs = np.array([r for _, r in forms]) - constants
+    senses = [row.sense for row in problem.rows]
+    row_lo = np.array(
+        [r if s in (">=", "==") else -np.inf for r, s in zip(rhs, senses, strict=True)]
+    )
+    row_hi = np.array(
+        [r if s in ("<=", "==") else np.inf for r, s in zip(rhs, senses, strict=True)]
+    )
+
+    scale = max(float(np.max(problem.hi, initial=0.0)), 1.0) / 1000.0
+    row_lo, row_hi, c0 = row_lo / scale, row_hi / scale, c0 / scale
+    col_lo, col_hi = np.zeros(seg.count), seg.length / scale
+    integer = np.zeros(seg.count, dtype=bool)
+    ordering = np.zeros(0, dtype=int)
+    if ordered is not None and ordered.any():
+        ordering = _ordering_segments(seg, ordered)
+        a, row_lo, row_hi, col_lo, col_hi, integer, c = _add_ordering(
+            ordering, seg.count, a, row_lo, row_hi, col_lo, col_hi, integer, c
+        )
+    lp = LinearProgram(c, problem.maximise, a.tocsr(), row_lo, row_hi, col_lo, col_hi, integer, c0)
+    cell = cu * len(problem.periods) + ct
+    switch_cells = np.array([s.mask.ravel()[cell] for s in problem.switches], dtype=bool)
+    if problem.switches:
+        lp = _add_switches(problem, seg, lp, [f for f, _ in forms], scale)
+    return PwlProgram(lp, seg, problem.lo, scale, ordering, switch_cells.reshape(-1, seg.count))
+
+
+def _add_switches(
+    problem: Problem, seg: Segments, lp: LinearProgram, forms: list, scale: float
+) -> LinearProgram:
+    """One binary per channel switch: spend <= M u, spend >= min u, and its fixed costs on u.
+
+    Rule rows and the objective pay ``amount`` for a used channel, so their coefficient on the
+    binary is ``amount / scale`` like every other quantity in the scaled program.
+    """
+    n, m, rows = lp.a.shape[1], len(problem.switches), lp.a.shape[0]
+    cell = seg.unit.astype(int) * len(problem.periods) + seg.period.astype(int)
+    on = np.zeros((rows, m))
+    for r, form in enumerate(forms):
+        for k, amount in form.if_used:
+            on[r, k] += amount / scale
+    objective = np.zeros(m)
+    for k, amount in problem.objective.if_used:
+        objective[k] += amount / scale
+    link_rows, link_lo, link_hi = [], [], []
+    for k, switch in enumerate(problem.switches):
+        in_switch = np.zeros(n)  # segment columns first, then any ordering binaries
+        in_switch[: seg.count] = switch.mask.ravel()[cell]
+        room = float(np.sum(problem.hi[switch.mask])) / scale
+        link_rows.append(np.concatenate((in_switch, -room * np.eye(m)[k])))
+        link_lo.append(-np.inf)
+        link_hi.append(0.0)
+        if switch.min_if_used_cny > 0:
+            minimum = switch.min_if_used_cny / scale
+            link_rows.append(np.concatenate((in_switch, -minimum * np.eye(m)[k])))
+            link_lo.append(0.0)
+            link_hi.append(np.inf)
+    a = sp.vstack([sp.hstack([lp.a, sp.csr_matrix(on)]), sp.csr_matrix(np.array(link_rows))])
+    return LinearProgram(
+        np.concatenate((lp.c, objective)),
+        lp.maximise,
+        a.tocsr(),
+        np.concatenate((lp.row_lo, link_lo)),
+        np.concatenate((lp.row_hi, link_hi)),
+        np.concatenate((lp.col_lo, np.zeros(m))),
+        np.concatenate((lp.col_hi, np.ones(m))),
+        np.concatenate((lp.integer, np.ones(m, dtype=bool))),
+        lp.c0,
+    )
+
+
+def elastic(program: PwlProgram, rows: int) -> PwlProgram:
+    """The same program with every rule row elastic: minimise the total violation.
+
+    Each of the first ``rows`` rows gets violation columns (one that loosens a ``<=`` side, one
+    that loosens a ``>=`` side). Every rule row is in CNY (spend, GMV, commission, or the
+    CNY gap of a ratio such as ``gmv - 4.5 * spend``), so unit weights minimise the CNY of
+    violation, and the spend objective is dropped.
+    """
+    lp = program.lp
+    n = lp.a.shape[1]
+    index = np.arange(rows)
+    loosen = sp.csr_matrix(
+        (
+            np.concatenate((-np.ones(rows), np.ones(rows))),
+            (np.concatenate((index, index)), n + np.arange(2 * rows)),
+        ),
+        shape=(lp.a.shape[0], n + 2 * rows),
+    )
+    a = sp.hstack([lp.a, sp.csr_matrix((lp.a.shape[0], 2 * rows))]).tocsr() + loosen
+    c = np.concatenate((np.zeros(n), np.ones(2 * rows)))
+    stretched = LinearProgram(
+        c,
+        False,
+        a.tocsr(),
+        lp.row_lo,
+        lp.row_hi,
+        np.concatenate((lp.col_lo, np.zeros(2 * rows))),
+        np.concatenate((lp.col_hi, np.full(2 * rows, np.inf))),
+        np.concatenate((lp.integer, np.zeros(2 * rows, dtype=bool))),
+        0.0,
+    )
+    return replace(program, lp=stretched)
+
+
+def _row_matrix(
+    forms: list, column_cell: np.ndarray, gmv_slope: np.ndarray, cells: int
+) -> sp.csr_matrix:
+    """Rows x columns: each row's spend and GMV coefficients of a column's (unit, period) cell.
+
+    Rows are sparse in cells (a channel's period limit touches one cell), so the product goes
+    through a sparse cell -> column incidence instead of a dense rows x columns array.
+    """
+    n = len(column_cell)
+    if not forms:
+        return sp.csr_matrix((0, n))
+    spend = sp.csr_matrix(np.stack([f.spend_coef.ravel() for f, _ in forms]))
+    gmv = sp.csr_matrix(np.stack([f.gmv_coef.ravel() for f, _ in forms]))
+    incidence = sp.csr_matrix((np.ones(n), (column_cell, np.arange(n))), shape=(cells, n))
+    return (spend @ incidence + gmv @ incidence @ sp.diags(gmv_slope)).tocsr()
+
+
+def _ordering_segments(seg: Segments, ordered: np.ndarray) -> np.ndarray:
+    """Segment k of every ordering binary z_k (k and k + 1 belong to one marked unit-period)."""
+    same_pair = (seg.unit[1:] == seg.unit[:-1]) & (seg.period[1:] == seg.period[:-1])
+    chosen = same_pair & ordered[seg.unit[:-1].astype(int), seg.period[:-1].astype(int)]
+    return np.flatnonzero(chosen)
+
+
+def _add_ordering(
+    k: np.ndarray,
+    n: int,
+    a: sp.csr_matrix,
+    row_lo: np.ndarray,
+    row_hi: np.ndarray,
+    col_lo: np.ndarray,
+    col_hi: np.ndarray,
+    integer: np.ndarray,
+    c: np.ndarray,
+) -> tuple:
+    """Incremental MILP form: z_k = 1 iff segment k is full; segment k+1 used only if z_k."""
+    m = len(k)
+    z = n + np.arange(m)
+    rows_a = np.arange(m)  # delta_k - L_k z_k >= 0
+    rows_b = m + np.arange(m)  # delta_{k+1} - L_{k+1} z_k <= 0
+    r = np.concatenate((rows_a, rows_a, rows_b, rows_b))
+    cols = np.concatenate((k, z, k + 1, z))
+    vals = np.concatenate((np.ones(m), -col_hi[k], np.ones(m), -col_hi[k + 1]))
+    extra = sp.csr_matrix((vals, (r, cols)), shape=(2 * m, n + m))
+    a = sp.vstack([sp.hstack([a, sp.csr_matrix((a.shape[0], m))]), extra]).tocsr()
+    return (
+        a,
+        np.concatenate((row_lo, np.zeros(m), np.full(m, -np.inf))),
+        np.concatenate((row_hi, np.full(m, np.inf), np.zeros(m))),
+        np.concatenate((col_lo, np.zeros(m))),
+        np.concatenate((col_hi, np.ones(m))),
+        np.concatenate((integer, np.ones(m, dtype=bool))),
+        np.concatenate((c, np.zeros(m))),
+    )
+
+
+def clean(program: PwlProgram, x: np.ndarray) -> np.ndarray:
+    """The solution as the checks judge it, with the solver's tolerated crumbs removed.
+
+    A MIP solver may leave up to its feasibility tolerance (1e-6 scaled) where the model says
+    0: spend on a channel whose on/off binary is 0, a segment after an unfilled one. Read
+    literally, such a crumb is a broken "0 or at least X" rule. So binaries are rounded and
+    their consequences applied exactly, and a column within SNAP of a bound sits on it.
+    """
+    lp = program.lp
+    x = np.clip(np.asarray(x, dtype=float), lp.col_lo, lp.col_hi)
+    x = np.where(x - lp.col_lo <= SNAP, lp.col_lo, x)
+    x = np.where((lp.col_hi - x <= SNAP) & (x > lp.col_lo), lp.col_hi, x)
+    x[lp.integer] = np.round(x[lp.integer])
+    count, k = program.segments.count, program.ordering
+    full = x[count : count + len(k)]
+    x[k[full == 1]] = lp.col_hi[k[full == 1]]
+    x[k[full == 0] + 1] = 0.0
+    # The switch binaries follow the ordering binaries (an elastic copy appends more columns).
+    first = count + len(k)
+    switches = x[first : first + len(program.switch_cells)]
+    for on, cells in zip(switches, program.switch_cells, strict=True):
+        if on == 0:  # last, so that a switched-off channel spends exactly 0 whatever else
+            x[:count][cells] = 0.0
+    return x
+
+
+def spend_from(program: PwlProgram, x: np.ndarray) -> np.ndarray:
+    """Spend per unit and period from the segment columns of a solution."""
+    seg = program.segments
+    spend = program.lo.copy()
+    np.add.at(spend, (seg.unit.astype(int), seg.period.astype(int)), x[: seg.count] * program.scale)
+    return spend
+
+
+def out_of_order(program: PwlProgram, x: np.ndarray) -> np.ndarray:
+    """(unit, period) mask where a later segment is used before an earlier one is full."""
+    seg = program.segments
+    fill = x[: seg.count] * program.scale / seg.length
+    same_pair = (seg.unit[1:] == seg.unit[:-1]) & (seg.period[1:] == seg.period[:-1])
+    bad = same_pair & (fill[1:] > FILL_TOLERANCE) & (fill[:-1] < 1 - FILL_TOLERANCE)
+    mask = np.zeros(program.lo.shape, dtype=bool)
+    mask[seg.unit[:-1][bad].astype(int), seg.period[:-1][bad].astype(int)] = True
+    return mask

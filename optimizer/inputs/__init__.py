@@ -1,0 +1,1 @@
+"""Files in: scenario files (YAML, JSON), allocation CSVs and Excel input workbooks."""

@@ -1,0 +1,241 @@
+"""Sweeps, tornados and frontiers: every point agrees with a separate solve and with hand maths."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from optimizer.analysis.whatif import (
+    MAX_POINTS,
+    SolveOptions,
+    Vary,
+    budget_range,
+    default_budgets,
+    frontier,
+    parse_vary,
+    sweep,
+    tornado,
+)
+from optimizer.errors import ScenarioError
+from optimizer.planner import plan
+from optimizer.schema.paths import PathError, get_value, parse_values, set_value, set_values
+from tests.helpers import exponential, linear, scenario
+
+
+def two_linear(budget: float = 2e6):
+    """a returns 5 per yuan up to 1M, b returns 3 per yuan up to 2M: a is filled first."""
+    return scenario([linear("a", 5.0, cap=1e6), linear("b", 3.0, cap=2e6)], budget)
+
+
+def linear_gmv(budget: float, roas_a: float = 5.0) -> float:
+    """Greedy fill of the better channel first: the optimum of two capped linear channels."""
+    first, second = sorted([(roas_a, 1e6), (3.0, 2e6)], reverse=True)
+    spend_first = min(budget, first[1])
+    spend_second = min(max(budget - spend_first, 0.0), second[1])
+    return first[0] * spend_first + second[0] * spend_second
+
+
+# --- paths -----------------------------------------------------------------------------------
+
+
+def test_paths_pick_items_by_id_period_and_position():
+    s = scenario(
+        [linear("a", 5.0), linear("b", 3.0)],
+        1e6,
+        periods=["Q1", "Q2"],
+        rules=[{"id": "floor", "kind": "roas_floor", "min_roas": 2.0}],
+    )
+    assert set_value(s, "budget.total_cny", 2e6).budget.total_cny == 2e6
+    assert set_value(s, "channels[b].response.roas", 4.0).channels[1].response.roas == 4.0
+    assert set_value(s, "channels[0].response.roas", 6.0).channels[0].response.roas == 6.0
+    assert set_value(s, "rules[floor].min_roas", 2.5).rules[0].min_roas == 2.5
+    # one number for every period becomes a list when a single period is set
+    assert set_value(s, "seasonality[Q2]", 1.5).seasonality == [1.0, 1.5]
+    assert get_value(s, "seasonality[Q1]") == 1.0
+    both = set_values(s, {"budget.total_cny": 3e6, "objective.kind": "max_new_customers"})
+    assert (both.budget.total_cny, both.objective.kind) == (3e6, "max_new_customers")
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [
+        ("channels[tv].ctr", "no item 'tv' in channels; known: a, b"),
+        ("budget.totl_cny", "no field 'totl_cny' in budget; known: commission_in_budget"),
+        ("seasonality[Q9]", "no period 'Q9' in seasonality; known: Y"),
+        ("budget.total_cny.x", "budget.total_cny is a value"),
+        ("budget..total_cny", "cannot read the path"),
+        ("[0].x", "expected a field path"),
+    ],
+)
+def test_unknown_paths_say_what_is_known(path, words):
+    with pytest.raises(PathError) as caught:
+        get_value(two_linear(), path)
+    assert words in str(caught.value)
+
+
+def test_values_parse_ranges_and_lists():
+    assert parse_values("100e6:160e6:4") == [100e6, 120e6, 140e6, 160e6]
+    assert parse_values("0.2, 0.25,1_000") == [0.2, 0.25, 1000.0]
+    assert parse_values("max_gmv,max_profit") == ["max_gmv", "max_profit"]
+    assert parse_values("true,false") == [True, False]
+    for bad in ("", "1:2", "1:2:0", "a:2:3", "1:2:x", "1,,2", "nan,1", "1:2:1001"):
+        with pytest.raises(ValueError):
+            parse_values(bad)
+
+
+def test_a_bad_vary_option_names_itself():
+    with pytest.raises(ScenarioError) as caught:
+        parse_vary("budget.total_cny")
+    assert "expected PATH=VALUES" in str(caught.value)
+    with pytest.raises(ScenarioError) as caught:
+        sweep(two_linear(), [parse_vary("channels[tv].ctr=1,2")])
+    assert "channels[tv].ctr: no item 'tv' in channels; known: a, b" in str(caught.value)
+    with pytest.raises(ScenarioError, match="given twice"):
+        sweep(two_linear(), [parse_vary("budget.total_cny=1,2"), parse_vary("budget.total_cny=3")])
+
+
+def test_a_value_the_schema_refuses_is_an_error_before_any_solve():
+    with pytest.raises(ScenarioError) as caught:
+        sweep(two_linear(), [parse_vary("budget.total_cny=1e6,-5")])
+    message = str(caught.value)
+    assert "with budget.total_cny=-5" in message and "budget.total_cny" in message
+
+
+def test_too_many_points_is_refused():
+    varies = [
+        Vary("budget.total_cny", tuple(range(1, 101))),
+        Vary("channels[a].response.roas", tuple(range(1, 102))),
+    ]
+    assert MAX_POINTS < 100 * 101
+    with pytest.raises(ScenarioError, match="at most"):
+        sweep(two_linear(), varies)
+
+
+# --- sweep -------------------------------------------------------------------------------------
+
+
+def test_sweep_points_are_the_hand_optimum_and_equal_separate_solves(solver):
+    base = two_linear()
+    varies = [
+        parse_vary("budget.total_cny=0.5e6,2e6,4e6"),
+        parse_vary("channels[a].response.roas=5,2"),
+    ]
+    result = sweep(base, varies, SolveOptions(solver=solver))
+    assert [list(p.values.values()) for p in result.points] == [
+        [0.5e6, 5.0],
+        [0.5e6, 2.0],
+        [2e6, 5.0],
+        [2e6, 2.0],
+        [4e6, 5.0],
+        [4e6, 2.0],
+    ]
+    for point in result.points:
+        budget, roas_a = point.values["budget.total_cny"], point.values["channels[a].response.roas"]
+        assert point.metrics["gmv_cny"] == pytest.approx(linear_gmv(budget, roas_a), rel=1e-6)
+        alone = plan(set_values(base, point.values), solver=solver)
+        assert point.metrics["gmv_cny"] == pytest.approx(alone.total.gmv_cny, rel=1e-9)
+        assert point.spend_by_channel == pytest.approx(
+            {c: m.spend_cny for c, m in alone.by_channel.items()}, rel=1e-9, abs=1e-6
+        )
+        assert point.metrics["feasible"] is True
+    # at 4M only 3M can be used (both caps): a 1M and b 2M
+    assert result.points[4].spend_by_channel == pytest.approx({"a": 1e6, "b": 2e6}, rel=1e-6)
+
+
+def test_sweep_in_two_processes_gives_the_same_points():
+    varies = [parse_vary("budget.total_cny=0.5e6:3e6:3")]
+    one = sweep(two_linear(), varies, workers=1)
+    two = sweep(two_linear(), varies, workers=2)
+    assert [p.metrics for p in one.points] == [p.metrics for p in two.points]
+
+
+def test_an_infeasible_point_is_reported_not_fatal():
+    base = scenario(
+        [linear("a", 5.0, cap=1e6, min_spend_cny=5e5)],
+        2e6,
+        rules=[{"kind": "roas_floor", "min_roas": 4.0}],
+    )
+    result = sweep(base, [parse_vary("rules[0].min_roas=4,6")])  # ROAS 5 cannot reach 6
+    statuses = [p.metrics["status"] for p in result.points]
+    assert statuses == ["optimal", "infeasible"]
+    assert result.points[1].metrics["feasible"] is False
+    assert result.points[0].metrics["gmv_cny"] == pytest.approx(5e6, rel=1e-6)
+
+
+# --- tornado -----------------------------------------------------------------------------------
+
+
+def test_tornado_ranks_fields_by_swing(solver):
+    varies = [parse_vary("channels[a].response.roas=4,6"), parse_vary("budget.total_cny=1e6,3e6")]
+    result = tornado(two_linear(), varies, "gmv_cny", SolveOptions(solver=solver))
+    assert result.base.metrics["gmv_cny"] == pytest.approx(8e6, rel=1e-6)  # 5 x 1M + 3 x 1M
+    budget, roas = result.bars
+    assert budget.path == "budget.total_cny" and roas.path == "channels[a].response.roas"
+    assert (budget.low, budget.high) == pytest.approx((5e6, 11e6), rel=1e-6)
+    assert (roas.low, roas.high) == pytest.approx((7e6, 9e6), rel=1e-6)
+    assert budget.swing == pytest.approx(6e6, rel=1e-6) and budget.base_value == 2e6
+
+
+def test_tornado_refuses_an_unknown_metric():
+    with pytest.raises(ScenarioError, match="unknown metric 'gmv'"):
+        tornado(two_linear(), [parse_vary("budget.total_cny=1e6,3e6")], "gmv")
+
+
+# --- frontier ----------------------------------------------------------------------------------
+
+M, K = 10e6, 2e6  # GMV = M (1 - exp(-spend / K)): marginal ROAS (M / K) exp(-spend / K)
+
+
+def exp_gmv(spend: float) -> float:
+    return M * (1 - math.exp(-spend / K))
+
+
+def test_frontier_marginal_roas_is_the_slope_between_budgets(solver):
+    base = scenario([exponential("e", M, K)], 3e6)
+    budgets = budget_range(1e6, 6e6, 11)
+    result = frontier(base, budgets, options=SolveOptions(solver=solver))
+    for before, point in zip(result.points, result.points[1:], strict=False):
+        a, b = before.budget_total_cny, point.budget_total_cny
+        assert point.point.metrics["gmv_cny"] == pytest.approx(exp_gmv(b), rel=1e-6)
+        assert point.marginal_roas == pytest.approx((exp_gmv(b) - exp_gmv(a)) / (b - a), rel=1e-4)
+    for point in result.points[::5]:  # and each point is the plan of that budget, solved alone
+        alone = plan(set_value(base, "budget.total_cny", point.budget_total_cny), solver=solver)
+        assert point.point.metrics["gmv_cny"] == pytest.approx(alone.total.gmv_cny, rel=1e-9)
+    # marginal ROAS 5 exp(-s / 2M) falls below 1 at s = 2M ln 5 = 3.219M
+    assert result.below_one_cny == pytest.approx(K * math.log(5), rel=0.01)
+    assert result.roas_floor is None and result.below_floor_cny is None
+
+
+def test_frontier_marks_the_roas_floor_and_stops_spending_where_it_binds(solver):
+    base = scenario([exponential("e", M, K)], 3e6, rules=[{"kind": "roas_floor", "min_roas": 3.0}])
+    result = frontier(base, budget_range(0.5e6, 3e6, 11), options=SolveOptions(solver=solver))
+    assert result.roas_floor == 3.0
+    # marginal ROAS 5 exp(-s / 2M) < 3 once s > 2M ln(5/3) = 1.022M
+    assert result.below_floor_cny == pytest.approx(K * math.log(5 / 3), rel=0.03)
+    # average ROAS M (1 - exp(-s/K)) / s = 3 caps spend near 2.25M: more budget buys nothing
+    last = result.points[-1]
+    cap = last.point.metrics["spend_cny"]
+    assert exp_gmv(cap) / cap == pytest.approx(3.0, rel=1e-5)
+    assert last.marginal_roas is None and last.marginal_gmv_per_budget == pytest.approx(0, abs=1e-3)
+
+
+def test_frontier_notes_when_returns_are_already_low():
+    base = scenario([exponential("e", M, K)], 3e6, rules=[{"kind": "roas_floor", "min_roas": 4.5}])
+    result = frontier(base, budget_range(2e6, 3e6, 3))
+    assert result.below_floor_cny is None
+    assert any("below the ROAS floor 4.5 from the first budgets" in n for n in result.notes)
+
+
+def test_frontier_refuses_min_spend_and_unordered_budgets():
+    base = two_linear()
+    with pytest.raises(ScenarioError, match="min_spend has no frontier"):
+        frontier(base, [1e6, 2e6], objective="min_spend")
+    with pytest.raises(ScenarioError, match="increasing order"):
+        frontier(base, [2e6, 1e6])
+
+
+def test_default_budgets_stay_above_fixed_costs():
+    base = scenario([linear("a", 5.0)], 10e6, fixed_costs=[{"id": "f", "amount_cny": 8e6}])
+    budgets = default_budgets(base, 4)
+    assert budgets[0] == pytest.approx(8.5e6) and budgets[-1] == pytest.approx(20e6)

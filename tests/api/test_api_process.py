@@ -1,0 +1,208 @@
+"""The real thing: ``budgetopt serve`` under uvicorn on loopback, killed and started again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from api_helpers import small_scenario
+
+BUDGETOPT = str(Path(sys.executable).with_name("budgetopt"))
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``budgetopt serve`` in a subprocess; its stderr (JSON logs) goes to a file."""
+
+    def __init__(self, tmp: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / f"server-{self.port}.log"
+        self.out = tmp / f"server-{self.port}.out"
+        command = [BUDGETOPT, "serve", "--port", str(self.port), *args]
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            stdout=self.out.open("w"),
+            stderr=self.log.open("w"),
+            env={**os.environ, **(env or {})},
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.kill()
+        raise AssertionError("server did not become ready in 60 s")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handler runs, as in a crash."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM, the graceful way."""
+        self.process.terminate()
+        self.process.wait(20)
+
+
+def key_for(database: str, workspace: str, role: str) -> str:
+    done = subprocess.run(
+        [BUDGETOPT, "keys", "create", "--workspace", workspace, "--role", role],
+        env={**os.environ, "DATABASE_URL": database},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return done.stdout.strip()
+
+
+def test_end_to_end_over_loopback(tmp_path):
+    database = f"sqlite:///{tmp_path}/e2e.db"
+    key = key_for(database, "acme", "planner")
+    server = Server(tmp_path, "--database-url", database, "--examples", "scenarios")
+    try:
+        auth = {"Authorization": f"Bearer {key}", "X-Request-ID": "e2e-1"}
+        with httpx.Client(base_url=server.url, headers=auth, timeout=60) as client:
+            assert client.get("/healthz").json() == {"status": "ok"}
+            docs = client.get("/docs")
+            assert docs.status_code == 200 and "swagger" in docs.text.lower()
+            created = client.post("/v1/scenarios", json={"scenario": small_scenario()})
+            assert created.status_code == 201
+            plan = client.post(f"/v1/scenarios/{created.json()['id']}/plans", json={}).json()
+            assert plan["objective_value"] == pytest.approx(3_800_000, rel=1e-6)
+            csv = client.get(plan["links"]["csv"])
+            assert csv.status_code == 200 and "unit_period" in csv.text
+            # The examples went to the dev workspace 'default', not to acme.
+            assert client.get("/v1/scenarios").json()["total"] == 1
+            assert (
+                client.get("/v1/scenarios", headers={"Authorization": "Bearer x"}).status_code
+                == 401
+            )
+    finally:
+        server.stop()
+    assert "loaded example" in server.out.read_text()
+    lines = [
+        json.loads(line) for line in server.log.read_text().splitlines() if line.startswith("{")
+    ]
+    requests = [e for e in lines if e["message"] == "request" and e.get("request_id") == "e2e-1"]
+    assert {e["path"] for e in requests} >= {"/healthz", "/v1/scenarios"}
+    assert all({"method", "status", "duration_ms"} <= set(e) for e in requests)
+
+
+def test_queued_job_completes_after_the_server_is_killed_and_restarted(tmp_path):
+    database = f"sqlite:///{tmp_path}/restart.db"
+    key = key_for(database, "acme", "planner")
+    auth = {"Authorization": f"Bearer {key}"}
+    # First life: no worker threads, so the job stays queued; then a crash (SIGKILL).
+    first = Server(tmp_path, "--database-url", database, "--workers", "0")
+    try:
+        queued = httpx.post(
+            f"{first.url}/v1/plans?async=true",
+            json={"scenario": small_scenario()},
+            headers=auth,
+            timeout=30,
+        )
+        assert queued.status_code == 202
+        job_id = queued.json()["id"]
+    finally:
+        first.kill()
+    # Second life: a worker picks the job up from the database.
+    second = Server(tmp_path, "--database-url", database, "--workers", "1")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = httpx.get(f"{second.url}/v1/jobs/{job_id}", headers=auth, timeout=10).json()
+            if job["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.1)
+        assert job["status"] == "succeeded", job
+        plan = httpx.get(f"{second.url}{job['links']['plan']}", headers=auth, timeout=10).json()
+        assert plan["objective_value"] == pytest.approx(3_800_000, rel=1e-6)
+    finally:
+        second.stop()
+
+
+def test_running_job_of_a_killed_server_is_retried(tmp_path):
+    database = f"sqlite:///{tmp_path}/crash.db"
+    key = key_for(database, "acme", "planner")
+    auth = {"Authorization": f"Bearer {key}"}
+    fast = {"BUDGETOPT_JOB_STALE_SECONDS": "1"}
+    first = Server(tmp_path, "--database-url", database, "--workers", "0", env=fast)
+    try:
+        job_id = httpx.post(
+            f"{first.url}/v1/plans?async=true",
+            json={"scenario": small_scenario()},
+            headers=auth,
+            timeout=30,
+        ).json()["id"]
+    finally:
+        first.kill()
+    # Pretend the crash happened mid-solve: the job is 'running' with an old heartbeat.
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "crash.db") as db:
+        db.execute(
+            "UPDATE jobs SET status='running', attempts=1, worker='gone:1', "
+            "heartbeat_at='2020-01-01 00:00:00' WHERE id=?",
+            (job_id,),
+        )
+    second = Server(tmp_path, "--database-url", database, "--workers", "1", env=fast)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = httpx.get(f"{second.url}/v1/jobs/{job_id}", headers=auth, timeout=10).json()
+            if job["status"] == "succeeded":
+                break
+            time.sleep(0.1)
+        assert job["status"] == "succeeded" and job["attempts"] == 2, job
+    finally:
+        second.stop()
+
+
+def test_dev_mode_refuses_a_public_address(tmp_path):
+    done = subprocess.run(
+        [BUDGETOPT, "serve", "--dev", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2 and "loopback" in done.stderr
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path):
+    done = subprocess.run(
+        [BUDGETOPT, "keys", "create", "--workspace", "acme", "--database-url", "nonsense"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert done.returncode == 2 and "not a database URL" in done.stderr
+    bad_role = subprocess.run(
+        [BUDGETOPT, "keys", "create", "--workspace", "acme", "--role", "boss"],
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/k.db"},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert bad_role.returncode == 2 and "role must be one of" in bad_role.stderr
+    assert "Traceback" not in done.stderr + bad_role.stderr
