@@ -13,13 +13,20 @@ from optimizer.core.checks import SolveResult
 from optimizer.core.diagnosis import diagnose
 from optimizer.core.engine import Progress, optimise
 from optimizer.core.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
-from optimizer.core.problem import Problem, Unit, build_problem
+from optimizer.core.problem import Problem, Unit, build_problem, check_numbers
 from optimizer.core.solvers import available_solvers, get_solver
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.results.plan import Plan, build_plan
 from optimizer.schema.scenario import Scenario, Settings
 
-__all__ = ["available_solvers", "evaluate", "plan", "score"]  # the front door's names
+__all__ = [  # the front door's names
+    "Progress",
+    "available_solvers",
+    "check_numbers",
+    "evaluate",
+    "plan",
+    "score",
+]
 
 SpendByUnit = Mapping[str, Mapping[str, float]]
 

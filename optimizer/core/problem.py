@@ -744,6 +744,13 @@ def number_problems(s: Scenario) -> list[tuple[Loc, str]]:
     return list(found.items())
 
 
+def check_numbers(s: Scenario, source: str = "scenario") -> None:
+    """Raise ScenarioError naming each field whose derived numbers no solver can take."""
+    problems = [FieldProblem(format_path(loc), message) for loc, message in number_problems(s)]
+    if problems:
+        raise ScenarioError(source, problems)
+
+
 @dataclass(frozen=True)
 class _Factor:
     """One field's part in a product: its value and what it multiplies by, per period."""
