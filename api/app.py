@@ -22,10 +22,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import service, whatif
 from api.auth import Principal, authenticate, create_key
-from api.db import make_engine, migrate, schema_is_current, session_factory, transaction
+from api.db.engine import make_engine, session_factory, transaction
+from api.db.migrate import migrate, schema_is_current
+from api.db.models import ApiKey, Base, Job, PlanRecord, ScenarioRecord, ScenarioVersion, utcnow
 from api.jobs import Worker
 from api.logs import request_id
-from api.models import ApiKey, Base, Job, PlanRecord, ScenarioRecord, ScenarioVersion, utcnow
 from api.problems import STATE_REQUEST_ID, Problem, install, limit_exceeded, problem_response
 from api.schemas import (
     MAX_VERSION,

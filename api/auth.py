@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.models import ApiKey, new_id, utcnow
+from api.db.models import ApiKey, new_id, utcnow
 
 ROLES = ("viewer", "planner", "admin")
 KEY_PREFIX = "bo_"

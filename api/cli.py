@@ -39,7 +39,8 @@ def _settings(database_url: str | None, **overrides: object) -> Settings:
 
 
 def _database(settings: Settings):
-    from api.db import make_engine, migrate, session_factory
+    from api.db.engine import make_engine, session_factory
+    from api.db.migrate import migrate
 
     try:
         engine = make_engine(settings.database_url)
@@ -118,7 +119,7 @@ def keys_create(
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
     from api.auth import create_key
-    from api.db import transaction
+    from api.db.engine import transaction
 
     _, factory = _database(_settings(database_url))
     try:
@@ -139,7 +140,7 @@ def keys_list(
     """List a workspace's keys (id, role, prefix, state)."""
     from sqlalchemy import select
 
-    from api.models import ApiKey
+    from api.db.models import ApiKey
 
     _, factory = _database(_settings(database_url))
     with factory() as session:
@@ -157,8 +158,8 @@ def keys_revoke(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Revoke a key: requests with it get 401 from now on."""
-    from api.db import transaction
-    from api.models import ApiKey, utcnow
+    from api.db.engine import transaction
+    from api.db.models import ApiKey, utcnow
 
     _, factory = _database(_settings(database_url))
     with transaction(factory) as session:

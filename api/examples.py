@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal
-from api.db import transaction
-from api.models import ScenarioRecord
+from api.db.engine import transaction
+from api.db.models import ScenarioRecord
 from api.service import create_scenario
 from optimizer.errors import ScenarioError
 from optimizer.inputs.files import load_scenario

@@ -25,8 +25,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from api import whatif
-from api.db import transaction
-from api.models import Job, utcnow
+from api.db.engine import transaction
+from api.db.models import Job, utcnow
 from api.problems import Problem
 from api.service import WHATIF_KINDS, Work, execute
 from api.settings import Settings

@@ -13,8 +13,16 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.auth import Principal
-from api.db import transaction
-from api.models import Job, PlanRecord, ScenarioRecord, ScenarioTag, ScenarioVersion, new_id, utcnow
+from api.db.engine import transaction
+from api.db.models import (
+    Job,
+    PlanRecord,
+    ScenarioRecord,
+    ScenarioTag,
+    ScenarioVersion,
+    new_id,
+    utcnow,
+)
 from api.problems import Problem, invalid_input, limit_exceeded, not_found
 from api.schemas import SolveOptions
 from api.settings import Settings

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from api.auth import Principal
-from api.models import ScenarioVersion
+from api.db.models import ScenarioVersion
 from api.problems import Problem, invalid_input, limit_exceeded
 from api.schemas import FrontierRequest, SolveOptions, SweepRequest, VarySpec
 from api.service import Work, check_limits

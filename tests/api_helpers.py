@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import create_key
-from api.db import transaction
+from api.db.engine import transaction
 from api.settings import Settings
 
 POSTGRES = os.environ.get("BUDGETOPT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")

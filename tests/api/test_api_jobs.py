@@ -9,9 +9,9 @@ import pytest
 from api_helpers import running_api, small_scenario
 from sqlalchemy import select
 
-from api.db import transaction
+from api.db.engine import transaction
+from api.db.models import Job, utcnow
 from api.jobs import Worker, claim, recover_stale
-from api.models import Job, utcnow
 
 GMV = 5 * 400_000 + 3 * 600_000
 

@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from api.db import make_engine, migrate, normalise_url, schema_is_current
-from api.models import Base
+from api.db.engine import make_engine, normalise_url
+from api.db.migrate import migrate, schema_is_current
+from api.db.models import Base
 from api.settings import Settings
 
 API = Path(__file__).resolve().parents[2] / "api"

@@ -17,9 +17,10 @@ from alembic import command
 from api_helpers import running_api, small_scenario
 from sqlalchemy import text
 
-from api.db import alembic_config, make_engine, transaction
+from api.db.engine import make_engine, transaction
+from api.db.migrate import alembic_config
+from api.db.models import Job, utcnow
 from api.jobs import Worker, claim, recover_stale
-from api.models import Job, utcnow
 from optimizer.analysis.whatif import MAX_POINTS
 
 GMV = 5 * 400_000 + 3 * 600_000  # small_scenario's optimum on its 1,000,000 budget

@@ -6,8 +6,8 @@ import os
 
 from alembic import context
 
-from api.db import make_engine
-from api.models import Base
+from api.db.engine import make_engine
+from api.db.models import Base
 from api.settings import DEFAULT_DATABASE_URL
 
 target_metadata = Base.metadata

@@ -1,0 +1,2 @@
+"""The service's database: engines and sessions (``engine``), tables (``models``) and the
+Alembic migrations that build them (``migrate``, ``migrations/``)."""
