@@ -6,7 +6,7 @@ scenario refuses (``body.vary[0].values[2]``, ``body.from_cny``), too many point
 budget range. Every point's scenario is built and validated here, exactly as the worker will
 build it, so a queued job fails only if the solver itself does. The worker then runs
 ``optimizer.analysis.whatif`` as ``budgetopt sweep`` and ``budgetopt frontier`` do, point after
-point, and keeps the JSON result (``whatif_rows.to_json_data``) on the job row.
+point, and keeps the JSON result (``results.whatif.to_json_data``) on the job row.
 """
 
 from __future__ import annotations
@@ -23,18 +23,11 @@ from api.schemas import FrontierRequest, SolveOptions, SweepRequest, VarySpec
 from api.service import Work, check_limits
 from api.settings import Settings
 from optimizer.analysis import whatif
-from optimizer.analysis.whatif import (
-    MAX_POINTS,
-    Frontier,
-    Sweep,
-    Tornado,
-    Vary,
-    budget_range,
-    default_budgets,
-)
+from optimizer.analysis.whatif import MAX_POINTS, budget_range, default_budgets
 from optimizer.core.solvers import available_solvers
 from optimizer.errors import FieldProblem, ScenarioError
-from optimizer.outputs.whatif_rows import from_json_data, report_sheets, to_json_data
+from optimizer.outputs.whatif_rows import report_sheets
+from optimizer.results.whatif import Frontier, Sweep, Tornado, Vary, from_json_data, to_json_data
 from optimizer.schema.paths import get_value, set_values
 from optimizer.schema.scenario import Scenario
 

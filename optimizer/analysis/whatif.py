@@ -1,5 +1,7 @@
 """What-if tools: sweeps over scenario fields, one-at-a-time tornados, budget frontiers.
 
+The results are the data types of ``optimizer.results.whatif``; this module computes them.
+
 Every point is a full scenario, validated and planned like any other: its figures are the plan's
 own (recomputed on the true curves), so a sweep point and a separate ``budgetopt plan`` of the
 same scenario agree exactly.
@@ -9,13 +11,22 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from optimizer.analysis.pool import process_pool
 from optimizer.errors import OptimizerError
 from optimizer.planner import plan as solve
 from optimizer.results.plan import Plan
+from optimizer.results.whatif import (
+    Frontier,
+    FrontierPoint,
+    Point,
+    Sweep,
+    Tornado,
+    TornadoBar,
+    Vary,
+)
 from optimizer.schema.paths import PathError, get_value, parse_values, problem, set_values
 from optimizer.schema.scenario import Scenario
 
@@ -33,15 +44,7 @@ POINT_METRICS = (
     "gross_profit_cny",
 )
 RANKED_METRICS = tuple(m for m in POINT_METRICS if m not in ("status", "feasible"))
-Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class Vary:
-    """One field to vary and the values it takes."""
-
-    path: str
-    values: tuple[Any, ...]
+PointProgress = Callable[[int, int], None]  # (points solved, points in all): for a progress bar
 
 
 @dataclass(frozen=True)
@@ -51,88 +54,6 @@ class SolveOptions:
     solver: str | None = None
     tolerance: float | None = None
     time_limit_s: float | None = None
-
-
-@dataclass(frozen=True)
-class Point:
-    """One solved point: the values set, the plan's headline figures and spend by channel."""
-
-    values: dict[str, Any]
-    metrics: dict[str, Any]
-    spend_by_channel: dict[str, float]
-    error: str | None = None
-
-    def row(self) -> dict[str, Any]:
-        """Flat row for CSV and Excel: values, metrics, then spend_cny:<channel>."""
-        spend = {f"spend_cny:{c}": v for c, v in self.spend_by_channel.items()}
-        return {**self.values, **self.metrics, **spend, "error": self.error}
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """A grid over one or more fields (every combination), in grid order."""
-
-    scenario: str
-    varies: list[Vary]
-    points: list[Point]
-    channels: list[str]
-
-
-@dataclass(frozen=True)
-class TornadoBar:
-    """One field moved alone: the metric at each of its values, and the swing it causes."""
-
-    path: str
-    base_value: Any
-    points: list[Point]
-    low: float | None
-    high: float | None
-
-    @property
-    def swing(self) -> float:
-        """Spread of the metric over this field's values (0 when no point has a plan)."""
-        return 0.0 if self.low is None or self.high is None else self.high - self.low
-
-
-@dataclass(frozen=True)
-class Tornado:
-    """One-at-a-time sensitivities around the scenario as given, widest swing first."""
-
-    scenario: str
-    metric: str
-    base: Point
-    bars: list[TornadoBar]
-    channels: list[str]
-
-
-@dataclass(frozen=True)
-class FrontierPoint:
-    """The best plan at one total budget, and the return on the money added since the last."""
-
-    budget_total_cny: float
-    point: Point
-    spend_basis_cny: float | None
-    marginal_roas: float | None
-    marginal_gmv_per_budget: float | None
-
-
-@dataclass(frozen=True)
-class Frontier:
-    """GMV, profit and ROAS against the total budget, with the budgets where returns fall off.
-
-    ``marginal_roas`` of a point is GMV gained per extra yuan of spend (on the scenario's spend
-    basis) between the previous budget and this one. ``below_one_cny`` and ``below_floor_cny``
-    are where that return crosses 1 and the ROAS floor, interpolated between interval midpoints.
-    """
-
-    scenario: str
-    objective: str
-    points: list[FrontierPoint]
-    roas_floor: float | None
-    below_one_cny: float | None
-    below_floor_cny: float | None
-    channels: list[str]
-    notes: list[str] = field(default_factory=list)
 
 
 # --- building points ---------------------------------------------------------------------------
@@ -201,7 +122,7 @@ def solve_all(
     scenarios: Sequence[Scenario],
     options: SolveOptions,
     workers: int = 1,
-    progress: Progress | None = None,
+    progress: PointProgress | None = None,
 ) -> list[Plan | str]:
     """Plans of every scenario in order; ``workers`` > 1 solves in that many processes."""
     results: list[Plan | str] = []
@@ -249,7 +170,7 @@ def sweep(
     varies: Sequence[Vary],
     options: SolveOptions = SolveOptions(),
     workers: int = 1,
-    progress: Progress | None = None,
+    progress: PointProgress | None = None,
 ) -> Sweep:
     """Plan every combination of the varied values."""
     points = grid(scenario, varies)
@@ -264,7 +185,7 @@ def tornado(
     metric: str = "objective_value",
     options: SolveOptions = SolveOptions(),
     workers: int = 1,
-    progress: Progress | None = None,
+    progress: PointProgress | None = None,
 ) -> Tornado:
     """Move each field alone through its values (the rest as given); widest swing first."""
     if metric not in RANKED_METRICS:
@@ -316,7 +237,7 @@ def frontier(
     objective: str = "max_gmv",
     options: SolveOptions = SolveOptions(),
     workers: int = 1,
-    progress: Progress | None = None,
+    progress: PointProgress | None = None,
 ) -> Frontier:
     """The best plan at each total budget, with marginal ROAS between neighbouring budgets."""
     if objective == "min_spend":

@@ -18,15 +18,7 @@ from rich.console import Console
 from optimizer.analysis import whatif
 from optimizer.analysis.batch import stored_plan
 from optimizer.analysis.compare import comparison_rows, side_by_side
-from optimizer.analysis.whatif import (
-    Frontier,
-    SolveOptions,
-    Sweep,
-    Tornado,
-    budget_range,
-    default_budgets,
-    parse_vary,
-)
+from optimizer.analysis.whatif import SolveOptions, budget_range, default_budgets, parse_vary
 from optimizer.cli.main import (
     EXIT_BAD_INPUT,
     EXIT_NO_PLAN,
@@ -46,15 +38,11 @@ from optimizer.cli.main import (
 )
 from optimizer.errors import ScenarioError
 from optimizer.inputs.files import load_allocation, read_text
-from optimizer.outputs.whatif_rows import (
-    report_sheets,
-    to_csv_text,
-    to_json_data,
-    to_table_text,
-)
+from optimizer.outputs.whatif_rows import report_sheets, to_csv_text, to_table_text
 from optimizer.planner import compare as gap_to
 from optimizer.planner import score
 from optimizer.results.plan import Plan
+from optimizer.results.whatif import Frontier, Sweep, Tornado, to_json_data
 from optimizer.schema.scenario import Scenario
 
 WorkersOpt = Annotated[

@@ -9,7 +9,7 @@ import itertools
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import matplotlib
 
@@ -21,9 +21,7 @@ from matplotlib.figure import Figure
 
 from optimizer.core.problem import Problem
 from optimizer.results.plan import Plan
-
-if TYPE_CHECKING:
-    from optimizer.analysis.whatif import Frontier, Sweep, Tornado
+from optimizer.results.whatif import Frontier, Sweep, Tornado
 
 
 def allocation_png(plan: Plan, path: Path) -> Path:

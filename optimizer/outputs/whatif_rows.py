@@ -1,28 +1,19 @@
-"""Sweeps, tornados and frontiers as rows: for a console table, CSV, JSON and Excel."""
+"""Sweeps, tornados and frontiers as rows: for a console table, CSV and Excel (JSON is
+``optimizer.results.whatif``)."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from optimizer.analysis.whatif import (
-    Frontier,
-    FrontierPoint,
-    Point,
-    Sweep,
-    Tornado,
-    TornadoBar,
-    Vary,
-)
 from optimizer.outputs.text import csv_value, money, ratio
-from optimizer.results.plan import json_ready
+from optimizer.results.whatif import Frontier, Sweep, Tornado, WhatIf, frontier_summary
 
 Rows = list[dict[str, Any]]
 SHOWN = ("status", "objective_value", "spend_cny", "gmv_cny", "roas", "cac_cny")
@@ -60,29 +51,6 @@ def frontier_rows(frontier: Frontier) -> Rows:
         row["marginal_gmv_per_budget"] = p.marginal_gmv_per_budget
         rows.append({**row, "error": error})
     return rows
-
-
-def frontier_summary(frontier: Frontier) -> dict[str, Any]:
-    """Where returns fall off: the ROAS floor and the budgets where marginal ROAS crosses."""
-    return {
-        "scenario": frontier.scenario,
-        "objective": frontier.objective,
-        "roas_floor": frontier.roas_floor,
-        "marginal_roas_below_1_at_budget_cny": frontier.below_one_cny,
-        "marginal_roas_below_floor_at_budget_cny": frontier.below_floor_cny,
-        "notes": frontier.notes,
-    }
-
-
-def to_json_data(result: Sweep | Tornado | Frontier) -> dict[str, Any]:
-    """JSON-ready dictionary of a what-if result (NaN and infinities become None)."""
-    data = json_ready(asdict(result))
-    if isinstance(result, Tornado):
-        for bar, raw in zip(result.bars, data["bars"], strict=True):
-            raw["swing"] = bar.swing
-    if isinstance(result, Frontier):
-        data["summary"] = frontier_summary(result)
-    return data
 
 
 def columns_of(rows: Rows) -> list[str]:
@@ -136,7 +104,7 @@ def _metric(name: str, value: Any) -> str:
     return ratio(value) if name in ("roas", "cac_cny", "marginal_roas") else money(value)
 
 
-def report_sheets(result: Sweep | Tornado | Frontier) -> dict[str, Rows]:
+def report_sheets(result: WhatIf) -> dict[str, Rows]:
     """The result as named tables (the first is the CSV): points, and a frontier's summary."""
     if isinstance(result, Tornado):
         return {"tornado": tornado_rows(result)}
@@ -149,47 +117,3 @@ def report_sheets(result: Sweep | Tornado | Frontier) -> dict[str, Rows]:
             {"item": k, "value": "; ".join(v) if isinstance(v, list) else v} for k, v in items
         ],
     }
-
-
-def from_json_data(kind: str, data: dict[str, Any]) -> Sweep | Tornado | Frontier:
-    """Rebuild a result from ``to_json_data`` output (a stored job result); kind: sweep,
-    tornado or frontier."""
-    if kind == "tornado":
-        bars = [
-            TornadoBar(b["path"], b["base_value"], _points(b["points"]), b["low"], b["high"])
-            for b in data["bars"]
-        ]
-        return Tornado(
-            data["scenario"], data["metric"], _point(data["base"]), bars, data["channels"]
-        )
-    if kind == "frontier":
-        points = [
-            FrontierPoint(
-                p["budget_total_cny"],
-                _point(p["point"]),
-                p["spend_basis_cny"],
-                p["marginal_roas"],
-                p["marginal_gmv_per_budget"],
-            )
-            for p in data["points"]
-        ]
-        return Frontier(
-            data["scenario"],
-            data["objective"],
-            points,
-            data["roas_floor"],
-            data["below_one_cny"],
-            data["below_floor_cny"],
-            data["channels"],
-            data.get("notes", []),
-        )
-    varies = [Vary(v["path"], tuple(v["values"])) for v in data["varies"]]
-    return Sweep(data["scenario"], varies, _points(data["points"]), data["channels"])
-
-
-def _points(raw: list[dict[str, Any]]) -> list[Point]:
-    return [_point(p) for p in raw]
-
-
-def _point(raw: dict[str, Any]) -> Point:
-    return Point(raw["values"], raw["metrics"], raw["spend_by_channel"], raw.get("error"))

@@ -9,7 +9,6 @@ import pytest
 from optimizer.analysis.whatif import (
     MAX_POINTS,
     SolveOptions,
-    Vary,
     budget_range,
     default_budgets,
     frontier,
@@ -19,6 +18,7 @@ from optimizer.analysis.whatif import (
 )
 from optimizer.errors import ScenarioError
 from optimizer.planner import plan
+from optimizer.results.whatif import Vary
 from optimizer.schema.paths import PathError, get_value, parse_values, set_value, set_values
 from tests.helpers import exponential, linear, scenario
 
