@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,66 +62,3 @@ def _value(m: Metrics | None, name: str) -> float | None:
     if m is None:
         return 0.0 if name in ("spend_cny", "commission_cny", "gmv_cny", "new_customers") else None
     return getattr(m, name)
-
-
-LEVELS = (("total", "total"), ("by_channel", "channel"), ("by_period", "period"))
-TABLE_METRICS = {
-    "total": COMPARED,
-    "channel": ("spend_cny", "gmv_cny", "roas"),
-    "period": ("spend_cny", "gmv_cny"),
-}
-
-
-def comparison_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Tidy rows of a side_by_side result: level, key, metric, a value per plan, deltas."""
-    labels = data["labels"]
-    rows = []
-    for field, level in LEVELS:
-        blocks = {"": data[field]} if field == "total" else data[field]
-        for key, block in blocks.items():
-            for metric, entry in block.items():
-                row: dict[str, Any] = {"level": level, "key": key, "metric": metric}
-                row.update(zip(labels, entry["values"], strict=True))
-                for name, delta in zip(labels[1:], entry["delta"][1:], strict=True):
-                    row[f"delta:{name}"] = delta
-                rows.append(row)
-    return rows
-
-
-def comparison_table(data: dict[str, Any]) -> str:
-    """Console tables: totals, then per channel and per period, with deltas to the baseline."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
-
-    from optimizer.outputs.text import money, ratio
-
-    labels = data["labels"]
-    console = Console(record=True, width=200, file=io.StringIO(), force_terminal=False)
-    for plan in data["plans"]:
-        state = "keeps every rule" if plan["feasible"] else "breaks a rule or has no plan"
-        line = f"{plan['label']}: {plan['scenario']} ({plan['status']}, {state})"
-        console.print(line, markup=False)
-    by_level: dict[str, list[dict[str, Any]]] = {}
-    for row in comparison_rows(data):
-        if row["metric"] in TABLE_METRICS[row["level"]]:
-            by_level.setdefault(row["level"], []).append(row)
-    for level, rows in by_level.items():
-        title = f"{level}: values, and change against {labels[0]}"
-        table = Table(title=escape(title), title_justify="left")
-        for name in ("" if level == "total" else level, "metric", *labels):
-            justify = "left" if name in ("metric", level, "") else "right"
-            table.add_column(escape(name), justify=justify)
-        for name in labels[1:]:
-            table.add_column(escape(f"Δ {name}"), justify="right")
-        for row in rows:
-            shown = ratio if row["metric"] in ("roas", "cac_cny") else money
-            cells = [shown(row[name]) for name in labels]
-            cells += [_signed(shown(row[f"delta:{name}"])) for name in labels[1:]]
-            table.add_row(escape(row["key"]), row["metric"], *cells)
-        console.print(table)
-    return console.export_text()
-
-
-def _signed(text: str) -> str:
-    return text if text.startswith("-") or text in ("-", "0", "0.00") else f"+{text}"

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from optimizer.analysis import whatif
 from optimizer.analysis.batch import stored_plan
-from optimizer.analysis.compare import comparison_rows, side_by_side
+from optimizer.analysis.compare import side_by_side
 from optimizer.analysis.whatif import SolveOptions, budget_range, default_budgets, parse_vary
 from optimizer.cli.main import (
     EXIT_BAD_INPUT,
@@ -38,6 +38,7 @@ from optimizer.cli.main import (
 )
 from optimizer.errors import ScenarioError
 from optimizer.inputs.files import load_allocation, read_text
+from optimizer.outputs.comparison import comparison_rows, comparison_table
 from optimizer.outputs.whatif_rows import report_sheets, to_csv_text, to_table_text
 from optimizer.planner import compare as gap_to
 from optimizer.planner import score
@@ -359,7 +360,7 @@ def compare(
     elif format is CompareFormat.csv:
         text = to_csv_text(rows)
     else:
-        text = _compare_table(data)
+        text = comparison_table(data)
     _emit(text, out)
 
 
@@ -408,12 +409,6 @@ def _labels(names: list[str], given: list[str]) -> list[str]:
         seen[text] = seen.get(text, 0) + 1
         unique.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
     return unique
-
-
-def _compare_table(data: dict[str, Any]) -> str:
-    from optimizer.analysis.compare import comparison_table
-
-    return comparison_table(data)
 
 
 def _compare_xlsx(
