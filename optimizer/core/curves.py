@@ -12,6 +12,8 @@ from typing import Literal
 
 import numpy as np
 
+from optimizer.schema.channels import Cpm
+
 Family = Literal["linear", "exponential", "hill", "piecewise"]
 
 
@@ -150,16 +152,8 @@ def _tangent_kinks(p: np.ndarray, fp: np.ndarray, sp: np.ndarray) -> tuple[np.nd
 
 
 def cpm_by_period(base_cny: float, trend: object | None, n_periods: int) -> np.ndarray:
-    """CPM of each period from its base and trend (index, linear or compound growth)."""
-    t = np.arange(n_periods, dtype=float)
-    kind = getattr(trend, "type", None)
-    if kind == "index":
-        return base_cny * np.asarray(trend.values, dtype=float)  # type: ignore[attr-defined]
-    if kind == "linear":
-        return base_cny * (1.0 + trend.rate_per_period * t)  # type: ignore[attr-defined]
-    if kind == "compound":
-        return base_cny * (1.0 + trend.rate_per_period) ** t  # type: ignore[attr-defined]
-    return np.full(n_periods, base_cny)
+    """CPM of each period from its base and trend: the schema's ``Cpm.by_period``."""
+    return Cpm.model_construct(base_cny=base_cny, trend=trend).by_period(n_periods)
 
 
 def per_period(value: float | list[float] | None, n_periods: int, default: float) -> np.ndarray:

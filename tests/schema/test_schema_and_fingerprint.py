@@ -6,7 +6,7 @@ from pathlib import Path
 
 from helpers import linear, scenario
 
-from optimizer.cli.main import schema_text
+from optimizer.cli.plan import schema_text
 from optimizer.results.plan import fingerprint
 
 SCHEMA_FILE = Path(__file__).parents[2] / "scenarios" / "scenario.schema.json"

@@ -16,8 +16,10 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from optimizer.schema.channels import Channel, KolTier
 from optimizer.schema.messages import Loc, strip_annotated
-from optimizer.schema.scenario import Channel, FixedCost, KolTier, Rule, Scenario
+from optimizer.schema.rules import Rule
+from optimizer.schema.scenario import FixedCost, Scenario
 
 
 @dataclass(frozen=True)

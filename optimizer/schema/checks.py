@@ -1,0 +1,181 @@
+"""Cross-field checks of the scenario's parts: what no single field's bounds can say.
+
+Per-period values against the periods (one per period, in range), ids used once, a channel's
+limits and every period's CPM, and rules that name known channels, groups and periods and give
+sensible bounds. The ``Scenario`` model runs them after its fields validate; each yields every
+problem it finds, so a file's mistakes are reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from pydantic_core import InitErrorDetails
+
+from optimizer.schema.channels import Channel, Cpm, IndexTrend
+from optimizer.schema.fields import (
+    MAX_CNY,
+    MAX_MULTIPLIER,
+    MIN_PRICE_CNY,
+    TINY,
+    Loc,
+    error_at,
+)
+from optimizer.schema.rules import Rule
+
+
+def repeats(
+    ids: list[str], field: str, suffix: tuple[str, ...], prefix: Loc = ()
+) -> Iterator[InitErrorDetails]:
+    """One error at every repeat of an id, naming where it was first used."""
+    first: dict[str, int] = {}
+    for index, value in enumerate(ids):
+        if value in first:
+            yield error_at(
+                (*prefix, field, index, *suffix),
+                f"duplicated id '{value}': already used by {field}[{first[value]}]; "
+                "ids must be unique",
+            )
+        else:
+            first[value] = index
+
+
+def per_period_errors(
+    value: Any,
+    periods: list[str],
+    loc: Loc,
+    *,
+    positive: bool = False,
+    maximum: float = MAX_CNY,
+) -> Iterator[InitErrorDetails]:
+    """Per-period values: one per period, >= 0 (> 0 if ``positive``), at most ``maximum``."""
+    if value is None:
+        return
+    values = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and len(value) != len(periods):
+        yield error_at(loc, _count_message(periods, len(value)))
+        return
+    for j, v in enumerate(values):
+        where = (*loc, j) if isinstance(value, list) else loc
+        if v < 0 or (positive and v == 0):
+            yield error_at(
+                where, f"expected a {'positive' if positive else 'non-negative'} number, got {v:g}"
+            )
+        elif positive and v < TINY:
+            yield error_at(
+                where, f"expected at least {TINY:g}, got {v:g}: too small to compute with"
+            )
+        elif v > maximum:
+            yield error_at(where, f"expected a number of at most {maximum:,g}, got {v:g}")
+
+
+def _count_message(periods: list[str], got: int) -> str:
+    names = ", ".join(periods) if len(periods) <= 12 else f"{periods[0]} ... {periods[-1]}"
+    return f"expected {len(periods)} values, one per period ({names}), got {got}"
+
+
+def channel_errors(c: Channel, periods: list[str], loc: Loc) -> Iterator[InitErrorDetails]:
+    """A channel's per-period values, its spend limits, its CPM and its tiers' ids."""
+    n = len(periods)
+    yield from per_period_errors(c.period_min_spend_cny, periods, (*loc, "period_min_spend_cny"))
+    yield from per_period_errors(c.period_max_spend_cny, periods, (*loc, "period_max_spend_cny"))
+    yield from per_period_errors(
+        c.seasonality, periods, (*loc, "seasonality"), positive=True, maximum=MAX_MULTIPLIER
+    )
+    if c.max_spend_cny is not None and c.min_spend_cny > c.max_spend_cny:
+        yield error_at(
+            (*loc, "min_spend_cny"),
+            f"min_spend_cny {c.min_spend_cny:g} exceeds max_spend_cny {c.max_spend_cny:g}",
+        )
+    if c.kind == "paid" and isinstance(c.cpm.trend, IndexTrend) and len(c.cpm.trend.values) != n:
+        yield error_at(
+            (*loc, "cpm", "trend", "values"), _count_message(periods, len(c.cpm.trend.values))
+        )
+    elif c.kind == "paid":
+        yield from _cpm_errors(c.cpm, periods, (*loc, "cpm"))
+    if c.kind == "kol":
+        yield from repeats([t.id for t in c.tiers], "tiers", ("id",), loc)
+        for k, tier in enumerate(c.tiers):
+            yield from per_period_errors(
+                tier.capacity_fee_cny, periods, (*loc, "tiers", k, "capacity_fee_cny")
+            )
+
+
+def _cpm_errors(cpm: Cpm, periods: list[str], loc: Loc) -> Iterator[InitErrorDetails]:
+    """Every period's CPM (base and trend) between one fen and 1e12: a linear trend that falls
+    below zero, or compound growth over many periods, is caught here, naming the period."""
+    if cpm.trend is None:
+        return
+    with np.errstate(all="ignore"):
+        values = cpm.by_period(len(periods))
+    for t, value in enumerate(values):
+        if np.isfinite(value) and MIN_PRICE_CNY <= value <= MAX_CNY:
+            continue
+        if isinstance(cpm.trend, IndexTrend):
+            where: Loc = (*loc, "trend", "values", t)
+        else:
+            where = (*loc, "trend", "rate_per_period")
+        yield error_at(
+            where,
+            f"gives a CPM of {value:,.6g} CNY in period {periods[t]} (base_cny "
+            f"{cpm.base_cny:g} with its {cpm.trend.type} trend); every period's CPM must be "
+            f"between {MIN_PRICE_CNY:g} and {MAX_CNY:g} CNY",
+        )
+        return  # the first period out of range says enough
+
+
+def rule_errors(
+    rules: list[Rule], channels: list[Channel], periods: list[str]
+) -> Iterator[InitErrorDetails]:
+    """Rules name known channels, groups and periods, and give bounds that make sense."""
+    channel_ids = {c.id for c in channels}
+    groups = {group for c in channels for group in c.groups}
+    known_periods = ", ".join(periods) if len(periods) <= 12 else "see periods"
+    kinds = {c.id: c.kind for c in channels}
+    for i, rule in enumerate(rules):
+        loc: Loc = ("rules", i)
+        for j, cid in enumerate(rule.channels or []):
+            if cid not in channel_ids:
+                yield error_at(
+                    (*loc, "channels", j),
+                    f"unknown channel '{cid}'; known: {', '.join(sorted(channel_ids))}",
+                )
+        for j, group in enumerate(rule.groups):
+            if group not in groups:
+                known = ", ".join(sorted(groups)) or "none defined"
+                yield error_at((*loc, "groups", j), f"unknown group '{group}'; known: {known}")
+        for j, period in enumerate(rule.periods or []):
+            if period not in periods:
+                yield error_at(
+                    (*loc, "periods", j), f"unknown period '{period}'; known: {known_periods}"
+                )
+        yield from _rule_value_errors(rule, loc, kinds)
+
+
+def _rule_value_errors(rule: Rule, loc: Loc, kinds: dict[str, str]) -> Iterator[InitErrorDetails]:
+    """A rule's bounds: one given at least, the low one not above the high one; its scope."""
+    pairs = {
+        "commission_cap": ("max_rate", "max_total_cny"),
+        "gmv_share": ("min_share", "max_share"),
+        "spend_limit": ("min_cny", "max_cny"),
+    }
+    if rule.kind in pairs:
+        low_name, high_name = pairs[rule.kind]
+        low, high = getattr(rule, low_name), getattr(rule, high_name)
+        if low is None and high is None:
+            yield error_at(loc, f"{rule.kind} needs {low_name} or {high_name}; got neither")
+        if rule.kind != "commission_cap" and None not in (low, high) and low > high:
+            yield error_at((*loc, low_name), f"{low_name} {low:g} is above {high_name} {high:g}")
+    if rule.kind == "gmv_share" and rule.channels is None and not rule.groups:
+        yield error_at(loc, "gmv_share needs channels or groups (the share of what?); got neither")
+    if rule.kind == "commission_cap" and rule.channels is not None:
+        kol_ids = ", ".join(c for c, k in kinds.items() if k == "kol") or "none in this scenario"
+        for j, cid in enumerate(rule.channels):
+            if cid in kinds and kinds[cid] != "kol":
+                yield error_at(
+                    (*loc, "channels", j),
+                    f"commission_cap applies to KOL channels, got '{cid}', a {kinds[cid]} "
+                    f"channel; KOL channels: {kol_ids}",
+                )
