@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from optimizer.core.numbers import check_numbers
 from optimizer.errors import FieldProblem, ScenarioError
-from optimizer.schema.messages import Loc, format_path, problems_from, show
+from optimizer.schema.messages import (
+    Loc,
+    format_path,
+    nearest_line,
+    parse_loc,
+    problems_from,
+    show,
+)
 from optimizer.schema.scenario import Scenario
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -312,17 +321,29 @@ def _yaml_kind(node: yaml.Node) -> str:
 
 
 def validate_scenario(data: Any, source: str, lines: dict[Loc, int] | None = None) -> Scenario:
-    """Validate parsed data against the schema; raise ScenarioError with paths and lines."""
+    """Validate parsed data against the schema; raise ScenarioError with paths and lines.
+
+    Then check the numbers derived from the fields (the core's ``check_numbers``): a valid
+    scenario a solver cannot take is refused here, where its lines are known, as before any
+    solve.
+    """
     if not isinstance(data, dict):
         got = "an empty document" if data is None else show(data)
         raise ScenarioError(
             source,
             [FieldProblem("file", f"expected a mapping of fields (version, name, ...), got {got}")],
         )
+    lines = lines or {}
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(source, problems_from(exc, lines or {}, data)) from None
+        raise ScenarioError(source, problems_from(exc, lines, data)) from None
+    try:  # numbers derived from valid fields that no solver can take, on the field's line
+        check_numbers(scenario, source)
+    except ScenarioError as exc:
+        located = [replace(p, line=nearest_line(parse_loc(p.path), lines)) for p in exc.problems]
+        raise ScenarioError(source, located) from None
+    return scenario
 
 
 # --- pydantic errors -> FieldProblems ----------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+import re
 import types
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -13,9 +14,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from optimizer.errors import FieldProblem
+from optimizer.schema.fields import Loc
 from optimizer.schema.scenario import Scenario
-
-Loc = tuple[str | int, ...]
 
 
 def problems_from(
@@ -39,7 +39,7 @@ def problems_from_errors(
         if (path, message) in seen:
             continue
         seen.add((path, message))
-        problems.append(FieldProblem(path, message, _nearest_line(loc, lines)))
+        problems.append(FieldProblem(path, message, nearest_line(loc, lines)))
     return problems
 
 
@@ -221,7 +221,16 @@ def format_path(loc: Loc) -> str:
     return text or "(top level)"
 
 
-def _nearest_line(loc: Loc, lines: dict[Loc, int]) -> int | None:
+def parse_loc(path: str) -> Loc:
+    """'channels[1].cpm.base_cny' -> ('channels', 1, 'cpm', 'base_cny'): ``format_path`` undone."""
+    if path == "(top level)":
+        return ()
+    tokens = re.findall(r"\[(\d+)\]|([^.\[\]]+)", path)
+    return tuple(int(index) if index else name for index, name in tokens)
+
+
+def nearest_line(loc: Loc, lines: dict[Loc, int]) -> int | None:
+    """The line of the field at ``loc``, or of the nearest enclosing one the file names."""
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
             return lines[loc[:end]]
@@ -327,6 +336,3 @@ def _union_tags(loc: Loc, data: Any, disc: str) -> list[str]:
     if get_origin(tp) not in (Union, types.UnionType):
         return []
     return [str(t) for m in get_args(tp) for t in _tags_of(m, disc)]
-
-
-# --- allocation CSV ----------------------------------------------------------------------------

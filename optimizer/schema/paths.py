@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,6 +20,9 @@ from optimizer.schema.messages import problems_from
 from optimizer.schema.scenario import Scenario
 
 _STEP = re.compile(r"([^.\[\]]+)|\[([^\[\]]*)\]")
+
+
+Check = Callable[[Scenario, str], None]  # raises ScenarioError naming ``source`` if refused
 
 
 class PathError(ValueError):
@@ -49,16 +53,25 @@ def set_value(scenario: Scenario, path: str, value: Any) -> Scenario:
     return set_values(scenario, {path: value})
 
 
-def set_values(scenario: Scenario, values: dict[str, Any]) -> Scenario:
-    """A copy of the scenario with every path set; ScenarioError if the result is invalid."""
+def set_values(scenario: Scenario, values: dict[str, Any], check: Check | None = None) -> Scenario:
+    """A copy of the scenario with every path set; ScenarioError if the result is invalid.
+
+    ``check(copy, source)`` then runs on the valid copy: a sweep passes the core's
+    ``check_numbers`` (which the schema cannot import), so a point whose derived numbers no
+    solver can take is refused, named like a point the schema refuses.
+    """
     data = copy.deepcopy(scenario.model_dump(mode="json"))
     for path, value in values.items():
         _assign(data, path, value, scenario.periods)
+    shown = ", ".join(f"{p}={_show(v)}" for p, v in values.items())
+    source = f"{scenario.name} with {shown}"
     try:
-        return Scenario.model_validate(data)
+        changed = Scenario.model_validate(data)
     except ValidationError as exc:
-        shown = ", ".join(f"{p}={_show(v)}" for p, v in values.items())
-        raise ScenarioError(f"{scenario.name} with {shown}", problems_from(exc, {}, data)) from None
+        raise ScenarioError(source, problems_from(exc, {}, data)) from None
+    if check is not None:
+        check(changed, source)
+    return changed
 
 
 def get_value(scenario: Scenario, path: str) -> Any:

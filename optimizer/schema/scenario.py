@@ -130,7 +130,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _check_cross_references(self) -> Scenario:
-        errors = list(_cross_field_errors(self)) or list(_derived_number_errors(self))
+        errors = list(_cross_field_errors(self))
         if errors:
             raise ValidationError.from_exception_data("Scenario", errors)
         return self
@@ -195,11 +195,3 @@ def _objective_errors(s: Scenario) -> Iterator[InitErrorDetails]:
             "objective max_profit needs accounting.gross_margin, the gross margin on GMV "
             "(between 0 and 1, e.g. 0.45); got none",
         )
-
-
-def _derived_number_errors(s: Scenario) -> Iterator[InitErrorDetails]:
-    """Numbers the solver gets (GMV per yuan, rule coefficients) out of the range it takes."""
-    from optimizer.core.numbers import number_problems  # the model imports this module
-
-    for loc, message in number_problems(s):
-        yield error_at(loc, message)

@@ -27,9 +27,11 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from optimizer.cli.main import app
-from optimizer.core.problem import SMALLEST_NORMAL, SOLVER_LIMIT, build_problem
+from optimizer.core.numbers import SMALLEST_NORMAL, SOLVER_LIMIT
+from optimizer.core.problem import build_problem
 from optimizer.errors import ScenarioError
 from optimizer.inputs.files import validate_scenario
+from optimizer.planner import check_numbers
 from optimizer.schema.messages import format_path
 from optimizer.schema.scenario import Scenario
 
@@ -248,8 +250,12 @@ def test_every_field_and_extreme_value_reaches_the_solver_in_range() -> None:
             data = with_value(name, path, value)
             try:
                 scenario = Scenario.model_validate(data)
+                check_numbers(scenario)  # validation's second step: the derived numbers
             except ValidationError as exc:
                 assert exc.errors(), (path, value)
+                continue
+            except ScenarioError as exc:
+                assert exc.problems, (path, value)
                 continue
             problem = build_problem(scenario)  # raises ScenarioError if anything is out of range
             assert np.all(problem.gain >= SMALLEST_NORMAL), (path, value)

@@ -6,7 +6,6 @@ missing field says which column or Periods column to fill.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from optimizer.errors import FieldProblem
@@ -20,12 +19,12 @@ from optimizer.inputs.workbook.columns import (
     channel_series,
     walk,
 )
-from optimizer.schema.messages import Loc
+from optimizer.schema.messages import Loc, parse_loc
 
 
 def locate(problem: FieldProblem, cells: dict[Loc, str], data: dict[str, Any]) -> FieldProblem:
     """A validation problem with the sheet and cell of its field in front of the field path."""
-    loc = _parse_path(problem.path)
+    loc = parse_loc(problem.path)
     message = problem.message.replace(": put it in quotes", ": format the cell as Text")
     where = cells.get(loc)
     if message.startswith("unknown field '"):
@@ -36,14 +35,6 @@ def locate(problem: FieldProblem, cells: dict[Loc, str], data: dict[str, Any]) -
     for end in range(len(loc) - 1, -1, -1):
         where = where or cells.get(loc[:end])
     return FieldProblem(f"{where or 'workbook'} ({problem.path})", message)
-
-
-def _parse_path(path: str) -> Loc:
-    """'channels[1].cpm.base_cny' -> ('channels', 1, 'cpm', 'base_cny')."""
-    if path == "(top level)":
-        return ()
-    tokens = re.findall(r"\[(\d+)\]|([^.\[\]]+)", path)
-    return tuple(int(index) if index else name for index, name in tokens)
 
 
 def _filled_cell_under(loc: Loc, cells: dict[Loc, str], data: dict[str, Any]) -> str | None:

@@ -16,6 +16,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 from pydantic import ValidationError
 
+from optimizer.core.numbers import check_numbers
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.inputs.workbook.cells import locate
 from optimizer.inputs.workbook.columns import (
@@ -42,10 +43,15 @@ def load_workbook_scenario(path: Path) -> Scenario:
     path = Path(path)
     data, cells = read_workbook(path)
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems = [locate(p, cells, data) for p in problems_from(exc, {}, data)]
         raise ScenarioError(str(path), problems) from None
+    try:  # numbers derived from valid fields that no solver can take, at the field's cell
+        check_numbers(scenario, str(path))
+    except ScenarioError as exc:
+        raise ScenarioError(str(path), [locate(p, cells, data) for p in exc.problems]) from None
+    return scenario
 
 
 def read_workbook(path: Path) -> tuple[dict[str, Any], dict[Loc, str]]:
