@@ -16,9 +16,10 @@ coefficients) are the core's to check, after validation (``check_numbers``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import InitErrorDetails
 
 from optimizer.schema.channels import Channel
@@ -87,8 +88,10 @@ class Objective(StrictModel):
     )
 
 
-class Settings(StrictModel):
+class SolveSettings(StrictModel):
     """Solver settings; the CLI can override them."""
+
+    model_config = ConfigDict(title="Settings")  # the file's `settings`, as the schema names it
 
     solver: Literal["highs", "cbc", "highs-direct", "lp", "nlp", "auto"] = Field(
         "highs",
@@ -126,7 +129,15 @@ class Scenario(StrictModel):
     channels: list[Channel] = Field(min_length=1, max_length=MAX_CHANNELS)
     fixed_costs: list[FixedCost] = Field(default_factory=list, max_length=100)
     rules: list[Rule] = Field(default_factory=list, max_length=MAX_RULES)
-    settings: Settings = Settings()
+    settings: SolveSettings = SolveSettings()
+
+    @classmethod
+    def model_json_schema(
+        cls, *args: Any, schema_generator: type[GenerateJsonSchema] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The scenario file's JSON Schema, each model named as the file format names it."""
+        generator = schema_generator or _FileFormatNames
+        return super().model_json_schema(*args, schema_generator=generator, **kwargs)
 
     @model_validator(mode="after")
     def _check_cross_references(self) -> Scenario:
@@ -151,6 +162,18 @@ class Scenario(StrictModel):
             for group in channel.groups:
                 groups.setdefault(group, []).append(channel.id)
         return groups
+
+
+class _FileFormatNames(GenerateJsonSchema):
+    """Definitions named by the model's title where the class name says more inside Python
+    (``SolveSettings`` beside the service's settings) than the file format needs (``Settings``)."""
+
+    def normalize_name(self, name: str) -> str:
+        """A definition's name, as published in scenarios/scenario.schema.json."""
+        return super().normalize_name(_PUBLISHED_NAMES.get(name, name))
+
+
+_PUBLISHED_NAMES = {"SolveSettings": "Settings"}
 
 
 def _cross_field_errors(s: Scenario) -> Iterator[InitErrorDetails]:
