@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from api.settings import Settings
+from api.settings import ServiceSettings
 from optimizer.cli.main import EXIT_BAD_INPUT, app, emit_data, run_guarded
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -27,18 +26,18 @@ DatabaseOpt = Annotated[
 ]
 
 
-def _settings(database_url: str | None, **overrides: object) -> Settings:
+def _settings(database_url: str | None, **overrides: object) -> ServiceSettings:
+    """The environment's settings with the command's options (a bad variable: exit 2)."""
+    if database_url:
+        overrides["database_url"] = database_url
     try:
-        settings = Settings.from_env(**overrides)
+        return ServiceSettings(**overrides)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    if database_url:
-        settings = replace(settings, database_url=database_url)
-    return settings
 
 
-def _database(settings: Settings):
+def _database(settings: ServiceSettings):
     from api.db.engine import make_engine, session_factory
     from api.db.migrate import migrate
 
@@ -86,8 +85,8 @@ def serve(
     import uvicorn
 
     from api import logs
-    from api.app import create_app
-    from api.examples import load_examples
+    from api.main import create_app
+    from api.services.examples import load_examples
 
     if dev and host not in LOOPBACK:
         typer.echo(f"error: --dev serves without keys, so only on loopback, not {host}", err=True)
@@ -97,7 +96,14 @@ def serve(
     loaded = load_examples(factory, settings.dev_workspace, examples) if examples else []
     engine.dispose()
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
-    lines = [f"budgetopt API on {url}  (docs: {url}/docs, database: {settings.database_url})"]
+    emit_data(_banner(url, settings.database_url, loaded, dev))
+    logs.configure()
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+
+
+def _banner(url: str, database_url: str, loaded: list[tuple[str, str]], dev: bool) -> str:
+    """What ``serve`` prints before it starts: where it listens and how to try it."""
+    lines = [f"budgetopt API on {url}  (docs: {url}/docs, database: {database_url})"]
     lines += [f"  loaded example {name!r} as {ident}" for name, ident in loaded]
     if dev:
         lines.append("  DEV MODE: no API key needed, every request is admin of 'default'.")
@@ -105,9 +111,7 @@ def serve(
     else:
         lines.append(f"  try: curl -s -H 'Authorization: Bearer <key>' {url}/v1/scenarios")
         lines.append("  (make a key: budgetopt keys create --workspace W --role admin)")
-    emit_data("".join(f"{line}\n" for line in lines))
-    logs.configure()
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    return "".join(f"{line}\n" for line in lines)
 
 
 @keys.command("create")
@@ -118,8 +122,8 @@ def keys_create(
     database_url: DatabaseOpt = None,
 ) -> None:
     """Create a key and print it once (only its hash is stored)."""
-    from api.auth import create_key
     from api.db.engine import transaction
+    from api.services.keys import create_key
 
     _, factory = _database(_settings(database_url))
     try:
@@ -138,16 +142,11 @@ def keys_list(
     database_url: DatabaseOpt = None,
 ) -> None:
     """List a workspace's keys (id, role, prefix, state)."""
-    from sqlalchemy import select
-
-    from api.db.models import ApiKey
+    from api.services.keys import list_keys
 
     _, factory = _database(_settings(database_url))
     with factory() as session:
-        rows = session.scalars(
-            select(ApiKey).where(ApiKey.workspace == workspace).order_by(ApiKey.created_at)
-        )
-        for row in rows:
+        for row in list_keys(session, workspace):
             state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
             emit_data(f"{row.id}  {row.role:8}  {row.prefix}...  {state}  {row.name}\n")
 

@@ -34,8 +34,9 @@ TITLES = {
 }
 
 
-class Problem(Exception):
-    """An error response: status, a short slug for ``type``, a detail and extra members."""
+class HttpProblem(Exception):
+    """An HTTP error answered as problem+json: status, a short slug for ``type``, a detail and
+    extra members. Raised anywhere a request runs (routes, services, dependencies)."""
 
     def __init__(self, status: int, slug: str, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -45,14 +46,16 @@ class Problem(Exception):
         self.extra = extra
 
 
-def not_found(what: str, ident: str) -> Problem:
+def not_found(what: str, ident: str) -> HttpProblem:
     """404 for a missing object or one in another workspace (same answer, nothing leaks)."""
-    return Problem(404, "not-found", f"no {what} with id {ident!r} in this workspace")
+    return HttpProblem(404, "not-found", f"no {what} with id {ident!r} in this workspace")
 
 
-def limit_exceeded(status: int, limit: str, value: float, maximum: float, where: str) -> Problem:
+def limit_exceeded(
+    status: int, limit: str, value: float, maximum: float, where: str
+) -> HttpProblem:
     """413/422 naming the limit, its value and where the request broke it."""
-    return Problem(
+    return HttpProblem(
         status,
         "limit-exceeded",
         f"{where}: {value:g} exceeds the limit {limit} = {maximum:g}",
@@ -62,10 +65,10 @@ def limit_exceeded(status: int, limit: str, value: float, maximum: float, where:
     )
 
 
-def invalid_input(exc: ScenarioError, prefix: str) -> Problem:
+def invalid_input(exc: ScenarioError, prefix: str) -> HttpProblem:
     """422 listing each field problem with its path inside the request body."""
     errors = [field_error(p, prefix) for p in exc.problems]
-    return Problem(422, "validation-error", _summary(errors), errors=errors)
+    return HttpProblem(422, "validation-error", _summary(errors), errors=errors)
 
 
 def field_error(problem: FieldProblem, prefix: str) -> dict[str, Any]:
@@ -107,8 +110,8 @@ def current_request_id(request: Request) -> str | None:
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
-    @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    @app.exception_handler(HttpProblem)
+    async def _problem(request: Request, exc: HttpProblem) -> JSONResponse:
         return problem_response(request, exc.status, exc.slug, exc.detail, **exc.extra)
 
     @app.exception_handler(RequestValidationError)

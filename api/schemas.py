@@ -7,9 +7,11 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from api.auth import Role
 from optimizer.analysis.whatif import RANKED_METRICS
+from optimizer.schema.fields import MAX_CNY
 from optimizer.schema.paths import MAX_COUNT
-from optimizer.schema.scenario import MAX_CNY, Scenario
+from optimizer.schema.scenario import Scenario
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{1,50}$")]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}_[0-9a-f]{1,40}$")]
@@ -168,7 +170,7 @@ class FrontierRequest(SolveOptions):
 class KeyCreate(Body):
     """A new API key in the caller's workspace."""
 
-    role: Literal["viewer", "planner", "admin"]
+    role: Role
     name: str = Field(default="", max_length=100)
 
 

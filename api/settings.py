@@ -1,17 +1,21 @@
-"""Service settings, read once from the environment (``BUDGETOPT_*`` and ``DATABASE_URL``)."""
+"""Service settings: the defaults, then the environment (``BUDGETOPT_*`` and ``DATABASE_URL``),
+then the keyword arguments given when they are made (the command line's options)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
 from typing import Any
+
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///budgetopt.db"
 
 
-@dataclass(frozen=True)
-class Settings:
+class ServiceSettings(BaseSettings):
     """Where data lives, the request and solve limits, and how the job worker behaves."""
+
+    model_config = SettingsConfigDict(frozen=True)
 
     database_url: str = DEFAULT_DATABASE_URL
     dev_mode: bool = False  # single-user: requests without a key act as admin of dev_workspace
@@ -28,25 +32,57 @@ class Settings:
     job_max_attempts: int = 2
 
     @classmethod
-    def from_env(cls, **overrides: Any) -> Settings:
-        """Defaults, then ``DATABASE_URL`` / ``BUDGETOPT_<FIELD>`` variables, then overrides."""
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keyword arguments over the service's variables; no .env or secrets files."""
+        return init_settings, Environment(settings_cls)
+
+
+def variable(field_name: str) -> str:
+    """The environment variable of a setting: ``DATABASE_URL`` or ``BUDGETOPT_<FIELD>``."""
+    return "DATABASE_URL" if field_name == "database_url" else f"BUDGETOPT_{field_name.upper()}"
+
+
+class Environment(PydanticBaseSettingsSource):
+    """Exactly the service's variables (case matters), each read as its field's type.
+
+    pydantic-settings' own environment source would also read lowercase names and take
+    ``t``/``y`` for true and refuse an empty value, and its error would name the field and not
+    the variable; this source keeps the service's rules: true is ``1 true yes on``, false is
+    ``0 false no off`` or empty, and a bad value is a ValueError naming the variable
+    (``BUDGETOPT_MAX_PERIODS: expected int, got 'many'``) before any model validation.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The variable's value read as the field's type (None when unset), and its name."""
+        name = variable(field_name)
+        raw = os.environ.get(name)
+        return (None if raw is None else _parse(name, raw, field.annotation)), name, False
+
+    def __call__(self) -> dict[str, Any]:
+        """The settings whose variables are set."""
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            env = "DATABASE_URL" if f.name == "database_url" else f"BUDGETOPT_{f.name.upper()}"
-            raw = os.environ.get(env)
-            if raw is not None:
-                values[f.name] = _parse(env, raw, type(getattr(cls, f.name)))
-        return replace(cls(**values), **overrides)
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, _, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                values[field_name] = value
+        return values
 
 
-def _parse(env: str, raw: str, kind: type) -> Any:
+def _parse(name: str, raw: str, kind: Any) -> Any:
     if kind is bool:
         if raw.lower() in ("1", "true", "yes", "on"):
             return True
         if raw.lower() in ("0", "false", "no", "off", ""):
             return False
-        raise ValueError(f"{env}: expected true or false, got {raw!r}")
+        raise ValueError(f"{name}: expected true or false, got {raw!r}")
     try:
         return kind(raw)
     except ValueError:
-        raise ValueError(f"{env}: expected {kind.__name__}, got {raw!r}") from None
+        raise ValueError(f"{name}: expected {kind.__name__}, got {raw!r}") from None

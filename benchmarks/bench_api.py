@@ -24,8 +24,8 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from api.app import create_app
-from api.settings import Settings
+from api.main import create_app
+from api.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,7 +44,7 @@ def measure(fn: Callable[[], object], runs: int) -> list[float]:
 def bench(url: str, runs: int) -> dict[str, list[float]]:
     """Time each operation against one database."""
     annual = yaml.safe_load((ROOT / "scenarios/annual_2026.yaml").read_text(encoding="utf-8"))
-    settings = Settings(database_url=url, dev_mode=True, workers=0)
+    settings = ServiceSettings(database_url=url, dev_mode=True, workers=0)
     results: dict[str, list[float]] = {}
     with TestClient(create_app(settings)) as client:
 

@@ -14,10 +14,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import create_key
 from api.db.engine import transaction
-from api.settings import Settings
+from api.main import create_app
+from api.services.keys import create_key
+from api.settings import ServiceSettings
 
 POSTGRES = os.environ.get("BUDGETOPT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 ROLES = ("viewer", "planner", "admin")
@@ -44,16 +44,16 @@ def database(kind: str, tmp_path: Path) -> Iterator[str]:
 
 @dataclass
 class Api:
-    """A running app (in-process), its services and a key per workspace and role."""
+    """A running app (in-process), its shared resources and a key per workspace and role."""
 
     client: TestClient
-    settings: Settings
+    settings: ServiceSettings
     keys: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
-    def services(self) -> Any:
+    def resources(self) -> Any:
         """The app's database and worker."""
-        return self.client.app.state.services  # type: ignore[attr-defined]
+        return self.client.app.state.resources  # type: ignore[attr-defined]
 
     def headers(self, role: str = "planner", workspace: str = "acme") -> dict[str, str]:
         """Authorization header of the key for that role in that workspace."""
@@ -69,10 +69,10 @@ class Api:
 @contextmanager
 def running_api(database_url: str, **overrides: Any) -> Iterator[Api]:
     """The app on the database, with keys for every role in workspaces acme and rival."""
-    settings = Settings(database_url=database_url, **{"job_poll_seconds": 0.05, **overrides})
+    settings = ServiceSettings(database_url=database_url, **{"job_poll_seconds": 0.05, **overrides})
     with TestClient(create_app(settings)) as client:
         api = Api(client, settings)
-        with transaction(api.services.factory) as session:
+        with transaction(api.resources.factory) as session:
             for workspace in ("acme", "rival"):
                 for role in ROLES:
                     _, key = create_key(session, workspace, role, f"{role} of {workspace}")

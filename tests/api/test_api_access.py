@@ -131,7 +131,7 @@ def test_revoked_key_is_refused_and_keys_are_stored_hashed(api, objects):
     assert key.startswith("bo_") and created.json()["prefix"] == key[:10]
     headers = {"Authorization": f"Bearer {key}"}
     assert api.client.get("/v1/scenarios", headers=headers).status_code == 200
-    with api.services.factory() as session:
+    with api.resources.factory() as session:
         from sqlalchemy import text
 
         stored = [row[0] for row in session.execute(text("SELECT key_hash FROM api_keys"))]

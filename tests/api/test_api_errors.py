@@ -11,9 +11,9 @@ import time
 import uvicorn
 from api_helpers import running_api, small_scenario
 
-from api import service as service_module
-from api.app import create_app
-from api.settings import Settings
+from api.main import create_app
+from api.services import plans as service_module
+from api.settings import ServiceSettings
 
 PROBLEM = "application/problem+json"
 
@@ -160,7 +160,9 @@ def test_unexpected_error_is_a_problem_carrying_the_request_id(api, monkeypatch)
 def test_unexpected_error_keeps_the_keep_alive_connection(tmp_path, monkeypatch):
     """Over a real server: the 500 is a complete answer and the connection stays open."""
     monkeypatch.setattr(service_module, "execute", crash)
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/api.db", dev_mode=True, workers=0)
+    settings = ServiceSettings(
+        database_url=f"sqlite:///{tmp_path}/api.db", dev_mode=True, workers=0
+    )
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.db.engine import transaction
 from api.db.models import Job, utcnow
-from api.jobs import Worker, claim, recover_stale
+from api.worker import Worker, claim, recover_stale
 
 GMV = 5 * 400_000 + 3 * 600_000
 
@@ -36,7 +36,7 @@ def queue(api, path="/v1/plans?async=true", body=None):
 
 
 def set_job(api, job_id, **values):
-    with transaction(api.services.factory) as session:
+    with transaction(api.resources.factory) as session:
         job = session.get(Job, job_id)
         for key, value in values.items():
             setattr(job, key, value)
@@ -79,18 +79,18 @@ def test_cancel_a_queued_job(api):
     job = queue(api)
     cancelled = api.call("POST", f"/v1/jobs/{job['id']}/cancel").json()
     assert cancelled["status"] == "cancelled" and cancelled["finished_at"]
-    assert claim(api.services.factory, "w") is None  # nothing left to run
+    assert claim(api.resources.factory, "w") is None  # nothing left to run
 
 
 def test_cancel_a_running_job_stops_it_after_the_round(api):
     job_id = queue(api)["id"]
-    claimed = claim(api.services.factory, "test-worker")
+    claimed = claim(api.resources.factory, "test-worker")
     assert claimed is not None and claimed.id == job_id and claimed.attempts == 1
     response = api.call("POST", f"/v1/jobs/{job_id}/cancel")
     assert (
         response.json()["status"] == "running" and "cancel requested" in response.json()["message"]
     )
-    Worker(api.services.factory, api.settings).run(claimed)
+    Worker(api.resources.factory, api.settings).run(claimed)
     job = api.call("GET", f"/v1/jobs/{job_id}").json()
     assert job["status"] == "cancelled" and job["plan_id"] is None
     assert api.call("GET", "/v1/plans").json()["total"] == 0
@@ -98,8 +98,8 @@ def test_cancel_a_running_job_stops_it_after_the_round(api):
 
 def test_a_job_is_claimed_once(api):
     queue(api)
-    first = claim(api.services.factory, "a")
-    second = claim(api.services.factory, "b")
+    first = claim(api.resources.factory, "a")
+    second = claim(api.resources.factory, "b")
     assert first is not None and second is None
 
 
@@ -107,11 +107,11 @@ def test_interrupted_jobs_are_retried_then_failed_with_a_reason(api):
     settings = api.settings
     retried, exhausted, alive = (queue(api)["id"] for _ in range(3))
     for _ in (retried, exhausted, alive):
-        assert claim(api.services.factory, "crashed-worker") is not None
+        assert claim(api.resources.factory, "crashed-worker") is not None
     old = utcnow() - timedelta(seconds=settings.job_stale_seconds + 5)
     set_job(api, retried, heartbeat_at=old, attempts=1)
     set_job(api, exhausted, heartbeat_at=old, attempts=settings.job_max_attempts)
-    assert recover_stale(api.services.factory, settings) == 2
+    assert recover_stale(api.resources.factory, settings) == 2
     again = api.call("GET", f"/v1/jobs/{retried}").json()
     assert again["status"] == "queued" and "crashed-worker stopped responding" in again["message"]
     failed = api.call("GET", f"/v1/jobs/{exhausted}").json()
@@ -119,22 +119,22 @@ def test_interrupted_jobs_are_retried_then_failed_with_a_reason(api):
     assert failed["error"].startswith(f"interrupted {settings.job_max_attempts} times")
     assert api.call("GET", f"/v1/jobs/{alive}").json()["status"] == "running"
     # The retried job then runs to the end on a live worker.
-    claimed = claim(api.services.factory, "new-worker")
+    claimed = claim(api.resources.factory, "new-worker")
     assert claimed is not None and claimed.id == retried and claimed.attempts == 2
-    Worker(api.services.factory, settings).run(claimed)
+    Worker(api.resources.factory, settings).run(claimed)
     done = api.call("GET", f"/v1/jobs/{retried}").json()
     assert done["status"] == "succeeded" and done["plan_id"]
 
 
 def test_progress_is_recorded_while_running(api):
     job_id = queue(api)["id"]
-    claimed = claim(api.services.factory, "w")
-    worker = Worker(api.services.factory, api.settings)
+    claimed = claim(api.resources.factory, "w")
+    worker = Worker(api.resources.factory, api.settings)
     assert worker._progress(job_id, 1, 0.01, 1e-4) is False
     job = api.call("GET", f"/v1/jobs/{job_id}").json()
     assert job["progress"] == pytest.approx(0.5)  # gap 1e-2 is half way to 1e-4 on a log scale
     assert job["message"] == "round 1, gap 1.00e-02"
     worker.run(claimed)
-    with api.services.factory() as session:
+    with api.resources.factory() as session:
         status = session.scalar(select(Job.status).where(Job.id == job_id))
     assert status == "succeeded"

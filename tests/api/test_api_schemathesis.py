@@ -12,14 +12,14 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from api.app import create_app
-from api.examples import load_examples
-from api.settings import Settings
+from api.main import create_app
+from api.services.examples import load_examples
+from api.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 FOLDER = Path(tempfile.mkdtemp(prefix="budgetopt-schemathesis-"))
 APP = create_app(
-    Settings(
+    ServiceSettings(
         database_url=f"sqlite:///{FOLDER / 'api.db'}",
         dev_mode=True,
         workers=0,
@@ -34,7 +34,7 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 def started():
     """Run the app's startup (database, migrations) and load the example scenarios."""
     with TestClient(APP):
-        load_examples(APP.state.services.factory, "default", ROOT / "scenarios")
+        load_examples(APP.state.resources.factory, "default", ROOT / "scenarios")
         yield
     shutil.rmtree(FOLDER, ignore_errors=True)
 

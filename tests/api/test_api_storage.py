@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text
 from api.db.engine import make_engine, normalise_url
 from api.db.migrate import migrate, schema_is_current
 from api.db.models import Base
-from api.settings import Settings
+from api.settings import ServiceSettings
 
 API = Path(__file__).resolve().parents[2] / "api"
 
@@ -49,7 +49,7 @@ def test_settings_from_environment(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "sqlite:///env.db")
     monkeypatch.setenv("BUDGETOPT_MAX_CHANNELS", "7")
     monkeypatch.setenv("BUDGETOPT_DEV_MODE", "yes")
-    settings = Settings.from_env(workers=3)
+    settings = ServiceSettings(workers=3)
     assert (settings.database_url, settings.max_channels, settings.dev_mode) == (
         "sqlite:///env.db",
         7,
@@ -58,7 +58,7 @@ def test_settings_from_environment(monkeypatch):
     assert settings.workers == 3
     monkeypatch.setenv("BUDGETOPT_MAX_PERIODS", "many")
     try:
-        Settings.from_env()
+        ServiceSettings()
     except ValueError as exc:
         assert "BUDGETOPT_MAX_PERIODS: expected int, got 'many'" in str(exc)
     else:

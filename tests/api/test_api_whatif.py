@@ -20,7 +20,7 @@ from sqlalchemy import text
 from api.db.engine import make_engine, transaction
 from api.db.migrate import alembic_config
 from api.db.models import Job, utcnow
-from api.jobs import Worker, claim, recover_stale
+from api.worker import Worker, claim, recover_stale
 from optimizer.analysis.whatif import MAX_POINTS
 
 GMV = 5 * 400_000 + 3 * 600_000  # small_scenario's optimum on its 1,000,000 budget
@@ -50,9 +50,9 @@ def queued(api, sid, what, body):
 
 def run(api, job_id, worker=None):
     """Run the job on a worker in this thread, as a worker thread would."""
-    claimed = claim(api.services.factory, "test-worker")
+    claimed = claim(api.resources.factory, "test-worker")
     assert claimed is not None and claimed.id == job_id
-    (worker or Worker(api.services.factory, api.settings)).run(claimed)
+    (worker or Worker(api.resources.factory, api.settings)).run(claimed)
     return api.call("GET", f"/v1/jobs/{job_id}", role="viewer").json()
 
 
@@ -82,8 +82,8 @@ class Recording(Worker):
 
     seen: list[tuple[float, str]]
 
-    def _step(self, job_id, done, total):
-        cancel = super()._step(job_id, done, total)
+    def _point_progress(self, job_id, done, total):
+        cancel = super()._point_progress(job_id, done, total)
         with self.factory() as session:
             job = session.get(Job, job_id)
             self.seen.append((job.progress, job.message))
@@ -91,7 +91,7 @@ class Recording(Worker):
 
 
 def recording(api):
-    worker = Recording(api.services.factory, api.settings)
+    worker = Recording(api.resources.factory, api.settings)
     worker.seen = []
     return worker
 
@@ -297,7 +297,7 @@ def test_cancel_a_queued_whatif_job(api):
     job = queued(api, sid, "frontiers", {"points": 2})
     cancelled = api.call("POST", f"/v1/jobs/{job['id']}/cancel").json()
     assert cancelled["status"] == "cancelled" and "result" not in cancelled["links"]
-    assert claim(api.services.factory, "w") is None
+    assert claim(api.resources.factory, "w") is None
     response = api.call("GET", f"/v1/jobs/{job['id']}/result")
     assert response.status_code == 409 and "cancelled" in response.json()["detail"]
 
@@ -308,7 +308,7 @@ def test_cancel_a_running_whatif_job_stops_after_the_current_point(api):
         "vary": [{"path": "budget.total_cny", "range": {"start": 5e5, "stop": 1e6, "count": 5}}]
     }
     job_id = queued(api, sid, "sweeps", body)["id"]
-    claimed = claim(api.services.factory, "w")
+    claimed = claim(api.resources.factory, "w")
     response = api.call("POST", f"/v1/jobs/{job_id}/cancel").json()
     assert response["status"] == "running"
     assert response["message"] == "cancel requested; stops after the current point"
@@ -325,12 +325,12 @@ def test_an_interrupted_whatif_job_reruns(api):
     job_id = queued(api, sid, "sweeps", {"vary": [{"path": "budget.total_cny", "values": [1e6]}]})[
         "id"
     ]
-    assert claim(api.services.factory, "crashed") is not None
-    with transaction(api.services.factory) as session:
+    assert claim(api.resources.factory, "crashed") is not None
+    with transaction(api.resources.factory) as session:
         job = session.get(Job, job_id)
         job.heartbeat_at = utcnow() - timedelta(seconds=api.settings.job_stale_seconds + 5)
         job.progress = 0.5
-    assert recover_stale(api.services.factory, api.settings) == 1
+    assert recover_stale(api.resources.factory, api.settings) == 1
     again = api.call("GET", f"/v1/jobs/{job_id}").json()
     assert again["status"] == "queued" and again["progress"] == 0
     done = run(api, job_id)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.auth import Principal
 from api.db.engine import transaction
 from api.db.models import ScenarioRecord
-from api.service import create_scenario
+from api.services.scenarios import create_scenario
 from optimizer.errors import ScenarioError
 from optimizer.inputs.files import load_scenario
 

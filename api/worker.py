@@ -24,12 +24,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from api import whatif
 from api.db.engine import transaction
 from api.db.models import Job, utcnow
-from api.problems import Problem
-from api.service import WHATIF_KINDS, Work, execute
-from api.settings import Settings
+from api.problems import HttpProblem
+from api.services import whatif
+from api.services.plans import execute
+from api.services.work import WHATIF_KINDS, Work
+from api.settings import ServiceSettings
 
 log = logging.getLogger("budgetopt.jobs")
 
@@ -38,7 +39,7 @@ class JobCancelled(Exception):
     """Raised from the progress callback to stop a solve whose job was cancelled."""
 
 
-def recover_stale(factory: sessionmaker[Session], settings: Settings) -> int:
+def recover_stale(factory: sessionmaker[Session], settings: ServiceSettings) -> int:
     """Requeue (or fail, after the last attempt) running jobs whose worker went silent."""
     cutoff = utcnow() - timedelta(seconds=settings.job_stale_seconds)
     recovered = 0
@@ -97,7 +98,7 @@ def claim(factory: sessionmaker[Session], worker: str) -> Job | None:
 class Worker:
     """Worker threads that poll for jobs and run them, with a heartbeat per running job."""
 
-    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
+    def __init__(self, factory: sessionmaker[Session], settings: ServiceSettings) -> None:
         self.factory = factory
         self.settings = settings
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -151,8 +152,8 @@ class Worker:
             if cancelled.is_set() or self.stopping.is_set():
                 raise JobCancelled
 
-        def step(done: int, total: int) -> None:
-            if self._step(job.id, done, total):
+        def point_progress(done: int, total: int) -> None:
+            if self._point_progress(job.id, done, total):
                 cancelled.set()
             if cancelled.is_set() or self.stopping.is_set():
                 raise JobCancelled
@@ -161,7 +162,7 @@ class Worker:
         try:
             if job.kind in WHATIF_KINDS:
                 # a what-if job stops between points; a crash-requeued one simply reruns
-                data = whatif.execute(Work(**job.request), step)
+                data = whatif.execute(Work(**job.request), point_progress)
                 outcome = {"message": whatif.summary(job.kind, data), "result": data}
             else:
                 record = execute(self.factory, Work(**job.request), progress)
@@ -169,7 +170,7 @@ class Worker:
         except JobCancelled:
             reason = "cancelled" if cancelled.is_set() else "worker shutting down"
             self._finish(job.id, "cancelled" if cancelled.is_set() else "queued", reason)
-        except Problem as exc:
+        except HttpProblem as exc:
             self._finish(job.id, "failed", exc.detail, error=exc.detail)
         except Exception as exc:
             log.exception("job failed", extra={"job": job.id})
@@ -212,7 +213,7 @@ class Worker:
             )
             return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
-    def _step(self, job_id: str, done: int, total: int) -> bool:
+    def _point_progress(self, job_id: str, done: int, total: int) -> bool:
         """Record a what-if job's points done; True when its cancellation was requested."""
         with transaction(self.factory) as session:
             session.execute(

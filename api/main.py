@@ -1,0 +1,62 @@
+"""The FastAPI application: routes under /v1 and health checks, wrapped in the request
+middleware, with errors as problem+json. ``create_app`` is what ``budgetopt serve`` runs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.db.engine import make_engine, session_factory
+from api.db.migrate import migrate
+from api.deps import Resources
+from api.middleware import BodyLimit, RequestContext
+from api.problems import install
+from api.routes import ROUTERS
+from api.settings import ServiceSettings
+from api.worker import Worker
+from optimizer.results.plan import package_version
+
+log = logging.getLogger("budgetopt.api")
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """Build the app; the database is migrated and workers started when it starts up."""
+    settings = settings or ServiceSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        factory = session_factory(engine)
+        worker = Worker(factory, settings)
+        worker.start()
+        app.state.resources = Resources(settings, engine, factory, worker)
+        if settings.dev_mode:
+            log.warning(
+                "DEV MODE: requests without an API key act as admin of workspace "
+                f"{settings.dev_workspace!r}; never expose this server"
+            )
+        yield
+        worker.stop()
+        engine.dispose()
+
+    app = FastAPI(
+        title="budgetopt",
+        version=package_version(),
+        summary="Marketing budget optimisation: plans, evaluations and comparisons over HTTP.",
+        description=(
+            "Authenticate with `Authorization: Bearer <key>` (create the first key with "
+            "`budgetopt keys create --workspace W --role admin`). Errors are RFC 9457 "
+            "problem+json documents with the field path of each problem."
+        ),
+        lifespan=lifespan,
+    )
+    install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext)  # added last: the outermost, around every other layer
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,51 @@
+"""Evaluations: a hand-made split scored like a plan, with its gap to the optimum."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from api.deps import Async, Planner, Shared
+from api.routes.dispatch import solve_or_queue, too_large
+from api.routes.plans import ACCEPTED
+from api.schemas import EvaluationRequest, PlanOut
+from api.services import plans
+from api.services.scenarios import load_version
+
+router = APIRouter()
+
+
+@router.post(
+    "/v1/scenarios/{scenario_id}/evaluations",
+    status_code=201,
+    tags=["plans"],
+    responses=ACCEPTED,
+)
+def evaluate(
+    scenario_id: str,
+    body: EvaluationRequest,
+    who: Planner,
+    shared: Shared,
+    response: Response,
+    run_async: Async = False,
+) -> PlanOut:
+    """Score a hand-made split with a plan's metrics and rules, and its gap to the optimum."""
+    version, scenario = load_version(shared.factory, who, scenario_id, body.version)
+    if body.optimum_plan_id is not None:
+        with shared.factory() as session:
+            plans.get_plan(session, who, body.optimum_plan_id)
+    work = plans.prepare(
+        "evaluation",
+        who,
+        scenario,
+        body,
+        shared.settings,
+        version,
+        allocation=body.allocation,
+        optimum_plan_id=body.optimum_plan_id,
+        compare_to_optimum=body.compare_to_optimum,
+    )
+    solves = body.optimum_plan_id is None and body.compare_to_optimum
+    # Scoring alone is quick: only a solve for the optimum goes to a job.
+    return solve_or_queue(
+        shared, work, solves and (run_async or too_large(shared, scenario)), response
+    )

@@ -1,0 +1,97 @@
+"""Plans: solve a stored scenario version or an inline scenario, list, read and export them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from api.deps import Async, PageNo, PerPage, Planner, Shared, Viewer
+from api.routes.bodies import XLSX, attachment, plan_out
+from api.routes.dispatch import solve_or_queue, too_large
+from api.schemas import AdHocPlanRequest, JobOut, Page, PlanOut, PlanRequest
+from api.services import plans
+from api.services.scenarios import load_version
+from optimizer.outputs.excel import to_xlsx
+from optimizer.outputs.text import to_csv
+from optimizer.results.plan import Plan
+
+router = APIRouter()
+ACCEPTED = {202: {"model": JobOut, "description": "Queued: poll the job (Location header)."}}
+
+
+@router.post(
+    "/v1/scenarios/{scenario_id}/plans", status_code=201, tags=["plans"], responses=ACCEPTED
+)
+def plan_scenario(
+    scenario_id: str,
+    body: PlanRequest,
+    who: Planner,
+    shared: Shared,
+    response: Response,
+    run_async: Async = False,
+) -> PlanOut:
+    """Solve a stored scenario version and store the plan (202 with a job when large)."""
+    version, scenario = load_version(shared.factory, who, scenario_id, body.version)
+    work = plans.prepare("plan", who, scenario, body, shared.settings, version)
+    return solve_or_queue(shared, work, run_async or too_large(shared, scenario), response)
+
+
+@router.post("/v1/plans", status_code=201, tags=["plans"], responses=ACCEPTED)
+def plan_inline(
+    body: AdHocPlanRequest,
+    who: Planner,
+    shared: Shared,
+    response: Response,
+    run_async: Async = False,
+) -> PlanOut:
+    """Solve an inline scenario; the plan keeps a copy of it for audit."""
+    work = plans.prepare("plan", who, body.scenario, body, shared.settings)
+    return solve_or_queue(shared, work, run_async or too_large(shared, body.scenario), response)
+
+
+@router.get("/v1/plans", tags=["plans"])
+def list_plans(
+    who: Viewer,
+    shared: Shared,
+    scenario_id: Annotated[str | None, Query(max_length=40)] = None,
+    page: PageNo = 1,
+    per_page: PerPage = 20,
+) -> Page[PlanOut]:
+    """The workspace's plans and evaluations, newest first (results omitted)."""
+    with shared.factory() as session:
+        rows, total = plans.list_plans(
+            session, who, scenario_id=scenario_id, page=page, per_page=per_page
+        )
+        items = [plan_out(r, plans.version_number(session, r), with_result=False) for r in rows]
+    return Page[PlanOut](items=items, page=page, per_page=per_page, total=total)
+
+
+@router.get("/v1/plans/{plan_id}", tags=["plans"])
+def get_plan(plan_id: str, who: Viewer, shared: Shared) -> PlanOut:
+    """A plan with its full result: allocation, metrics, rules and solver report."""
+    with shared.factory() as session:
+        record = plans.get_plan(session, who, plan_id)
+        return plan_out(record, plans.version_number(session, record), with_result=True)
+
+
+@router.get(
+    "/v1/plans/{plan_id}/export",
+    tags=["plans"],
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
+)
+def export_plan(
+    plan_id: str,
+    who: Viewer,
+    shared: Shared,
+    format: Annotated[Literal["csv", "xlsx"], Query(description="csv or xlsx")] = "csv",
+) -> Response:
+    """The plan as a tidy CSV (UTF-8 with BOM) or an XLSX workbook."""
+    with shared.factory() as session:
+        record = plans.get_plan(session, who, plan_id)
+    plan = Plan.from_dict(record.result)
+    disposition = attachment(f"{record.id}.{format}")
+    if format == "xlsx":
+        return Response(to_xlsx(plan), media_type=XLSX, headers=disposition)
+    return Response(to_csv(plan), media_type="text/csv; charset=utf-8", headers=disposition)

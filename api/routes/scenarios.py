@@ -1,0 +1,95 @@
+"""Scenarios: stored documents with immutable versions (``/v1/scenarios``)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from api.db.engine import transaction
+from api.deps import PageNo, PerPage, Planner, Shared, Viewer
+from api.routes.bodies import scenario_out, version_out
+from api.schemas import MAX_VERSION, Page, ScenarioCreate, ScenarioOut, VersionCreate, VersionOut
+from api.services import scenarios
+from api.services.checks import check_scenario
+
+router = APIRouter()
+
+
+@router.post("/v1/scenarios", status_code=201, tags=["scenarios"])
+def create_scenario(
+    body: ScenarioCreate, who: Planner, shared: Shared, response: Response
+) -> ScenarioOut:
+    """Store a scenario (validated like a scenario file) as version 1."""
+    check_scenario(body.scenario, None, shared.settings)
+    with transaction(shared.factory) as session:
+        record = scenarios.create_scenario(session, who, body.scenario, body.tags)
+        version = scenarios.get_version(session, record, 1)
+        out = scenario_out(record, version)
+    response.headers["Location"] = f"/v1/scenarios/{record.id}"
+    return out
+
+
+@router.get("/v1/scenarios", tags=["scenarios"])
+def list_scenarios(
+    who: Viewer,
+    shared: Shared,
+    name: Annotated[str | None, Query(max_length=200, description="Name contains.")] = None,
+    tag: Annotated[str | None, Query(max_length=50, description="Has this tag.")] = None,
+    archived: Annotated[bool, Query(description="List archived ones instead.")] = False,
+    page: PageNo = 1,
+    per_page: PerPage = 20,
+) -> Page[ScenarioOut]:
+    """The workspace's scenarios, newest first, filtered by name and tag."""
+    with shared.factory() as session:
+        rows, total = scenarios.list_scenarios(
+            session, who, name=name, tag=tag, archived=archived, page=page, per_page=per_page
+        )
+        items = [scenario_out(r) for r in rows]
+    return Page[ScenarioOut](items=items, page=page, per_page=per_page, total=total)
+
+
+@router.get("/v1/scenarios/{scenario_id}", tags=["scenarios"])
+def get_scenario(scenario_id: str, who: Viewer, shared: Shared) -> ScenarioOut:
+    """A scenario with its latest version's document."""
+    with shared.factory() as session:
+        record = scenarios.get_scenario(session, who, scenario_id)
+        return scenario_out(record, scenarios.get_version(session, record, None))
+
+
+@router.get("/v1/scenarios/{scenario_id}/versions", tags=["scenarios"])
+def list_versions(scenario_id: str, who: Viewer, shared: Shared) -> list[VersionOut]:
+    """Every version of a scenario, oldest first (documents omitted)."""
+    with shared.factory() as session:
+        record = scenarios.get_scenario(session, who, scenario_id)
+        return [version_out(v, with_body=False) for v in scenarios.list_versions(session, record)]
+
+
+@router.get("/v1/scenarios/{scenario_id}/versions/{version}", tags=["scenarios"])
+def get_version(
+    scenario_id: str,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
+    who: Viewer,
+    shared: Shared,
+) -> VersionOut:
+    """One version with its document."""
+    with shared.factory() as session:
+        record = scenarios.get_scenario(session, who, scenario_id)
+        return version_out(scenarios.get_version(session, record, version), with_body=True)
+
+
+@router.post("/v1/scenarios/{scenario_id}/versions", status_code=201, tags=["scenarios"])
+def add_version(scenario_id: str, body: VersionCreate, who: Planner, shared: Shared) -> ScenarioOut:
+    """A new immutable version; plans of earlier versions keep pointing at theirs."""
+    check_scenario(body.scenario, None, shared.settings)
+    with transaction(shared.factory) as session:
+        record = scenarios.add_version(session, who, scenario_id, body.scenario, body.tags)
+        session.flush()
+        return scenario_out(record, scenarios.get_version(session, record, None))
+
+
+@router.post("/v1/scenarios/{scenario_id}/archive", tags=["scenarios"])
+def archive(scenario_id: str, who: Planner, shared: Shared) -> ScenarioOut:
+    """Archive: hidden from default lists, no new versions; its plans stay readable."""
+    with transaction(shared.factory) as session:
+        return scenario_out(scenarios.archive_scenario(session, who, scenario_id))

@@ -1,0 +1,29 @@
+"""A solve, score or what-if as data: what a route runs now or the job worker runs later."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+WHATIF_KINDS = ("sweep", "tornado", "frontier")  # jobs whose result is kept on the job row
+
+
+@dataclass
+class Work:
+    """Everything a solve needs, JSON-ready so a job can carry it through a restart."""
+
+    kind: str  # plan | evaluation | sweep | tornado | frontier
+    workspace: str
+    created_by: str
+    scenario: dict[str, Any]
+    scenario_id: str | None = None
+    version_id: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    allocation: dict[str, dict[str, float]] | None = None
+    optimum_plan_id: str | None = None
+    compare_to_optimum: bool = True
+    whatif: dict[str, Any] | None = None  # sweep/tornado: vary (and metric); frontier: budgets
+
+    def to_json(self) -> dict[str, Any]:
+        """The job's stored request."""
+        return asdict(self)
