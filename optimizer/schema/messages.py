@@ -125,11 +125,6 @@ def _describe(err: Any, loc: Loc, data: Any) -> tuple[Loc, str]:
         return loc, message
     if kind == "missing":
         return loc, _missing_message(loc, data)
-    if kind == "number_or_list":
-        return (
-            loc,
-            f"expected a number, or a list with one number per period, got {show(value)}",
-        )
     if kind == "extra_forbidden":
         return loc, _unknown_field_message(loc, data)
     if kind == "union_tag_invalid":
@@ -140,43 +135,55 @@ def _describe(err: Any, loc: Loc, data: Any) -> tuple[Loc, str]:
         disc = str(ctx.get("discriminator", "")).strip("'")
         tags = ", ".join(_union_tags(loc, data, disc)) or "see scenario.schema.json"
         return (*loc, disc), f"required field is missing; expected one of: {tags}"
+    return loc, _value_message(kind, ctx, value, message)
+
+
+def _value_message(kind: str, ctx: dict[str, Any], value: Any, message: str) -> str:
+    """What was expected of a value and what came: its shape, its text or its number."""
+    if kind == "number_or_list":
+        return f"expected a number, or a list with one number per period, got {show(value)}"
     if kind in ("too_long", "too_short"):
         bound = "at most" if kind == "too_long" else "at least"
         limit = ctx.get("max_length" if kind == "too_long" else "min_length")
-        return loc, f"expected {bound} {limit} item(s), got {ctx.get('actual_length', '?')}"
+        return f"expected {bound} {limit} item(s), got {ctx.get('actual_length', '?')}"
     if kind == "string_too_long":
         length = len(value) if isinstance(value, str) else "?"
-        return loc, f"expected at most {ctx.get('max_length')} characters, got {length}"
+        return f"expected at most {ctx.get('max_length')} characters, got {length}"
     if kind == "string_too_short":
-        return loc, "expected a non-empty text, got an empty one"
+        return "expected a non-empty text, got an empty one"
     if kind == "string_pattern_mismatch":
-        return loc, (
+        return (
             f"expected an id of letters, digits, '_' or '-' (no spaces or dots), got {show(value)}"
         )
     if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return loc, f"expected a mapping of fields, got {show(value)}"
+        return f"expected a mapping of fields, got {show(value)}"
     if kind == "list_type":
-        return loc, f"expected a list, got {show(value)}"
+        return f"expected a list, got {show(value)}"
+    if kind == "string_type" and isinstance(value, bool | int | float | dt.date):
+        return f"expected text, got {show(value)}: put it in quotes"
+    return _number_message(kind, ctx, value, message)
+
+
+def _number_message(kind: str, ctx: dict[str, Any], value: Any, message: str) -> str:
+    """A number that is not one, not whole, or out of bounds; pydantic's words otherwise."""
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type"):
         hint = ""
         if isinstance(value, str) and "," in value:
             hint = " (write numbers without thousands separators)"
         whole = " whole" if kind.startswith("int") else ""
         if isinstance(value, int) and not isinstance(value, bool):
-            return loc, f"expected a number below about 1e308, got {show(value)}"
-        return loc, f"expected a{whole} number, got {show(value)}{hint}"
+            return f"expected a number below about 1e308, got {show(value)}"
+        return f"expected a{whole} number, got {show(value)}{hint}"
     if kind == "int_from_float":
-        return loc, f"expected a whole number, got {show(value)}"
+        return f"expected a whole number, got {show(value)}"
     if kind in _BOUNDS:
         limit = ctx.get(_BOUNDS[kind][0])
         if isinstance(limit, int | float) and abs(limit) >= 10_000:  # 1e12 as 1,000,000,000,000
-            return loc, f"expected a number {_BOUNDS[kind][1]} {limit:,.0f}, got {show(value)}"
+            return f"expected a number {_BOUNDS[kind][1]} {limit:,.0f}, got {show(value)}"
         message = message.replace("Input should be", "expected a number", 1)
-    if kind == "string_type" and isinstance(value, bool | int | float | dt.date):
-        return loc, f"expected text, got {show(value)}: put it in quotes"
     message = message[0].lower() + message[1:] if message else message
     message = message.replace("input should be", "expected", 1)
-    return loc, f"{message}, got {show(value)}"
+    return f"{message}, got {show(value)}"
 
 
 _BOUNDS = {
