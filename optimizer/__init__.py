@@ -18,7 +18,7 @@ from typing import Any
 _EXPORTS = {
     "Scenario": "optimizer.schema.scenario",
     "load_scenario": "optimizer.inputs.files",
-    "load_allocation": "optimizer.inputs.files",
+    "load_allocation": "optimizer.inputs.allocation",
     "plan": "optimizer.planner",
     "evaluate": "optimizer.planner",
     "Plan": "optimizer.results.plan",

@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 from optimizer.analysis.batch import stored_plan
 from optimizer.cli.main import app
 from optimizer.core.diagnosis import Relaxation
-from optimizer.inputs.files import load_allocation, load_scenario
+from optimizer.inputs.allocation import load_allocation
+from optimizer.inputs.files import load_scenario
 from optimizer.outputs.text import to_table
 from optimizer.planner import evaluate, plan
 from optimizer.results.plan import Plan

@@ -22,7 +22,7 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from optimizer.errors import FieldProblem, ScenarioError
-from optimizer.inputs.files import MAX_FILE_BYTES
+from optimizer.inputs.text import MAX_FILE_BYTES
 
 REQUIRED_SHEETS = ("Scenario", "Periods", "Channels")
 OPTIONAL_SHEETS = ("KolTiers", "Rules", "FixedCosts")
