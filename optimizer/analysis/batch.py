@@ -27,7 +27,6 @@ from optimizer.planner import effective_settings
 from optimizer.planner import plan as solve
 from optimizer.results.plan import Plan, fingerprint
 from optimizer.results.serialise import to_json
-from optimizer.schema.scenario import Scenario
 
 SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 SUMMARY_COLUMNS = (
@@ -142,6 +141,8 @@ def run_file(path: str, out: str, options: Options) -> dict[str, Any]:
             _write_atomic(target, text)
             data = json.loads(text)
         if options.charts and data["total"] is not None:
+            from optimizer.outputs.charts import draw_charts  # matplotlib only when drawing
+
             draw_charts(scenario, stored_plan(data), Path(out) / "charts", key)
         return {**_summary(row, data), "reused": reused}
     except OptimizerError as exc:
@@ -172,27 +173,6 @@ def stored_plan(data: dict[str, Any]) -> Plan:
 def _relaxation(item: Any) -> Any:
     """An infeasible plan's suggestion, stored as a dictionary, as the Relaxation it was."""
     return Relaxation(**item) if isinstance(item, dict) else item
-
-
-CHARTS = ("allocation", "response")
-
-
-def chart_paths(folder: Path, key: str) -> list[Path]:
-    """Where the charts of the plan with this fingerprint go."""
-    return [folder / f"{key}-{name}.png" for name in CHARTS]
-
-
-def draw_charts(scenario: Scenario, plan: Plan, folder: Path, key: str) -> list[Path]:
-    """Allocation and response-curve PNGs of a plan, drawn unless already there."""
-    from optimizer.core.problem import build_problem
-    from optimizer.outputs.charts import allocation_png, response_png
-
-    allocation, response = chart_paths(folder, key)
-    if not allocation.exists():
-        allocation_png(plan, allocation)
-    if not response.exists():
-        response_png(build_problem(scenario), plan, response)
-    return [allocation, response]
 
 
 def _summary(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -19,9 +19,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from optimizer.core.problem import Problem
+from optimizer.core.problem import Problem, build_problem
 from optimizer.results.plan import Plan
 from optimizer.results.whatif import Frontier, Sweep, Tornado
+from optimizer.schema.scenario import Scenario
 
 
 def allocation_png(plan: Plan, path: Path) -> Path:
@@ -95,6 +96,24 @@ def _marginal(plan: Plan, unit: str) -> str:
     if spend <= 0:
         return f"{max(m.marginal_roas or 0.0 for m in cells):.2f} (unused)"
     return f"{sum((m.marginal_roas or 0.0) * m.spend_cny for m in cells) / spend:.2f}"
+
+
+CHARTS = ("allocation", "response")
+
+
+def chart_paths(folder: Path, key: str) -> list[Path]:
+    """Where the charts of the plan with this fingerprint go."""
+    return [folder / f"{key}-{name}.png" for name in CHARTS]
+
+
+def draw_charts(scenario: Scenario, plan: Plan, folder: Path, key: str) -> list[Path]:
+    """Allocation and response-curve PNGs of a plan, drawn unless already there."""
+    allocation, response = chart_paths(folder, key)
+    if not allocation.exists():
+        allocation_png(plan, allocation)
+    if not response.exists():
+        response_png(build_problem(scenario), plan, response)
+    return [allocation, response]
 
 
 def frontier_png(frontier: Frontier, path: Path) -> Path:

@@ -420,7 +420,7 @@ def test_script_exits_2_without_traceback(
 def test_evaluate_names_the_csv_line_of_unknown_channels_and_periods(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import optimizer.cli.main as cli
+    import optimizer.cli.common as cli
 
     def no_solve(*args: object, **kwargs: object) -> None:
         raise AssertionError("a broken split must be rejected before any solve")

@@ -243,16 +243,16 @@ def test_version_lists_budgetopt_and_the_solver_libraries():
 # command line's own guard must still keep stdout for the plan.
 NOISY = """
 import contextlib, os, sys
-import optimizer.cli.main
+import optimizer.cli.common
 import optimizer.core.solvers.highs_direct, optimizer.core.solvers.pulp_highs
 for module in (optimizer.core.solvers.highs_direct, optimizer.core.solvers.pulp_highs):
     module.quiet_construction = contextlib.nullcontext
-solve = optimizer.cli.main.make_plan
+solve = optimizer.cli.common.make_plan
 def noisy(*args, **kwargs):
     print("a library's print")
     os.write(1, b"a C library's write\\n")
     return solve(*args, **kwargs)
-optimizer.cli.main.make_plan = noisy
+optimizer.cli.common.make_plan = noisy
 from api.cli import main
 sys.argv = ["budgetopt", *sys.argv[1:]]
 main()

@@ -1,0 +1,153 @@
+"""What every ``budgetopt`` command shares: exit codes, option types and the steps that end a
+command with a clear message and exit code (load, solve, score a split, write the output).
+
+Exit codes: 0 a plan was found (or the file is valid, or the split keeps every rule),
+1 no plan satisfies the rules (infeasible, or no plan within the time limit) or the
+evaluated split breaks a rule, 2 bad input (file, field, option), 3 the solver itself failed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn, get_args
+
+import typer
+from pydantic import BaseModel
+
+from optimizer.cli.guard import emit_data
+from optimizer.errors import ScenarioError, SolverFailedError, SolverUnavailableError
+from optimizer.inputs.allocation import load_allocation
+from optimizer.inputs.files import load_scenario
+from optimizer.planner import available_solvers, compare, score
+from optimizer.planner import plan as make_plan
+from optimizer.results.plan import Plan
+from optimizer.schema.scenario import Scenario
+
+EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_SOLVER_FAILED = 0, 1, 2, 3
+# Methods that need no particular LP backend: any machine that runs budgetopt has them.
+METHODS = ("lp", "nlp", "auto")
+
+
+class OutputFormat(StrEnum):
+    """Text output formats (plan, evaluate, sweep, frontier, compare)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class ReportFormat(StrEnum):
+    """Output formats of plan and compare: the text ones, and an Excel workbook (needs --out)."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+def schema_choices(model: type[BaseModel], field: str) -> tuple[str, ...]:
+    """The values a Literal field of the scenario schema allows, in the schema's order."""
+    return get_args(model.model_fields[field].annotation)
+
+
+# The schema's list of methods and backends (settings.solver) is the one list of choices.
+SOLVER_CHOICES = schema_choices(Scenario.model_fields["settings"].annotation, "solver")
+SolverName = StrEnum("SolverName", {name.replace("-", "_"): name for name in SOLVER_CHOICES})
+SolverName.__doc__ = "Backends and methods selectable on the command line (settings.solver)."
+
+ScenarioArg = Annotated[
+    Path,
+    typer.Argument(
+        help="Scenario file: YAML, JSON or an Excel input workbook like scenarios/template.xlsx; "
+        "see scenarios/README.md."
+    ),
+]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the output to this file.")]
+SolverOpt = Annotated[
+    SolverName | None,
+    typer.Option(
+        help="lp (piecewise-linear, proven gap), nlp (SLSQP on the true curves), auto (picks "
+        "by problem shape and says which), or an LP backend; default: settings.solver, highs."
+    ),
+]
+ToleranceOpt = Annotated[
+    float | None,
+    typer.Option(min=1e-9, max=0.1, help="Relative optimality gap to reach (default 1e-4)."),
+]
+TimeLimitOpt = Annotated[
+    float | None, typer.Option(min=0.1, max=3600, help="Seconds allowed for the solve.")
+]
+
+
+def fail(message: str, code: int) -> NoReturn:
+    """Say what went wrong on stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def write_output(text: str, out: Path | None) -> None:
+    """The command's output: to the file ``out`` (said on stderr), else to stdout as data."""
+    if out is None:
+        emit_data(text)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        blocked = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+        reason = f"{blocked} is a file, not a folder" if blocked else (exc.strerror or str(exc))
+        fail(f"cannot write {out}: {reason}", EXIT_BAD_INPUT)
+    typer.echo(f"wrote {out}", err=True)
+
+
+def load(path: Path) -> Scenario:
+    """The scenario in a file; exit 2 with the reason when it cannot be read or is invalid."""
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+
+
+def solver_value(solver: SolverName | None) -> str | None:
+    """The name a --solver choice stands for (None: the scenario's own settings.solver)."""
+    return solver.value if solver else None
+
+
+def check_solver(name: str | None) -> None:
+    """Exit with code 2 when an LP backend is named that this machine does not have."""
+    if name is None or name in METHODS:
+        return
+    if name not in available_solvers():
+        available = ", ".join(available_solvers()) or "none"
+        fail(f"solver '{name}' is not available here; available: {available}", EXIT_BAD_INPUT)
+
+
+def solve(
+    scenario: Scenario, solver: SolverName | None, tol: float | None, limit: float | None
+) -> Plan:
+    """Plan the scenario; a missing backend or bad number exits 2, a failed solver 3."""
+    try:
+        return make_plan(scenario, solver=solver_value(solver), tolerance=tol, time_limit_s=limit)
+    except ScenarioError as exc:  # validation refuses such numbers first: a last guard
+        fail(str(exc), EXIT_BAD_INPUT)
+    except SolverUnavailableError as exc:
+        fail(f"{exc}; available: {', '.join(available_solvers()) or 'none'}", EXIT_BAD_INPUT)
+    except SolverFailedError as exc:
+        fail(str(exc), EXIT_SOLVER_FAILED)
+
+
+def score_allocation(scenario: Scenario, allocation: Path) -> Plan:
+    """A hand-made split (CSV) scored on the scenario; exit 2 naming the CSV line of an
+    unknown channel or period (before anything is solved)."""
+    try:
+        return score(scenario, load_allocation(allocation), source=str(allocation))
+    except ScenarioError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+
+
+def with_gap(scored: Plan, scenario: Scenario, optimum: Plan) -> Plan:
+    """A scored split with its gap to the scenario's optimum (smaller spend is better for
+    min_spend, larger objective otherwise)."""
+    return compare(scored, optimum, maximise=scenario.objective.kind != "min_spend")
