@@ -16,6 +16,7 @@ from typing import Any
 
 from optimizer.analysis.pool import process_pool
 from optimizer.errors import OptimizerError
+from optimizer.planner import check_numbers
 from optimizer.planner import plan as solve
 from optimizer.results.plan import Plan
 from optimizer.results.whatif import (
@@ -98,8 +99,10 @@ def grid(scenario: Scenario, varies: Sequence[Vary]) -> list[dict[str, Any]]:
 
 
 def scenarios_for(scenario: Scenario, points: Sequence[dict[str, Any]]) -> list[Scenario]:
-    """The scenario at each point, all validated before anything is solved."""
-    return [set_values(scenario, values) if values else scenario for values in points]
+    """The scenario at each point, all validated (derived numbers too) before anything is solved."""
+    return [
+        set_values(scenario, values, check_numbers) if values else scenario for values in points
+    ]
 
 
 # --- solving -----------------------------------------------------------------------------------
@@ -248,17 +251,7 @@ def frontier(
         raise problem("--budgets", "budgets", "expected two or more budgets in increasing order")
     points = [{"budget.total_cny": b, "objective.kind": objective} for b in budgets]
     results = solve_all(scenarios_for(scenario, points), options, workers, progress)
-    basis = scenario.accounting.spend_basis
-    solved: list[FrontierPoint] = []
-    previous: FrontierPoint | None = None
-    for budget, result in zip(budgets, results, strict=True):
-        point = to_point({"budget_total_cny": budget}, result)
-        spend_basis = _spend_basis(point, basis)
-        current = FrontierPoint(budget, point, spend_basis, None, None)
-        if previous is not None:
-            current = _with_marginal(previous, current)
-        solved.append(current)
-        previous = current
+    solved = frontier_points(budgets, results, scenario.accounting.spend_basis)
     floor = roas_floor(scenario)
     notes = []
     if objective != scenario.objective.kind:
@@ -271,16 +264,26 @@ def frontier(
                 f"marginal ROAS is below {name} from the first budgets tried: lower the lowest "
                 "budget (--from) to see where it falls below"
             )
+    channels = scenario.channel_ids()
     return Frontier(
-        scenario.name,
-        objective,
-        solved,
-        floor,
-        below_one,
-        below_floor,
-        scenario.channel_ids(),
-        notes,
+        scenario.name, objective, solved, floor, below_one, below_floor, channels, notes
     )
+
+
+def frontier_points(
+    budgets: Sequence[float], results: Sequence[Plan | str], basis: str
+) -> list[FrontierPoint]:
+    """Each budget's plan as a point, with the return on the money added since the one before."""
+    solved: list[FrontierPoint] = []
+    previous: FrontierPoint | None = None
+    for budget, result in zip(budgets, results, strict=True):
+        point = to_point({"budget_total_cny": budget}, result)
+        current = FrontierPoint(budget, point, _spend_basis(point, basis), None, None)
+        if previous is not None:
+            current = _with_marginal(previous, current)
+        solved.append(current)
+        previous = current
+    return solved
 
 
 def _spend_basis(point: Point, basis: str) -> float | None:
