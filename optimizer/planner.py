@@ -13,11 +13,13 @@ from optimizer.core.checks import SolveResult
 from optimizer.core.diagnosis import diagnose
 from optimizer.core.engine import Progress, optimise
 from optimizer.core.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
-from optimizer.core.problem import Problem, Unit, build_problem, check_numbers
+from optimizer.core.numbers import check_numbers
+from optimizer.core.problem import Problem, build_problem
 from optimizer.core.solvers import available_solvers, get_solver
+from optimizer.core.units import Unit
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.results.plan import Plan, build_plan
-from optimizer.schema.scenario import Scenario, Settings
+from optimizer.schema.scenario import Scenario, SolveSettings
 
 __all__ = [  # the front door's names
     "Progress",
@@ -61,10 +63,10 @@ def effective_settings(
     solver: str | None = None,
     tolerance: float | None = None,
     time_limit_s: float | None = None,
-) -> Settings:
+) -> SolveSettings:
     """The scenario's solve settings with any override (CLI flag, API body) applied."""
     settings = scenario.settings
-    return Settings(
+    return SolveSettings(
         solver=solver or settings.solver,
         tolerance=tolerance if tolerance is not None else settings.tolerance,
         time_limit_s=time_limit_s if time_limit_s is not None else settings.time_limit_s,

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.core.problem import Problem, Row
+from optimizer.core.forms import Row
+from optimizer.core.problem import Problem
 from optimizer.core.solvers.base import Status
 
 FEASIBILITY_TOLERANCE = 1e-6

@@ -17,7 +17,8 @@ import numpy as np
 
 from optimizer.core.checks import FEASIBILITY_TOLERANCE, row_scale, row_slack
 from optimizer.core.engine import BOUNDS, optimise
-from optimizer.core.problem import LinearForm, Problem, Row
+from optimizer.core.forms import LinearForm, Row
+from optimizer.core.problem import Problem
 from optimizer.core.pwl import build_program, clean, elastic, initial_grid, segments, spend_from
 from optimizer.core.solvers.base import Solver
 

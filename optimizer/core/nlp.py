@@ -25,7 +25,8 @@ from optimizer.core.checks import (
     row_scale,
     row_slack,
 )
-from optimizer.core.problem import LinearForm, Problem, Row
+from optimizer.core.forms import LinearForm, Row
+from optimizer.core.problem import Problem
 
 MAX_NLP_CELLS = 300  # SLSQP's dense QP steps grow with the cube of the cell count
 

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from optimizer.core.checks import FEASIBILITY_TOLERANCE, SolveResult, row_scale, row_slack
-from optimizer.core.problem import Problem, Row, Switch, is_used
+from optimizer.core.forms import Row, Switch, is_used
+from optimizer.core.problem import Problem
 from optimizer.core.solvers import library_versions
 from optimizer.core.solvers.output import highs_options
-from optimizer.schema.scenario import Scenario, Settings
+from optimizer.schema.scenario import Scenario, SolveSettings
 
 BINDING_TOLERANCE = 1e-4
 METRICS = (
@@ -42,7 +43,7 @@ def package_version() -> str:
         return "0+unknown"
 
 
-def fingerprint(scenario: Scenario, run: Settings | None = None) -> str:
+def fingerprint(scenario: Scenario, run: SolveSettings | None = None) -> str:
     """Hash of everything that can change a plan's numbers: the normalised scenario with the
     solve settings in force (``run`` overrides the scenario's own), the package version and
     the versions of the solver libraries. Same fingerprint, same plan, byte for byte."""
@@ -54,7 +55,7 @@ def fingerprint(scenario: Scenario, run: Settings | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_settings(run: Settings) -> dict[str, Any]:
+def run_settings(run: SolveSettings) -> dict[str, Any]:
     """What a plan records of how it was solved: every setting that can change its numbers."""
     return {
         **run.model_dump(mode="json"),
@@ -319,7 +320,7 @@ def build_plan(
     result: SolveResult | None,
     spend: np.ndarray | None,
     tolerance: float,
-    run: Settings | None = None,
+    run: SolveSettings | None = None,
 ) -> Plan:
     """Assemble a plan from a spend array (None when no plan was found); ``run`` is the
     settings the solve used (None for a scored split)."""

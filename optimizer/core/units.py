@@ -1,0 +1,193 @@
+"""Response units and their spend bounds.
+
+A *unit* is something with its own response curve: a channel, or one tier of a KOL channel.
+Its GMV in a period is its gain (GMV per effective yuan, seasonality included) times its
+normalised curve of the spend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.core.curves import Curve, cpm_by_period, per_period
+from optimizer.schema.channels import CurveChannel, KolChannel, PaidChannel, PrivateDomainChannel
+from optimizer.schema.curves import (
+    ExponentialCurve,
+    ExponentialResponse,
+    HillCurve,
+    HillResponse,
+    LinearResponse,
+    PiecewiseCurve,
+    PiecewiseResponse,
+)
+from optimizer.schema.scenario import Scenario
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A response unit: GMV[t] = gain[t] * curve(spend[t])."""
+
+    id: str
+    channel: str
+    name: str
+    kind: str
+    curve: Curve
+    gain: np.ndarray
+    aov_cny: float
+    new_customer_share: float
+    counts_toward_cac: bool
+    commission_rate: float = 0.0
+    cpm_cny: np.ndarray | None = None
+
+
+def per_unit(units: list[Unit], attribute: str, periods: int) -> np.ndarray:
+    """A per-unit constant (commission rate, AOV, a flag) broadcast to (units, periods)."""
+    values = np.array([float(getattr(u, attribute)) for u in units])
+    return np.repeat(values[:, None], periods, axis=1)
+
+
+def build_units(s: Scenario) -> list[Unit]:
+    """One unit per channel, one per KOL tier."""
+    n = len(s.periods)
+    units: list[Unit] = []
+    for channel in s.channels:
+        season = per_period(
+            channel.seasonality if channel.seasonality is not None else s.seasonality, n, 1.0
+        )
+        if isinstance(channel, PaidChannel):
+            units.append(paid_unit(channel, season, n))
+        elif isinstance(channel, KolChannel):
+            units.extend(kol_units(channel, season))
+        elif isinstance(channel, PrivateDomainChannel):
+            units.append(private_domain_unit(channel, season, n))
+        else:
+            units.append(curve_unit(channel, season))
+    return units
+
+
+def paid_unit(c: PaidChannel, season: np.ndarray, n: int) -> Unit:
+    """GMV per effective yuan = season x 1000 x CTR x CVR x AOV / CPM of the period."""
+    cpm = cpm_by_period(c.cpm.base_cny, c.cpm.trend, n)
+    return Unit(
+        id=c.id,
+        channel=c.id,
+        name=c.name or c.id,
+        kind="paid",
+        curve=saturation_curve(c.saturation),
+        gain=season * 1000.0 * c.ctr * c.cvr * c.aov_cny / cpm,
+        aov_cny=c.aov_cny,
+        new_customer_share=c.new_customer_share,
+        counts_toward_cac=_flag(c.counts_toward_cac, True),
+        cpm_cny=cpm,
+    )
+
+
+def kol_units(c: KolChannel, season: np.ndarray) -> list[Unit]:
+    """One unit per tier: GMV per fee yuan = season x fee_roas; commission on that GMV."""
+    return [
+        Unit(
+            id=f"{c.id}.{tier.id}",
+            channel=c.id,
+            name=f"{c.name or c.id} · {tier.name or tier.id}",
+            kind="kol",
+            curve=saturation_curve(tier.saturation),
+            gain=season * tier.fee_roas,
+            aov_cny=tier.aov_cny,
+            new_customer_share=tier.new_customer_share,
+            counts_toward_cac=_flag(c.counts_toward_cac, True),
+            commission_rate=tier.commission_rate,
+        )
+        for tier in c.tiers
+    ]
+
+
+def private_domain_unit(c: PrivateDomainChannel, season: np.ndarray, n: int) -> Unit:
+    """Members reached at cost_per_reach; share reached = 1 - exp(-reach / members).
+
+    Max GMV per period is members x repurchase x orders per buyer x AOV / periods x season,
+    approached as every member is reached: an exponential curve with scale members x cost.
+    """
+    scale = c.members * c.cost_per_reach_cny
+    max_gmv = c.members * c.repurchase_rate * c.orders_per_buyer * c.aov_cny / n
+    return Unit(
+        id=c.id,
+        channel=c.id,
+        name=c.name or c.id,
+        kind="private_domain",
+        curve=Curve("exponential", scale=scale),
+        gain=season * max_gmv / scale,
+        aov_cny=c.aov_cny,
+        new_customer_share=c.new_customer_share,
+        counts_toward_cac=_flag(c.counts_toward_cac, False),
+    )
+
+
+def curve_unit(c: CurveChannel, season: np.ndarray) -> Unit:
+    """A response given directly in GMV, scaled by seasonality."""
+    curve, gain = response_curve(c)
+    return Unit(
+        id=c.id,
+        channel=c.id,
+        name=c.name or c.id,
+        kind="curve",
+        curve=curve,
+        gain=season * gain,
+        aov_cny=c.aov_cny,
+        new_customer_share=c.new_customer_share,
+        counts_toward_cac=_flag(c.counts_toward_cac, True),
+    )
+
+
+def _flag(value: bool | None, default: bool) -> bool:
+    return default if value is None else value
+
+
+def saturation_curve(sat: object) -> Curve:
+    """Normalised curve (slope 1 at zero where defined) for a channel's saturation."""
+    if isinstance(sat, ExponentialCurve):
+        return Curve("exponential", scale=sat.scale_cny)
+    if isinstance(sat, HillCurve):
+        return Curve("hill", scale=sat.half_saturation_cny, shape=sat.shape)
+    if isinstance(sat, PiecewiseCurve):
+        xs, ys = np.array(sat.points, dtype=float).T
+        return Curve("piecewise", scale=float(xs[-1]), xs=xs, ys=ys)
+    return Curve("linear", scale=1.0)
+
+
+def response_curve(c: CurveChannel) -> tuple[Curve, float]:
+    """Curve and gain for a GMV response given directly."""
+    r = c.response
+    if isinstance(r, ExponentialResponse):
+        return Curve("exponential", scale=r.scale_cny), r.max_gmv_cny / r.scale_cny
+    if isinstance(r, HillResponse):
+        curve = Curve("hill", scale=r.half_saturation_cny, shape=r.shape)
+        return curve, r.max_gmv_cny / r.half_saturation_cny
+    if isinstance(r, PiecewiseResponse):
+        xs, ys = np.array(r.points, dtype=float).T
+        return Curve("piecewise", scale=float(xs[-1]), xs=xs, ys=ys), 1.0
+    assert isinstance(r, LinearResponse)
+    return Curve("linear"), r.roas
+
+
+# --- bounds ----------------------------------------------------------------------------------
+
+
+def unit_bounds(s: Scenario, units: list[Unit]) -> tuple[np.ndarray, np.ndarray]:
+    """Column bounds of each unit and period: zero up to tier capacity or the media budget.
+
+    Business limits (channel and period minimums and maximums, the budget) are rows, never
+    column bounds, so each has its own dual; the budget bound here is loosened by 1e-6 so the
+    budget row, not a column bound, is what binds.
+    """
+    n = len(s.periods)
+    room = max(s.media_budget_cny(), 0.0) * (1.0 + 1e-6)
+    hi = np.full((len(units), n), room)
+    by_channel = {c.id: c for c in s.channels}
+    for i, unit in enumerate(units):
+        channel = by_channel[unit.channel]
+        if isinstance(channel, KolChannel):
+            tier = next(t for t in channel.tiers if f"{channel.id}.{t.id}" == unit.id)
+            hi[i] = np.minimum(hi[i], per_period(tier.capacity_fee_cny, n, room))
+    return np.zeros_like(hi), hi
