@@ -1,4 +1,5 @@
-"""Test support for the HTTP API: databases (SQLite file, PostgreSQL schema) and clients."""
+"""Test support for the HTTP API: databases (SQLite file, PostgreSQL schema), clients, and
+what the what-if tests share (stored scenarios, queued jobs run on a worker, results)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.db.engine import transaction
+from api.db.models import Job
 from api.main import create_app
 from api.services.keys import create_key
 from api.settings import ServiceSettings
+from api.worker import Worker, claim
 
 POSTGRES = os.environ.get("BUDGETOPT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 ROLES = ("viewer", "planner", "admin")
+PROBLEM = "application/problem+json"
+GMV = 5 * 400_000 + 3 * 600_000  # small_scenario's optimum on its 1,000,000 budget
 
 
 @contextmanager
@@ -80,6 +85,17 @@ def running_api(database_url: str, **overrides: Any) -> Iterator[Api]:
         yield api
 
 
+def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
+    """The body of a problem+json answer with this status and type, after checking its shape."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["status"] == status
+    assert body["type"] == f"https://budgetopt.dev/problems/{slug}"
+    assert body["title"] and body["detail"] and body["request_id"]
+    return body
+
+
 def small_scenario(budget: float | dict[str, Any] = 1_000_000.0, **fields: Any) -> dict[str, Any]:
     """Two linear channels, one year: ROAS 5 up to 400k, ROAS 3 unlimited.
 
@@ -109,3 +125,80 @@ def small_scenario(budget: float | dict[str, Any] = 1_000_000.0, **fields: Any) 
         "settings": {"tolerance": 1e-6},
         **fields,
     }
+
+
+# --- what-if jobs ------------------------------------------------------------------------------
+
+
+def stored_scenario(api: Api, doc: dict[str, Any] | None = None) -> str:
+    """The id of a new stored scenario (small_scenario unless ``doc`` is given)."""
+    response = api.call("POST", "/v1/scenarios", json={"scenario": doc or small_scenario()})
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def post(api: Api, sid: str, what: str, body: Any, role: str = "planner") -> Any:
+    """POST a what-if request (``sweeps`` or ``frontiers``) for a stored scenario."""
+    return api.call("POST", f"/v1/scenarios/{sid}/{what}", role=role, json=body)
+
+
+def queued(api: Api, sid: str, what: str, body: Any) -> dict[str, Any]:
+    """The queued job of a what-if request (202 with its Location)."""
+    response = post(api, sid, what, body)
+    assert response.status_code == 202, response.text
+    job = response.json()
+    assert response.headers["location"] == f"/v1/jobs/{job['id']}"
+    assert job["status"] == "queued" and job["progress"] == 0
+    return job
+
+
+def run(api: Api, job_id: str, worker: Worker | None = None) -> dict[str, Any]:
+    """Run the job on a worker in this thread, as a worker thread would."""
+    claimed = claim(api.resources.factory, "test-worker")
+    assert claimed is not None and claimed.id == job_id
+    (worker or Worker(api.resources.factory, api.settings)).run(claimed)
+    return api.call("GET", f"/v1/jobs/{job_id}", role="viewer").json()
+
+
+def result(api: Api, job: dict[str, Any], **params: Any) -> Any:
+    """The response with a succeeded what-if job's result."""
+    response = api.call("GET", job["links"]["result"], role="viewer", params=params)
+    assert response.status_code == 200, response.text
+    return response
+
+
+def plan_of(api: Api, doc: dict[str, Any]) -> tuple[float, float, dict[str, float]]:
+    """Objective, GMV and spend by channel of the plan POST /v1/plans makes of ``doc``."""
+    response = api.call("POST", "/v1/plans", json={"scenario": doc})
+    assert response.status_code == 201, response.text
+    plan = response.json()
+    spend = {c: sum(p.values()) for c, p in plan["result"]["spend"].items()}
+    return plan["objective_value"], plan["result"]["total"]["gmv_cny"], spend
+
+
+def errors(response: Any, status: int = 422) -> dict[str, str]:
+    """The problem+json errors of a refused request, message by body field."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    return {e["path"]: e["message"] for e in response.json()["errors"]}
+
+
+class Recording(Worker):
+    """A worker that notes each point's progress as stored in the database."""
+
+    seen: list[tuple[float, str]]
+
+    def _point_progress(self, job_id: str, done: int, total: int) -> bool:
+        cancel = super()._point_progress(job_id, done, total)
+        with self.factory() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            self.seen.append((job.progress, job.message))
+        return cancel
+
+
+def recording(api: Api) -> Recording:
+    """A recording worker on the app's database."""
+    worker = Recording(api.resources.factory, api.settings)
+    worker.seen = []
+    return worker

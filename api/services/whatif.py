@@ -75,8 +75,7 @@ def point_problems(
     """What is wrong with the scenario at these values (nothing: an empty list): a field, a
     number derived from the fields that no solver can take, or this service's limits."""
     try:
-        point = set_values(scenario, values)
-        check_numbers(point, "request")
+        point = set_values(scenario, values, check_numbers)  # as the worker builds each point
     except ScenarioError as exc:
         return [str(p) for p in exc.problems]
     except ValueError as exc:  # PathError (checked before), or a selector int() cannot read

@@ -6,14 +6,12 @@ import time
 from datetime import timedelta
 
 import pytest
-from api_helpers import running_api, small_scenario
+from api_helpers import GMV, running_api, small_scenario
 from sqlalchemy import select
 
 from api.db.engine import transaction
 from api.db.models import Job, utcnow
 from api.worker import Worker, claim, recover_stale
-
-GMV = 5 * 400_000 + 3 * 600_000
 
 
 def wait_for(api, job_id, timeout=60.0):

@@ -6,11 +6,9 @@ import io
 
 import openpyxl
 import pytest
-from api_helpers import small_scenario
+from api_helpers import GMV, small_scenario
 
 from optimizer.core.solvers import available_solvers
-
-GMV = 5 * 400_000 + 3 * 600_000  # the optimum of small_scenario, by hand
 
 
 def create(api, doc=None, tags=None):
