@@ -11,12 +11,12 @@ from api.auth import Role
 from optimizer.analysis.whatif import RANKED_METRICS
 from optimizer.schema.fields import MAX_CNY
 from optimizer.schema.paths import MAX_COUNT
-from optimizer.schema.scenario import Scenario
+from optimizer.schema.scenario import Scenario, SolveSettings
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{1,50}$")]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}_[0-9a-f]{1,40}$")]
 T = TypeVar("T")
-SolverName = Literal["highs", "cbc", "highs-direct", "lp", "nlp", "auto"]
+SolverName = SolveSettings.model_fields["solver"].annotation  # the scenario's list, the one list
 MAX_VERSION = 2**31 - 1  # a version number the databases can store (a larger one is 422)
 JobKind = Literal["plan", "evaluation", "sweep", "tornado", "frontier"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -52,7 +52,7 @@ class VersionCreate(Body):
 class SolveOptions(Body):
     """How to solve; each field overrides the scenario's ``settings``."""
 
-    solver: SolverName | None = None
+    solver: SolverName | None = None  # type: ignore[valid-type]
     tolerance: float | None = Field(default=None, ge=1e-9, le=0.1)
     time_limit_s: float | None = Field(default=None, gt=0, le=3600)
 
