@@ -1,4 +1,9 @@
-"""Structured JSON logs, one object per line, each carrying the request id."""
+"""Structured JSON logs, one object per line, each carrying the request id.
+
+Logging is configured here and nowhere else: ``configure`` runs once, when ``budgetopt serve``
+starts (uvicorn gets ``log_config=None`` so it does not configure its own). Modules only name
+their logger (``budgetopt.api``, ``budgetopt.jobs``); tests and embedders leave it as it is.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +43,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure(level: str = "INFO") -> None:
-    """Send budgetopt's and uvicorn's logs to stderr as JSON lines."""
+    """Send budgetopt's and uvicorn's logs to stderr as JSON lines (twice is harmless)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     for name in ("budgetopt", "uvicorn", "uvicorn.error"):
