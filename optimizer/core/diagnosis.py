@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from optimizer.core.checks import FEASIBILITY_TOLERANCE, row_scale, row_slack
-from optimizer.core.engine import BOUNDS, optimise
+from optimizer.core.checks import measured, row_holds
+from optimizer.core.conflict import BOUNDS
+from optimizer.core.engine import optimise
 from optimizer.core.forms import LinearForm, Row
 from optimizer.core.problem import Problem
 from optimizer.core.pwl import build_program, clean, elastic, initial_grid, segments, spend_from
@@ -88,12 +89,11 @@ def joint_relaxation(problem: Problem, solver: Solver, deadline: float) -> list[
     gmv = problem.gmv(spend)
     rows, changed = [], []
     for row in problem.rows:
-        measured = _measure(row, spend, gmv)
-        holds = row_slack(row, spend, gmv) >= -FEASIBILITY_TOLERANCE * row_scale(row, spend, gmv)
-        if holds or measured is None:
+        value = measured(row, spend, gmv)
+        if row_holds(row, spend, gmv) or value is None:
             rows.append(row)
             continue
-        rows.append(replace(row, limit=_outward(row, measured)))
+        rows.append(replace(row, limit=_outward(row, value)))
         changed.append((row, rows[-1].limit))
     verified = _is_feasible(replace(problem, rows=rows), solver, deadline)
     return [
@@ -109,14 +109,6 @@ def joint_relaxation(problem: Problem, solver: Solver, deadline: float) -> list[
         )
         for row, new in changed
     ]
-
-
-def _measure(row: Row, spend: np.ndarray, gmv: np.ndarray) -> float | None:
-    num = row.num.evaluate(spend, gmv)
-    if row.den is None:
-        return num
-    den = row.den.evaluate(spend, gmv)
-    return num / den if den > 1e-12 else None
 
 
 def _relax(problem: Problem, solver: Solver, row: Row, deadline: float) -> Relaxation:

@@ -19,10 +19,10 @@ import numpy as np
 from scipy.optimize import minimize
 
 from optimizer.core.checks import (
-    FEASIBILITY_TOLERANCE,
     SolveResult,
+    broken_rows,
+    is_better,
     objective_value,
-    row_scale,
     row_slack,
 )
 from optimizer.core.forms import LinearForm, Row
@@ -202,16 +202,6 @@ def phase_one(
     return np.clip(result.x[:cells] * scale, lo, hi).reshape(shape), str(result.message)
 
 
-def broken_rows(problem: Problem, spend: np.ndarray) -> list[Row]:
-    """Rows that fail on the true curves beyond the feasibility tolerance (as violated_rows)."""
-    gmv = problem.gmv(spend)
-    return [
-        row
-        for row in problem.rows
-        if row_slack(row, spend, gmv) < -FEASIBILITY_TOLERANCE * row_scale(row, spend, gmv)
-    ]
-
-
 def describe_broken(problem: Problem, spend: np.ndarray, rows: list[Row], most: int = 4) -> str:
     """Broken rules in a budget owner's words, each with what the split gives instead."""
     gmv = problem.gmv(spend)
@@ -257,6 +247,10 @@ def _in_words(message: str) -> str:
     return f"its step failed numerically ({message})"
 
 
+SOLVER = "nlp (SLSQP)"
+Best = tuple[float, np.ndarray, str]  # objective, spend, the start it came from
+
+
 def solve_nlp(problem: Problem, *, start: np.ndarray | None = None) -> SolveResult:
     """The nonlinear method: SLSQP on the true curves, its result re-checked like any plan.
 
@@ -268,75 +262,24 @@ def solve_nlp(problem: Problem, *, start: np.ndarray | None = None) -> SolveResu
     check. Rules on spend alone are column bounds here (``implied_bounds``).
     """
     started = time.perf_counter()
-    solver = "nlp (SLSQP)"
-    if problem.switches:
+    refusal = _refusal(problem)
+    if refusal is not None:
         return SolveResult(
-            status="error",
-            solver=solver,
-            rounds=0,
-            is_mip=False,
-            seconds=0.0,
-            message="nlp cannot decide whether a channel is used at "
-            "all (min_spend_if_used_cny, activation_cost_cny): use lp",
-        )
-    cells = problem.lo.size
-    if cells > MAX_NLP_CELLS:
-        return SolveResult(
-            status="error",
-            solver=solver,
-            rounds=0,
-            is_mip=False,
-            seconds=0.0,
-            message=f"the nonlinear method handles at most {MAX_NLP_CELLS} spend cells "
-            f"(channels or KOL tiers x periods) and this plan has {cells}: try --solver lp",
+            status="error", solver=SOLVER, rounds=0, is_mip=False, seconds=0.0, message=refusal
         )
     bounds = implied_bounds(problem)
     even = np.clip(default_start(problem), *bounds)
     starts = [("the even split", even)]
     if start is not None:
         starts.insert(0, ("the given start", np.asarray(start, dtype=float)))
-    best: tuple[float, np.ndarray, str] | None = None
-    failures = []
-    for label, point in starts:
-        spend, message = local_optimum(problem, point, bounds)
-        broken = [] if spend is None else broken_rows(problem, spend)
-        if spend is None:
-            failures.append(f"from {label} SLSQP stopped: {_in_words(message)}")
-        elif broken:
-            failures.append(f"from {label} it broke {describe_broken(problem, spend, broken)}")
-        else:
-            value = objective_value(problem, spend)
-            if best is None or (value > best[0] if problem.maximise else value < best[0]):
-                best = (value, spend, label)
+    best, failures = _best_of(problem, starts, bounds)
     rounds = len(starts)
     failure = ""
     if best is None:
-        closest, _ = phase_one(problem, even, bounds)
+        best, failure = _from_phase_one(problem, even, bounds)
         rounds += 2
-        broken = broken_rows(problem, closest)
-        spend, message = (None, "") if broken else local_optimum(problem, closest, bounds)
-        later = [] if spend is None else broken_rows(problem, spend)
-        if broken:
-            failure = (
-                "the nonlinear method could not find a split that keeps every rule: the "
-                f"closest it came still breaks {describe_broken(problem, closest, broken)}"
-                " — try --solver lp, which proves whether any split keeps them all"
-            )
-        elif spend is None or later:
-            why = (
-                _in_words(message)
-                if spend is None
-                else "it ended breaking " + describe_broken(problem, spend, later)
-            )
-            failure = (
-                "the nonlinear method found a split that keeps every rule but could not "
-                f"improve it to an optimum ({why}) — try --solver lp"
-            )
-        else:
-            label = "a phase-one start (a split that keeps every rule, found from the even split)"
-            best = (objective_value(problem, spend), spend, label)
     common = {
-        "solver": solver,
+        "solver": SOLVER,
         "rounds": rounds,
         "is_mip": False,
         "seconds": time.perf_counter() - started,
@@ -348,3 +291,70 @@ def solve_nlp(problem: Problem, *, start: np.ndarray | None = None) -> SolveResu
     if failures:
         note += " (" + "; ".join(failures) + ")"
     return SolveResult(status="optimal", spend=spend, objective=value, message=note, **common)
+
+
+def _refusal(problem: Problem) -> str | None:
+    """Why the nonlinear method cannot take this problem at all (None when it can)."""
+    if problem.switches:
+        return (
+            "nlp cannot decide whether a channel is used at "
+            "all (min_spend_if_used_cny, activation_cost_cny): use lp"
+        )
+    cells = problem.lo.size
+    if cells > MAX_NLP_CELLS:
+        return (
+            f"the nonlinear method handles at most {MAX_NLP_CELLS} spend cells "
+            f"(channels or KOL tiers x periods) and this plan has {cells}: try --solver lp"
+        )
+    return None
+
+
+def _best_of(
+    problem: Problem,
+    starts: list[tuple[str, np.ndarray]],
+    bounds: tuple[np.ndarray, np.ndarray],
+) -> tuple[Best | None, list[str]]:
+    """SLSQP from each start: the best end that keeps every rule, and what failed from where."""
+    best: Best | None = None
+    failures = []
+    for label, point in starts:
+        spend, message = local_optimum(problem, point, bounds)
+        broken = [] if spend is None else broken_rows(problem, spend)
+        if spend is None:
+            failures.append(f"from {label} SLSQP stopped: {_in_words(message)}")
+        elif broken:
+            failures.append(f"from {label} it broke {describe_broken(problem, spend, broken)}")
+        else:
+            value = objective_value(problem, spend)
+            if best is None or is_better(problem, value, best[0]):
+                best = (value, spend, label)
+    return best, failures
+
+
+def _from_phase_one(
+    problem: Problem, even: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]
+) -> tuple[Best | None, str]:
+    """SLSQP from a split that keeps every rule, found by phase one from the even split; or
+    why there is none, in a budget owner's words."""
+    closest, _ = phase_one(problem, even, bounds)
+    broken = broken_rows(problem, closest)
+    if broken:
+        return None, (
+            "the nonlinear method could not find a split that keeps every rule: the "
+            f"closest it came still breaks {describe_broken(problem, closest, broken)}"
+            " — try --solver lp, which proves whether any split keeps them all"
+        )
+    spend, message = local_optimum(problem, closest, bounds)
+    later = [] if spend is None else broken_rows(problem, spend)
+    if spend is None or later:
+        why = (
+            _in_words(message)
+            if spend is None
+            else "it ended breaking " + describe_broken(problem, spend, later)
+        )
+        return None, (
+            "the nonlinear method found a split that keeps every rule but could not "
+            f"improve it to an optimum ({why}) — try --solver lp"
+        )
+    label = "a phase-one start (a split that keeps every rule, found from the even split)"
+    return (objective_value(problem, spend), spend, label), ""

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import optimizer.core.nlp as nlp
+from optimizer.core.checks import broken_rows
 from optimizer.core.problem import build_problem
 from optimizer.inputs.files import load_scenario
 from optimizer.planner import plan
@@ -26,7 +27,7 @@ def test_a_zero_spend_cap_in_a_period_is_an_exact_bound() -> None:
 def test_phase_one_finds_a_split_that_keeps_every_rule_from_the_even_split() -> None:
     problem = build_problem(load_scenario(ANNUAL))
     split, _ = nlp.phase_one(problem, nlp.default_start(problem), (problem.lo, problem.hi))
-    assert nlp.broken_rows(problem, split) == []
+    assert broken_rows(problem, split) == []
 
 
 def test_when_the_even_split_fails_the_phase_one_start_finds_the_plan(

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from optimizer.core.solvers.base import LinearProgram, Solution, Solver, out_of_time
+from optimizer.core.solvers.highs_status import highs_solution
 from optimizer.core.solvers.output import highs_options, quiet_construction, route_highs_log
 
 
@@ -40,32 +41,19 @@ class HighsDirectSolver(Solver):
             return out_of_time(time_limit_s, started)
         highs.setOptionValue("time_limit", left)
         highs.run()
-        seconds = time.perf_counter() - started
-        status = highs.getModelStatus()
-        ms = highspy.HighsModelStatus
-        info = highs.getInfo()
-        gap = float(info.mip_gap) if lp.is_mip else None
-        has_point = info.primal_solution_status == 2
+        has_point = highs.getInfo().primal_solution_status == 2
         x = np.array(highs.getSolution().col_value) if has_point else None
         objective = float(lp.c @ x + lp.c0) if x is not None else None
-        if status == ms.kOptimal:
-            duals = None if lp.is_mip else np.array(highs.getSolution().row_dual)
-            return Solution("optimal", x, objective, seconds, mip_gap=gap, row_duals=duals)
-        if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
-            return Solution("infeasible", None, None, seconds, highs.modelStatusToString(status))
-        if status == ms.kUnbounded:
-            return Solution("unbounded", None, None, seconds, "objective is unbounded")
-        if status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt):
-            return Solution(
-                "time_limit",
-                x,
-                objective,
-                seconds,
-                f"stopped at the time limit of {time_limit_s:g} s",
-                gap,
-                bound=_finite(info.mip_dual_bound) if lp.is_mip else None,
-            )
-        return Solution("error", None, None, seconds, highs.modelStatusToString(status))
+        return highs_solution(
+            highs,
+            lp,
+            time.perf_counter() - started,
+            time_limit_s,
+            point=lambda: x,
+            objective=lambda: objective,
+            duals=lambda: np.array(highs.getSolution().row_dual),
+            bound=_finite,
+        )
 
 
 def _highs_lp(lp: LinearProgram, highspy: object) -> object:

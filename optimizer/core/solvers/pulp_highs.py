@@ -8,6 +8,7 @@ import time
 import pulp
 
 from optimizer.core.solvers.base import LinearProgram, Solution, Solver, out_of_time
+from optimizer.core.solvers.highs_status import highs_solution
 from optimizer.core.solvers.output import highs_options, quiet_construction, route_highs_log
 from optimizer.core.solvers.pulp_model import row_duals, to_pulp, values
 from optimizer.errors import SolverFailedError
@@ -24,8 +25,6 @@ class HighsSolver(Solver):
 
     def solve(self, lp: LinearProgram, *, time_limit_s: float, mip_gap: float) -> Solution:
         """Solve with HiGHS; statuses come from HiGHS's own model status."""
-        import highspy
-
         started = time.perf_counter()
         deadline = started + time_limit_s
         problem, variables = to_pulp(lp)
@@ -41,41 +40,17 @@ class HighsSolver(Solver):
         except pulp.PulpSolverError as exc:
             raise SolverFailedError(f"HiGHS failed: {exc}") from exc
         self.build_seconds = solver.ran_at - started
-        seconds = time.perf_counter() - started
-        highs = problem.solverModel
-        status = highs.getModelStatus()
-        ms = highspy.HighsModelStatus
-        info = highs.getInfo()
-        gap = float(info.mip_gap) if lp.is_mip else None
-        has_point = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        if status == ms.kOptimal:
+        return highs_solution(
+            problem.solverModel,
+            lp,
+            time.perf_counter() - started,
+            time_limit_s,
+            point=lambda: values(variables),
+            objective=lambda: pulp.value(problem.objective),
             # PuLP hands HiGHS a minimisation, so a maximisation's duals come back negated.
-            duals = None if lp.is_mip else row_duals(problem, lp.a.shape[0], negate=lp.maximise)
-            return Solution(
-                "optimal",
-                values(variables),
-                pulp.value(problem.objective),
-                seconds,
-                mip_gap=gap,
-                row_duals=duals,
-            )
-        if status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
-            return Solution("infeasible", None, None, seconds, highs.modelStatusToString(status))
-        if status == ms.kUnbounded:
-            return Solution("unbounded", None, None, seconds, "objective is unbounded")
-        if status in (ms.kTimeLimit, ms.kIterationLimit, ms.kInterrupt):
-            point = values(variables) if has_point else None
-            objective = pulp.value(problem.objective) if has_point else None
-            return Solution(
-                "time_limit",
-                point,
-                objective,
-                seconds,
-                f"stopped at the time limit of {time_limit_s:g} s",
-                gap,
-                bound=_bound(lp, float(info.mip_dual_bound)),
-            )
-        return Solution("error", None, None, seconds, highs.modelStatusToString(status))
+            duals=lambda: row_duals(problem, lp.a.shape[0], negate=lp.maximise),
+            bound=lambda highs_bound: _bound(lp, highs_bound),
+        )
 
 
 class _HighsBy(pulp.HiGHS):  # type: ignore[misc,valid-type]
