@@ -25,7 +25,8 @@ from optimizer.inputs.files import load_scenario
 from optimizer.outputs.text import csv_value
 from optimizer.planner import effective_settings
 from optimizer.planner import plan as solve
-from optimizer.results.plan import Plan, fingerprint
+from optimizer.results.fingerprint import fingerprint
+from optimizer.results.plan import Plan
 from optimizer.results.serialise import to_json
 
 SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
@@ -52,7 +53,7 @@ SUMMARY_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class Options:
+class BatchOptions:
     """Solve options for every file of the batch (None: each scenario's own settings)."""
 
     solver: str | None = None
@@ -114,7 +115,7 @@ def is_json_schema(path: Path) -> bool:
     return isinstance(data, dict) and "$schema" in data and "channels" not in data
 
 
-def run_file(path: str, out: str, options: Options) -> dict[str, Any]:
+def run_file(path: str, out: str, options: BatchOptions) -> dict[str, Any]:
     """Solve one file (or reuse its stored plan) and return its summary row; never raises."""
     row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, None)
     row["file"] = path
@@ -200,7 +201,7 @@ Done = Callable[[dict[str, Any]], None]
 
 
 def run_local(
-    files: list[Path], out: Path, options: Options, workers: int, on_done: Done
+    files: list[Path], out: Path, options: BatchOptions, workers: int, on_done: Done
 ) -> Iterator[dict[str, Any]]:
     """Rows of every file, solved in ``workers`` processes, in completion order."""
     with process_pool(workers) as pool:
@@ -212,7 +213,7 @@ def run_local(
 
 
 def run_dask(
-    files: list[Path], out: Path, options: Options, scheduler: str, on_done: Done
+    files: list[Path], out: Path, options: BatchOptions, scheduler: str, on_done: Done
 ) -> Iterator[dict[str, Any]]:
     """Rows of every file, solved on a Dask cluster (workers must see ``out`` and the files)."""
     from distributed import Client

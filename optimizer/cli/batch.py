@@ -16,7 +16,7 @@ from rich.console import Console
 
 from optimizer.analysis.batch import (
     SUMMARY_COLUMNS,
-    Options,
+    BatchOptions,
     discover,
     run_dask,
     run_local,
@@ -84,7 +84,9 @@ def batch(
     Exit code 0 when every file has a plan, 1 when some file failed or has none.
     """
     files = _scenario_files(paths, out)
-    options = Options(solver_value(solver), tolerance, time_limit, charts, verbose=is_verbose())
+    options = BatchOptions(
+        solver_value(solver), tolerance, time_limit, charts, verbose=is_verbose()
+    )
     rows = _run_batch(files, out, options, workers, scheduler)
     _write_batch_reports(rows, out, charts)
     raise typer.Exit(EXIT_OK if _say_summary(rows, out) else EXIT_NO_PLAN)
@@ -126,7 +128,7 @@ def _say_summary(rows: list[Row], out: Path) -> bool:
 
 
 def _run_batch(
-    files: list[Path], out: Path, options: Options, workers: int, scheduler: str | None
+    files: list[Path], out: Path, options: BatchOptions, workers: int, scheduler: str | None
 ) -> list[Row]:
     """Run with a progress bar (files done, failed, remaining); rows sorted by file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn

@@ -14,7 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from optimizer.analysis.batch import Options, discover, run_file
+from optimizer.analysis.batch import BatchOptions, discover, run_file
 
 BUDGETOPT = str(Path(sys.executable).with_name("budgetopt"))
 
@@ -173,9 +173,9 @@ def test_run_file_reuses_a_stored_plan_and_discover_skips_the_output(tmp_path):
     source = tmp_path / "s.json"
     source.write_text(json.dumps(variant(3)))
     out = tmp_path / "out"
-    first = run_file(str(source), str(out), Options())
+    first = run_file(str(source), str(out), BatchOptions())
     assert first["reused"] is False and first["gmv_cny"] == pytest.approx(expected_gmv(3), rel=1e-6)
-    second = run_file(str(source), str(out), Options())
+    second = run_file(str(source), str(out), BatchOptions())
     assert second["reused"] is True and second["gmv_cny"] == first["gmv_cny"]
     (out / "note.json").write_text("{}")
     assert discover([tmp_path], exclude=out) == [source]
