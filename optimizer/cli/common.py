@@ -30,7 +30,7 @@ METHODS = ("lp", "nlp", "auto")
 
 
 class OutputFormat(StrEnum):
-    """Text output formats (plan, evaluate, sweep, frontier, compare)."""
+    """Text output formats of evaluate, sweep and frontier (plan and compare add xlsx)."""
 
     table = "table"
     json = "json"

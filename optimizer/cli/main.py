@@ -3,11 +3,7 @@
 plan, evaluate, validate and schema (``cli.plan``), batch (``cli.batch``), sweep and frontier
 (``cli.whatif``) and compare (``cli.compare``); what they share is in ``cli.common`` (exit
 codes, options) and ``cli.guard`` (stdout is for data). ``api.cli`` adds serve and keys to this
-``app``, and imports from here the names its own commands need.
-
-Exit codes: 0 a plan was found (or the file is valid, or the split keeps every rule),
-1 no plan satisfies the rules (infeasible, or no plan within the time limit) or the
-evaluated split breaks a rule, 2 bad input (file, field, option), 3 the solver itself failed.
+``app``, and imports from here the names its own commands need. Exit codes: ``cli.common``.
 """
 
 from __future__ import annotations
