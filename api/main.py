@@ -17,7 +17,7 @@ from api.problems import install
 from api.routes import ROUTERS
 from api.settings import ServiceSettings
 from api.worker import Worker
-from optimizer.results.plan import package_version
+from optimizer.results.fingerprint import package_version
 
 log = logging.getLogger("budgetopt.api")
 

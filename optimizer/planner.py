@@ -18,7 +18,8 @@ from optimizer.core.problem import Problem, build_problem
 from optimizer.core.solvers import available_solvers, get_solver
 from optimizer.core.units import Unit
 from optimizer.errors import FieldProblem, ScenarioError
-from optimizer.results.plan import Plan, build_plan
+from optimizer.results.build import build_plan
+from optimizer.results.plan import Plan
 from optimizer.schema.scenario import Scenario, SolveSettings
 
 __all__ = [  # the front door's names

@@ -9,7 +9,7 @@ from api.auth import Principal
 from api.db.models import ScenarioRecord, ScenarioTag, ScenarioVersion, new_id, utcnow
 from api.problems import HttpProblem, not_found
 from api.services.paging import one_page
-from optimizer.results.plan import fingerprint
+from optimizer.results.fingerprint import fingerprint
 from optimizer.schema.scenario import Scenario
 
 

@@ -10,7 +10,7 @@ import subprocess
 from importlib import metadata
 
 from optimizer.planner import available_solvers
-from optimizer.results.plan import package_version
+from optimizer.results.fingerprint import package_version
 
 
 def versions() -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from helpers import linear, scenario
 
 from optimizer.cli.plan import schema_text
-from optimizer.results.plan import fingerprint
+from optimizer.results.fingerprint import fingerprint
 
 SCHEMA_FILE = Path(__file__).parents[2] / "scenarios" / "scenario.schema.json"
 
