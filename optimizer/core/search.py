@@ -9,6 +9,7 @@ plan that keeps every rule and the tightest bound; ``engine.optimise`` decides w
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -305,7 +306,9 @@ def _segment_excess(unit: object, points: np.ndarray) -> np.ndarray:
     return np.maximum(np.max(unit.curve.value(fine) - chord, axis=-1), 0.0)  # type: ignore[attr-defined]
 
 
-def _s_curve_errors(problem: Problem, grid: list[list[np.ndarray]]):
+def _s_curve_errors(
+    problem: Problem, grid: list[list[np.ndarray]]
+) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
     """(unit, period, points, weighted excess per segment) for every S-shaped unit-period."""
     for i, unit in enumerate(problem.units):
         if unit.curve.is_concave():

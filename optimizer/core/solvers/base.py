@@ -75,3 +75,8 @@ def out_of_time(time_limit_s: float, started: float) -> Solution:
         time.perf_counter() - started,
         f"the time limit of {time_limit_s:g} s ran out while the model was being built",
     )
+
+
+def finite_or_none(value: float) -> float | None:
+    """The value as a float, or None for an infinite one (a missing bound, to a solver)."""
+    return float(value) if np.isfinite(value) else None

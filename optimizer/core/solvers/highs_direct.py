@@ -6,7 +6,13 @@ import time
 
 import numpy as np
 
-from optimizer.core.solvers.base import LinearProgram, Solution, Solver, out_of_time
+from optimizer.core.solvers.base import (
+    LinearProgram,
+    Solution,
+    Solver,
+    finite_or_none,
+    out_of_time,
+)
 from optimizer.core.solvers.highs_status import highs_solution
 from optimizer.core.solvers.output import highs_options, quiet_construction, route_highs_log
 
@@ -52,7 +58,7 @@ class HighsDirectSolver(Solver):
             point=lambda: x,
             objective=lambda: objective,
             duals=lambda: np.array(highs.getSolution().row_dual),
-            bound=_finite,
+            bound=finite_or_none,
         )
 
 
@@ -80,7 +86,3 @@ def _highs_lp(lp: LinearProgram, highspy: object) -> object:
         kinds = highspy.HighsVarType  # type: ignore[attr-defined]
         model.integrality_ = [kinds.kInteger if v else kinds.kContinuous for v in lp.integer]
     return model
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pulp
 
-from optimizer.core.solvers.base import LinearProgram
+from optimizer.core.solvers.base import LinearProgram, finite_or_none
 
 
 def to_pulp(lp: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
@@ -15,8 +15,8 @@ def to_pulp(lp: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
     variables = [
         problem.add_variable(
             f"x{j}",
-            lowBound=_finite(lp.col_lo[j]),
-            upBound=_finite(lp.col_hi[j]),
+            lowBound=finite_or_none(lp.col_lo[j]),
+            upBound=finite_or_none(lp.col_hi[j]),
             cat=pulp.LpInteger if lp.integer[j] else pulp.LpContinuous,
         )
         for j in range(len(lp.c))
@@ -50,10 +50,6 @@ def to_pulp(lp: LinearProgram) -> tuple[pulp.LpProblem, list[pulp.LpVariable]]:
 def values(variables: list[pulp.LpVariable]) -> np.ndarray:
     """Column values after a solve (0 where the solver left one unset)."""
     return np.array([v.varValue if v.varValue is not None else 0.0 for v in variables])
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
 
 
 def row_duals(problem: pulp.LpProblem, n_rows: int, *, negate: bool = False) -> np.ndarray:
