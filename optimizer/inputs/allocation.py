@@ -90,6 +90,7 @@ def _read_rows(reader: csv.DictReader[str], key: str) -> tuple[Allocation, list[
 
 
 def _split_error(path: Path, problems: list[FieldProblem]) -> ScenarioError:
+    """A ScenarioError about the allocation file."""
     return ScenarioError(str(path), problems, subject="allocation")
 
 

@@ -73,6 +73,7 @@ class _Loader(
             self._depth -= 1
 
     def construct_yaml_int(self, node: yaml.ScalarNode) -> int:
+        """An integer, or a YAML error with its line when it is too long to convert."""
         try:
             return super().construct_yaml_int(node)
         except ValueError:
@@ -120,6 +121,7 @@ def parse_document(
 
 
 def _parse_json(text: str, source: str) -> tuple[Any, dict[Loc, int]]:
+    """JSON by the json module (its messages), then composed as YAML for lines and repeated keys."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -148,6 +150,7 @@ _NESTING_LIMIT = "maximum nesting depth"  # libyaml: "exceeded maximum nesting d
 
 
 def _too_deep() -> FieldProblem:
+    """Nesting too deep, whichever limit came first: ours, libyaml's or Python's recursion."""
     return FieldProblem(
         "file",
         f"nested too deeply: a scenario needs a few levels of mappings and lists, not "
@@ -156,6 +159,7 @@ def _too_deep() -> FieldProblem:
 
 
 def _lines_of(node: yaml.Node | None, source: str) -> dict[Loc, int]:
+    """The line of every path in the document; ScenarioError for bad keys and alias bombs."""
     lines: dict[Loc, int] = {}
     if node is None:
         return lines
@@ -214,6 +218,7 @@ def _collect_mapping(
     sizes: dict[int, int],
     open_nodes: set[int],
 ) -> int:
+    """The keys of a mapping (merged ones too) and the lines below them; its node count."""
     size = 0
     seen: dict[str, int] = {}
     merged: list[yaml.Node] = []
@@ -256,6 +261,7 @@ def _collect_mapping(
 
 
 def _yaml_kind(node: yaml.Node) -> str:
+    """What YAML reads a scalar as, in words: true/false, a number, empty."""
     tag = node.tag.rsplit(":", 1)[-1]
     return {"bool": "true/false", "int": "a number", "float": "a number", "null": "empty"}.get(
         tag, tag

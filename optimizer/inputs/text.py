@@ -38,6 +38,7 @@ def read_text(path: Path) -> str:
 
 
 def _is_gb18030(raw: bytes) -> bool:
+    """Whether bytes that are not UTF-8 read as GBK/GB18030, the likeliest other encoding."""
     try:
         raw.decode("gb18030")
     except UnicodeDecodeError:

@@ -72,6 +72,7 @@ def per_period_errors(
 
 
 def _count_message(periods: list[str], got: int) -> str:
+    """A list of the wrong length: how many values, the periods they are for, how many came."""
     names = ", ".join(periods) if len(periods) <= 12 else f"{periods[0]} ... {periods[-1]}"
     return f"expected {len(periods)} values, one per period ({names}), got {got}"
 

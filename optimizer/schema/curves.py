@@ -96,6 +96,7 @@ Response = Annotated[
 
 
 def _check_curve_points(points: list[tuple[float, float]]) -> None:
+    """From (0, 0), spend increasing, response never falling, returns diminishing: convex."""
     spends = [p[0] for p in points]
     values = [p[1] for p in points]
     if spends[0] != 0 or values[0] != 0:

@@ -141,6 +141,7 @@ class Scenario(StrictModel):
 
     @model_validator(mode="after")
     def _check_cross_references(self) -> Scenario:
+        """The rules between fields; the numbers derived from them are checked after this."""
         errors = list(_cross_field_errors(self))
         if errors:
             raise ValidationError.from_exception_data("Scenario", errors)
@@ -196,6 +197,7 @@ def _cross_field_errors(s: Scenario) -> Iterator[InitErrorDetails]:
 
 
 def _budget_errors(s: Scenario) -> Iterator[InitErrorDetails]:
+    """The total budget covers the fixed costs and the contingency."""
     fixed = sum(c.amount_cny for c in s.fixed_costs)
     if s.media_budget_cny() < 0:
         yield error_at(
