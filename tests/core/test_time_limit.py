@@ -122,8 +122,10 @@ def test_time_limit_returns_the_best_plan_so_far_with_its_gap(solver: str) -> No
     assert result.status == "time_limit"
     assert result.solver.is_mip
     assert "time limit of 2 s" in result.message
-    if result.total is not None:
-        assert all(rule.holds for rule in result.rules)
+    if result.total is None:  # a loaded machine may find no plan in 2 s: said plainly
+        assert "no plan found within the time limit of 2 s" in result.message
+        return
+    assert all(rule.holds for rule in result.rules)
     if result.solver.gap is None:
         # No bound proven in time (CBC's is not exposed through PuLP): said, not guessed.
         assert "gap unknown" in result.message
