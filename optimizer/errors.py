@@ -34,6 +34,14 @@ class ScenarioError(OptimizerError):
         super().__init__(f"{source}: invalid {subject}\n{lines}")
 
 
+class RequestError(ScenarioError):
+    """A what-if request is wrong in its own fields (``vary[1].path``, ``metric``, ``to_cny``),
+    not in the scenario: the CLI names them by flag, the API by body field."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__("what-if", problems, subject="request")
+
+
 class SolverUnavailableError(OptimizerError):
     """The requested solver is not installed or not known."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -23,15 +23,33 @@ from optimizer.results.plan import Plan
 from optimizer.schema.scenario import Scenario, SolveSettings
 
 __all__ = [  # the front door's names
+    "METHODS",
     "Progress",
+    "SolveOptions",
     "available_solvers",
     "check_numbers",
     "evaluate",
+    "is_available",
     "plan",
     "score",
 ]
 
 SpendByUnit = Mapping[str, Mapping[str, float]]
+METHODS = ("lp", "nlp", "auto")  # ways to solve that need no particular backend installed
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Overrides of a scenario's settings for many plans (None: each scenario's own)."""
+
+    solver: str | None = None
+    tolerance: float | None = None
+    time_limit_s: float | None = None
+
+
+def is_available(name: str) -> bool:
+    """Whether ``plan(solver=name)`` can run here: a method, or an LP backend installed here."""
+    return name in METHODS or name in available_solvers()
 
 
 def plan(

@@ -10,8 +10,8 @@ from api.services.checks import check_scenario
 from api.services.whatif import check_solver, point_problems, refuse, whatif_work
 from api.services.work import Work
 from api.settings import ServiceSettings
-from optimizer.analysis.whatif import budget_range, default_budgets
-from optimizer.errors import FieldProblem
+from optimizer.analysis.whatif import frontier_budgets
+from optimizer.errors import FieldProblem, RequestError
 from optimizer.schema.scenario import Scenario
 
 
@@ -44,19 +44,7 @@ def prepare_frontier(
 
 def _budgets(scenario: Scenario, body: FrontierRequest) -> list[float]:
     """The request's budgets: its range or the defaults, evenly spaced and all different."""
-    defaults = default_budgets(scenario, body.points)
-    low = body.from_cny if body.from_cny is not None else defaults[0]
-    high = body.to_cny if body.to_cny is not None else defaults[-1]
-    if high <= low:
-        if body.to_cny is None:
-            message = f"from_cny {low:,.0f} must be below the default to_cny {high:,.0f}"
-            refuse(
-                [FieldProblem("from_cny", message + " (twice the scenario's budget): give to_cny")]
-            )
-        which = "from_cny" if body.from_cny is not None else "the default from_cny"
-        refuse([FieldProblem("to_cny", f"to_cny {high:,.0f} must be above {which} {low:,.0f}")])
-    budgets = budget_range(low, high, body.points)
-    if len(set(budgets)) != len(budgets):
-        message = f"{body.points} budgets from {low:g} to {high:g} are not all different"
-        refuse([FieldProblem("points", message)])
-    return budgets
+    try:
+        return frontier_budgets(scenario, body.from_cny, body.to_cny, body.points)
+    except RequestError as exc:
+        refuse(exc.problems)

@@ -20,10 +20,9 @@ from api.services.checks import check_scenario
 from api.services.whatif import check_solver, point_problems, refuse, whatif_work
 from api.services.work import Work
 from api.settings import ServiceSettings
-from optimizer.analysis.whatif import MAX_POINTS, budget_range
+from optimizer.analysis.whatif import MAX_POINTS, budget_range, point_count, vary_problems
 from optimizer.errors import FieldProblem
 from optimizer.results.whatif import Vary
-from optimizer.schema.paths import get_value
 from optimizer.schema.scenario import Scenario
 
 Point = tuple[tuple[int, int], ...]  # (vary index, value index) of each field that moves
@@ -43,14 +42,13 @@ def prepare_sweep(
     if body.mode == "grid" and body.metric is not None:
         refuse([FieldProblem("metric", "a metric applies to mode tornado only")])
     varies, sources = _varies(scenario, body.vary)
+    count = point_count(varies, one_at_a_time=body.mode == "tornado")
     if body.mode == "tornado":
-        count = 1 + sum(len(v.values) for v in varies)
         # the scenario as given is the first point; each field then moves alone
         points: Iterable[Point] = (
             ((i, j),) for i, v in enumerate(varies) for j in range(len(v.values))
         )
     else:
-        count = math.prod(len(v.values) for v in varies)
         points = itertools.product(
             *([(i, j) for j in range(len(v.values))] for i, v in enumerate(varies))
         )
@@ -66,22 +64,12 @@ def prepare_sweep(
 
 def _varies(scenario: Scenario, specs: list[VarySpec]) -> tuple[list[Vary], list[str]]:
     """The varies with their values, and where each came from (``vary[i].values``/``.range``);
-    422 listing every unknown or repeated path and every range that is not finite."""
-    problems: list[FieldProblem] = []
+    422 listing every unknown or repeated path (the analysis's check) and every range whose
+    values overflow."""
     varies: list[Vary] = []
     sources: list[str] = []
-    seen: set[str] = set()
+    problems: list[FieldProblem] = []
     for i, spec in enumerate(specs):
-        path = spec.path.strip()
-        try:
-            get_value(scenario, path)
-        except ValueError as exc:  # PathError, or a selector int() cannot read
-            problems.append(FieldProblem(f"vary[{i}].path", str(exc)))
-        if path in seen:
-            problems.append(
-                FieldProblem(f"vary[{i}].path", f"{path} is given twice: list all its values once")
-            )
-        seen.add(path)
         if spec.range is not None:
             r = spec.range
             values: list[Any] = budget_range(r.start, r.stop, r.count)
@@ -91,7 +79,8 @@ def _varies(scenario: Scenario, specs: list[VarySpec]) -> tuple[list[Vary], list
         else:
             values = list(spec.values or [])
             sources.append(f"vary[{i}].values")
-        varies.append(Vary(path, tuple(values)))
+        varies.append(Vary(spec.path.strip(), tuple(values)))
+    problems = vary_problems(scenario, varies) + problems
     if problems:
         refuse(problems)
     return varies, sources

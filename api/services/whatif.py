@@ -24,7 +24,7 @@ from optimizer.analysis import whatif
 from optimizer.analysis.whatif import PointProgress
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.outputs.whatif_rows import report_sheets
-from optimizer.planner import available_solvers, check_numbers
+from optimizer.planner import available_solvers, check_numbers, is_available
 from optimizer.results.whatif import Frontier, Sweep, Tornado, Vary, from_json_data, to_json_data
 from optimizer.schema.paths import set_values
 from optimizer.schema.scenario import Scenario
@@ -59,7 +59,7 @@ def whatif_work(
 def check_solver(scenario: Scenario, body: SolveOptions) -> None:
     """422 now, rather than an error at every point later, for a backend not installed here."""
     name = body.solver or scenario.settings.solver
-    if name in ("lp", "nlp", "auto") or name in available_solvers():
+    if is_available(name):
         return
     available = ", ".join(available_solvers()) or "none"
     whose = "" if body.solver else "the scenario's settings.solver "

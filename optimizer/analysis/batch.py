@@ -18,16 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from optimizer.analysis.pool import process_pool
-from optimizer.core.diagnosis import Relaxation
 from optimizer.core.solvers.output import set_verbose
 from optimizer.errors import OptimizerError
 from optimizer.inputs.files import load_scenario
 from optimizer.outputs.text import csv_value
-from optimizer.planner import effective_settings
+from optimizer.planner import SolveOptions, effective_settings
 from optimizer.planner import plan as solve
 from optimizer.results.fingerprint import fingerprint
-from optimizer.results.plan import Plan
-from optimizer.results.serialise import to_json
+from optimizer.results.serialise import stored_plan, to_json
 
 SUFFIXES = (".yaml", ".yml", ".json", ".xlsx")
 SUMMARY_COLUMNS = (
@@ -53,12 +51,9 @@ SUMMARY_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class BatchOptions:
+class BatchOptions(SolveOptions):
     """Solve options for every file of the batch (None: each scenario's own settings)."""
 
-    solver: str | None = None
-    tolerance: float | None = None
-    time_limit_s: float | None = None
     charts: bool = False
     verbose: bool = False  # solver logs to stderr in the worker processes too (--verbose)
 
@@ -159,21 +154,6 @@ def _write_atomic(target: Path, text: str) -> None:
     partial = target.with_suffix(f".{os.getpid()}.tmp")
     partial.write_text(text, encoding="utf-8")
     os.replace(partial, target)
-
-
-def stored_plan(data: dict[str, Any]) -> Plan:
-    """A plan from its stored JSON (plan --format json, a batch's plans/*.json): the plan that
-    was written, its diagnosis included, but for the wall-clock time the JSON leaves out."""
-    if data.get("solver"):
-        data = {**data, "solver": {"seconds": 0.0, **data["solver"]}}
-    if data.get("diagnosis"):
-        data = {**data, "diagnosis": [_relaxation(item) for item in data["diagnosis"]]}
-    return Plan.from_dict(data)
-
-
-def _relaxation(item: Any) -> Any:
-    """An infeasible plan's suggestion, stored as a dictionary, as the Relaxation it was."""
-    return Relaxation(**item) if isinstance(item, dict) else item
 
 
 def _summary(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:

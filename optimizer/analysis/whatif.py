@@ -10,13 +10,13 @@ same scenario agree exactly.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from optimizer.analysis.pool import process_pool
-from optimizer.errors import OptimizerError
-from optimizer.planner import check_numbers
+from optimizer.errors import FieldProblem, OptimizerError, RequestError
+from optimizer.planner import SolveOptions, check_numbers
 from optimizer.planner import plan as solve
 from optimizer.results.plan import Plan
 from optimizer.results.whatif import (
@@ -28,7 +28,7 @@ from optimizer.results.whatif import (
     TornadoBar,
     Vary,
 )
-from optimizer.schema.paths import PathError, get_value, parse_values, problem, set_values
+from optimizer.schema.paths import get_value, parse_values, set_values
 from optimizer.schema.scenario import Scenario
 
 MAX_POINTS = 10_000
@@ -48,52 +48,53 @@ RANKED_METRICS = tuple(m for m in POINT_METRICS if m not in ("status", "feasible
 PointProgress = Callable[[int, int], None]  # (points solved, points in all): for a progress bar
 
 
-@dataclass(frozen=True)
-class SolveOptions:
-    """Solver overrides for every point (None: the scenario's own settings)."""
-
-    solver: str | None = None
-    tolerance: float | None = None
-    time_limit_s: float | None = None
-
-
 # --- building points ---------------------------------------------------------------------------
 
 
-def parse_vary(option: str) -> Vary:
-    """``path=a:b:n`` or ``path=v1,v2,...`` -> Vary; ScenarioError naming the option if bad."""
-    path, sep, values = option.partition("=")
+def parse_vary(text: str) -> Vary:
+    """``path=a:b:n`` or ``path=v1,v2,...`` -> Vary; ValueError saying what is wrong."""
+    path, sep, values = text.partition("=")
     if not sep or not path.strip():
-        raise problem("--vary", option, "expected PATH=VALUES, e.g. budget.total_cny=100e6:160e6:7")
-    try:
-        return Vary(path.strip(), tuple(parse_values(values)))
-    except ValueError as exc:
-        raise problem("--vary", option, str(exc)) from None
+        raise ValueError("expected PATH=VALUES, e.g. budget.total_cny=100e6:160e6:7")
+    return Vary(path.strip(), tuple(parse_values(values)))
 
 
-def check_varies(scenario: Scenario, varies: Sequence[Vary]) -> None:
-    """Every path names a field and no path is given twice; ScenarioError otherwise."""
+def vary_problems(scenario: Scenario, varies: Sequence[Vary]) -> list[FieldProblem]:
+    """Each path that names no field of the scenario or is given twice, as ``vary[i].path``."""
+    found: list[FieldProblem] = []
     seen: set[str] = set()
-    for vary in varies:
-        if vary.path in seen:
-            raise problem("--vary", vary.path, "given twice: list all its values in one --vary")
-        seen.add(vary.path)
+    for i, vary in enumerate(varies):
         try:
             get_value(scenario, vary.path)
-        except PathError as exc:
-            raise problem("--vary", vary.path, str(exc)) from None
+        except ValueError as exc:  # PathError, or a selector int() cannot read
+            found.append(FieldProblem(f"vary[{i}].path", str(exc)))
+        if vary.path in seen:
+            message = f"{vary.path} is given twice: list all its values once"
+            found.append(FieldProblem(f"vary[{i}].path", message))
+        seen.add(vary.path)
+    return found
 
 
-def grid(scenario: Scenario, varies: Sequence[Vary]) -> list[dict[str, Any]]:
+def point_count(varies: Sequence[Vary], one_at_a_time: bool = False) -> int:
+    """Points a sweep solves: every combination, or (a tornado) the base plus each value alone."""
+    if one_at_a_time:
+        return 1 + sum(len(v.values) for v in varies)
+    return math.prod(len(v.values) for v in varies)
+
+
+def check_request(scenario: Scenario, varies: Sequence[Vary], one_at_a_time: bool) -> None:
+    """RequestError listing every bad path, or the point count when it is over MAX_POINTS."""
+    found = vary_problems(scenario, varies)
+    if found:
+        raise RequestError(found)
+    count = point_count(varies, one_at_a_time)
+    if count > MAX_POINTS:
+        message = f"{count:,} points: at most {MAX_POINTS:,} per run"
+        raise RequestError([FieldProblem("vary", message)])
+
+
+def grid(varies: Sequence[Vary]) -> list[dict[str, Any]]:
     """Every combination of the values, first field varying slowest."""
-    check_varies(scenario, varies)
-    size = 1
-    for vary in varies:
-        size *= len(vary.values)
-    if size > MAX_POINTS:
-        raise problem(
-            "--vary", "--vary", f"{size:,} combinations: at most {MAX_POINTS:,} points per run"
-        )
     combos = itertools.product(*(v.values for v in varies))
     return [dict(zip((v.path for v in varies), combo, strict=True)) for combo in combos]
 
@@ -176,7 +177,8 @@ def sweep(
     progress: PointProgress | None = None,
 ) -> Sweep:
     """Plan every combination of the varied values."""
-    points = grid(scenario, varies)
+    check_request(scenario, varies, one_at_a_time=False)
+    points = grid(varies)
     results = solve_all(scenarios_for(scenario, points), options, workers, progress)
     solved = [to_point(v, r) for v, r in zip(points, results, strict=True)]
     return Sweep(scenario.name, list(varies), solved, scenario.channel_ids())
@@ -193,12 +195,11 @@ def tornado(
     """Move each field alone through its values (the rest as given); widest swing first."""
     if metric not in RANKED_METRICS:
         choices = ", ".join(RANKED_METRICS)
-        raise problem("--metric", metric, f"unknown metric '{metric}'; choose one of {choices}")
-    check_varies(scenario, varies)
+        message = f"unknown metric '{metric}'; choose one of {choices}"
+        raise RequestError([FieldProblem("metric", message)])
+    check_request(scenario, varies, one_at_a_time=True)
     points: list[dict[str, Any]] = [{}]
     points += [{v.path: value} for v in varies for value in v.values]
-    if len(points) > MAX_POINTS:
-        raise problem("--vary", "--vary", f"{len(points):,} points: at most {MAX_POINTS:,} per run")
     results = solve_all(scenarios_for(scenario, points), options, workers, progress)
     solved = [to_point(v, r) for v, r in zip(points, results, strict=True)]
     base, rest = solved[0], iter(solved[1:])
@@ -227,6 +228,31 @@ def default_budgets(scenario: Scenario, points: int = 16) -> list[float]:
     return budget_range(start, 2.0 * total, points)
 
 
+def frontier_budgets(
+    scenario: Scenario, low: float | None, high: float | None, points: int
+) -> list[float]:
+    """``points`` budgets from ``low`` to ``high`` (each defaulting to ``default_budgets``'s
+    end); RequestError naming from_cny, to_cny or points when they make no range."""
+    defaults = default_budgets(scenario, points)
+    start = low if low is not None else defaults[0]
+    stop = high if high is not None else defaults[-1]
+    if stop <= start:
+        if high is None:
+            message = (
+                f"{start:,.0f} must be below the default to_cny {stop:,.0f} "
+                "(twice the scenario's budget): give to_cny"
+            )
+            raise RequestError([FieldProblem("from_cny", message)])
+        which = "from_cny" if low is not None else "the default from_cny"
+        message = f"{stop:,.0f} must be above {which} {start:,.0f}"
+        raise RequestError([FieldProblem("to_cny", message)])
+    budgets = budget_range(start, stop, points)
+    if len(set(budgets)) != len(budgets):
+        message = f"{points} budgets from {start:g} to {stop:g} are not all different"
+        raise RequestError([FieldProblem("points", message)])
+    return budgets
+
+
 def budget_range(start: float, stop: float, points: int) -> list[float]:
     """``points`` evenly spaced budgets from start to stop."""
     if points < 2:
@@ -244,11 +270,11 @@ def frontier(
 ) -> Frontier:
     """The best plan at each total budget, with marginal ROAS between neighbouring budgets."""
     if objective == "min_spend":
-        raise problem(
-            "--objective", objective, "min_spend has no frontier: choose max_gmv or max_profit"
-        )
+        message = "min_spend has no frontier: choose max_gmv, max_profit or max_new_customers"
+        raise RequestError([FieldProblem("objective", message)])
     if len(budgets) < 2 or sorted(set(budgets)) != list(budgets):
-        raise problem("--budgets", "budgets", "expected two or more budgets in increasing order")
+        message = "expected two or more budgets in increasing order"
+        raise RequestError([FieldProblem("budgets", message)])
     points = [{"budget.total_cny": b, "objective.kind": objective} for b in budgets]
     results = solve_all(scenarios_for(scenario, points), options, workers, progress)
     solved = frontier_points(budgets, results, scenario.accounting.spend_basis)

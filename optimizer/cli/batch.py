@@ -20,7 +20,6 @@ from optimizer.analysis.batch import (
     discover,
     run_dask,
     run_local,
-    stored_plan,
     write_summary_csv,
 )
 from optimizer.cli.common import (
@@ -35,6 +34,7 @@ from optimizer.cli.common import (
 )
 from optimizer.core.solvers.output import is_verbose
 from optimizer.results.plan import Plan
+from optimizer.results.serialise import stored_plan
 
 Row = dict[str, Any]
 CPU_COUNT = os.cpu_count() or 1  # the default number of local worker processes

@@ -19,14 +19,12 @@ from optimizer.cli.guard import emit_data
 from optimizer.errors import ScenarioError, SolverFailedError, SolverUnavailableError
 from optimizer.inputs.allocation import load_allocation
 from optimizer.inputs.files import load_scenario
-from optimizer.planner import available_solvers, compare, score
+from optimizer.planner import available_solvers, compare, is_available, score
 from optimizer.planner import plan as make_plan
 from optimizer.results.plan import Plan
 from optimizer.schema.scenario import Scenario
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_SOLVER_FAILED = 0, 1, 2, 3
-# Methods that need no particular LP backend: any machine that runs budgetopt has them.
-METHODS = ("lp", "nlp", "auto")
 
 
 class OutputFormat(StrEnum):
@@ -117,9 +115,7 @@ def solver_value(solver: SolverName | None) -> str | None:
 
 def check_solver(name: str | None) -> None:
     """Exit with code 2 when an LP backend is named that this machine does not have."""
-    if name is None or name in METHODS:
-        return
-    if name not in available_solvers():
+    if name is not None and not is_available(name):
         available = ", ".join(available_solvers()) or "none"
         fail(f"solver '{name}' is not available here; available: {available}", EXIT_BAD_INPUT)
 

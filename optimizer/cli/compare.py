@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 
-from optimizer.analysis.batch import stored_plan
 from optimizer.analysis.compare import side_by_side
 from optimizer.cli.common import (
     EXIT_BAD_INPUT,
@@ -33,6 +32,7 @@ from optimizer.inputs.text import read_text
 from optimizer.outputs.comparison import comparison_rows, comparison_table
 from optimizer.outputs.whatif_rows import Rows, to_csv_text
 from optimizer.results.plan import Plan
+from optimizer.results.serialise import stored_plan
 from optimizer.schema.scenario import Scenario
 
 ItemsArg = Annotated[

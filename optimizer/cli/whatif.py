@@ -7,6 +7,7 @@ is shown as a table, CSV or JSON, and with --out also written as CSV, JSON, XLSX
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
@@ -17,13 +18,7 @@ import typer
 from rich.console import Console
 
 from optimizer.analysis import whatif
-from optimizer.analysis.whatif import (
-    PointProgress,
-    SolveOptions,
-    budget_range,
-    default_budgets,
-    parse_vary,
-)
+from optimizer.analysis.whatif import PointProgress, SolveOptions, frontier_budgets, parse_vary
 from optimizer.cli.common import (
     EXIT_BAD_INPUT,
     EXIT_NO_PLAN,
@@ -42,12 +37,22 @@ from optimizer.cli.common import (
     solver_value,
     write_output,
 )
-from optimizer.errors import ScenarioError
+from optimizer.errors import FieldProblem, RequestError, ScenarioError
 from optimizer.outputs.whatif_rows import Rows, report_sheets, to_csv_text, to_table_text
-from optimizer.results.whatif import Frontier, Tornado, WhatIf, to_json_data
+from optimizer.results.whatif import Frontier, Tornado, Vary, WhatIf, to_json_data
 from optimizer.schema.scenario import Scenario
 
 T = TypeVar("T")
+
+# The flag that sets each field of a what-if request (vary[i] is the i-th --vary given).
+FLAGS = {
+    "vary": "--vary",
+    "metric": "--metric",
+    "objective": "--objective",
+    "from_cny": "--from",
+    "to_cny": "--to",
+    "points": "--points",
+}
 
 # Objectives a frontier can be drawn for: the schema's, but for min_spend (no budget to vary).
 OBJECTIVES = schema_choices(Scenario.model_fields["objective"].annotation, "kind")
@@ -117,14 +122,16 @@ def sweep(
     _check_folder(out)
     scenario = load(scenario_file)
     options = _options(solver, tolerance, time_limit)
-    varies = [_checked(lambda v=v: parse_vary(v)) for v in vary]
+    varies = [_vary(text) for text in vary]
     with _progress("tornado" if tornado else "sweep") as progress:
         if tornado:
             result: WhatIf = _checked(
-                lambda: whatif.tornado(scenario, varies, metric, options, workers, progress)
+                lambda: whatif.tornado(scenario, varies, metric, options, workers, progress), vary
             )
         else:
-            result = _checked(lambda: whatif.sweep(scenario, varies, options, workers, progress))
+            result = _checked(
+                lambda: whatif.sweep(scenario, varies, options, workers, progress), vary
+            )
     sheets = report_sheets(result)
     ((stem, rows),) = sheets.items()
     keys = ["field", "value"] if isinstance(result, Tornado) else [v.path for v in varies]
@@ -159,7 +166,7 @@ def frontier(
     _check_folder(out)
     scenario = load(scenario_file)
     options = _options(solver, tolerance, time_limit)
-    budgets = _budgets(scenario, start, stop, points)
+    budgets = _checked(lambda: frontier_budgets(scenario, start, stop, points))
 
     def run() -> Frontier:
         with _progress("frontier") as progress:
@@ -177,16 +184,12 @@ def frontier(
     raise typer.Exit(EXIT_OK if any(r["feasible"] for r in rows) else EXIT_NO_PLAN)
 
 
-def _budgets(
-    scenario: Scenario, start: float | None, stop: float | None, points: int
-) -> list[float]:
-    """The frontier's budgets: --from to --to, each defaulting to the scenario's range."""
-    defaults = default_budgets(scenario, points)
-    low = start if start is not None else defaults[0]
-    high = stop if stop is not None else defaults[-1]
-    if high <= low:
-        fail(f"--to {high:,.0f} must be above --from {low:,.0f}", EXIT_BAD_INPUT)
-    return budget_range(low, high, points)
+def _vary(text: str) -> Vary:
+    """One --vary option as a Vary; exit 2 naming the option when it cannot be read."""
+    try:
+        return parse_vary(text)
+    except ValueError as exc:
+        fail(f"--vary {text}: {exc}", EXIT_BAD_INPUT)
 
 
 @contextmanager
@@ -218,12 +221,32 @@ def _check_folder(out: Path | None) -> None:
         fail(f"--out {out} is a file, not a folder", EXIT_BAD_INPUT)
 
 
-def _checked(build: Callable[[], T]) -> T:
+def _checked(build: Callable[[], T], varies: Sequence[str] = ()) -> T:
     """Run ``build``; a ScenarioError (a bad option or value) exits with code 2."""
     try:
         return build()
+    except RequestError as exc:
+        lines = [_by_flag(p, varies) for p in exc.problems]
+        shown = (
+            lines[0]
+            if len(lines) == 1
+            else "invalid options\n" + "\n".join(f"  - {x}" for x in lines)
+        )
+        fail(shown, EXIT_BAD_INPUT)
     except ScenarioError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
+
+
+def _by_flag(problem: FieldProblem, varies: Sequence[str]) -> str:
+    """A request problem named by the option that set the field: vary[1].path -> --vary TEXT."""
+    field = problem.path.partition(".")[0]
+    index = re.fullmatch(r"vary\[(\d+)\]", field)
+    if index and int(index[1]) < len(varies):
+        where = f"--vary {varies[int(index[1])]}"
+    else:
+        where = FLAGS.get(field, problem.path)
+    message = re.sub(r"\b(from_cny|to_cny)\b", lambda m: FLAGS[m[0]], problem.message)
+    return f"{where}: {message}"
 
 
 def _print(

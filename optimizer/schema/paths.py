@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from optimizer.errors import FieldProblem, ScenarioError
+from optimizer.errors import ScenarioError
 from optimizer.schema.messages import problems_from
 from optimizer.schema.scenario import Scenario
 
@@ -200,8 +200,3 @@ def _scalar(raw: str) -> Any:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"expected a finite number, got '{raw}'")
     return value
-
-
-def problem(option: str, where: str, message: str) -> ScenarioError:
-    """A bad command-line option (``--vary``) as a ScenarioError naming what in it is wrong."""
-    return ScenarioError(option, [FieldProblem(where, message)], subject="option")

@@ -12,11 +12,13 @@ from optimizer.analysis.whatif import (
     budget_range,
     default_budgets,
     frontier,
+    frontier_budgets,
     parse_vary,
     sweep,
     tornado,
+    vary_problems,
 )
-from optimizer.errors import ScenarioError
+from optimizer.errors import RequestError, ScenarioError
 from optimizer.planner import plan
 from optimizer.results.whatif import Vary
 from optimizer.schema.paths import PathError, get_value, parse_values, set_value, set_values
@@ -84,15 +86,38 @@ def test_values_parse_ranges_and_lists():
             parse_values(bad)
 
 
-def test_a_bad_vary_option_names_itself():
-    with pytest.raises(ScenarioError) as caught:
+def test_a_bad_vary_names_the_request_field():
+    with pytest.raises(ValueError, match="expected PATH=VALUES"):
         parse_vary("budget.total_cny")
-    assert "expected PATH=VALUES" in str(caught.value)
-    with pytest.raises(ScenarioError) as caught:
-        sweep(two_linear(), [parse_vary("channels[tv].ctr=1,2")])
-    assert "channels[tv].ctr: no item 'tv' in channels; known: a, b" in str(caught.value)
-    with pytest.raises(ScenarioError, match="given twice"):
+    with pytest.raises(RequestError) as caught:
+        sweep(two_linear(), [parse_vary("budget.total_cny=1"), parse_vary("channels[tv].ctr=1,2")])
+    assert "vary[1].path: no item 'tv' in channels; known: a, b" in str(caught.value)
+    with pytest.raises(RequestError) as caught:
         sweep(two_linear(), [parse_vary("budget.total_cny=1,2"), parse_vary("budget.total_cny=3")])
+    assert [p.path for p in caught.value.problems] == ["vary[1].path"]
+    assert "budget.total_cny is given twice" in str(caught.value)
+
+
+def test_every_bad_path_is_listed_at_once():
+    varies = [Vary("channels[tv].ctr", (1,)), Vary("budget.totl_cny", (1,)), Vary("x", (1,))]
+    found = vary_problems(two_linear(), varies)
+    assert [p.path for p in found] == ["vary[0].path", "vary[1].path", "vary[2].path"]
+
+
+def test_frontier_budgets_name_the_range_field():
+    base = two_linear()  # 2M: default budgets from 1M to 4M
+    assert frontier_budgets(base, None, None, 4) == [1e6, 2e6, 3e6, 4e6]
+    assert frontier_budgets(base, 2e6, 5e6, 4) == [2e6, 3e6, 4e6, 5e6]
+    with pytest.raises(RequestError) as caught:
+        frontier_budgets(base, 2e6, 1e6, 4)
+    assert str(caught.value.problems[0]) == "to_cny: 1,000,000 must be above from_cny 2,000,000"
+    with pytest.raises(RequestError) as caught:
+        frontier_budgets(base, 5e6, None, 4)
+    assert caught.value.problems[0].path == "from_cny"
+    assert "must be below the default to_cny 4,000,000" in str(caught.value)
+    with pytest.raises(RequestError) as caught:
+        frontier_budgets(base, 1e6, 1e6 + 1e-9, 200)  # steps finer than a float's spacing at 1M
+    assert caught.value.problems[0].path == "points"
 
 
 def test_a_value_the_schema_refuses_is_an_error_before_any_solve():
@@ -108,8 +133,9 @@ def test_too_many_points_is_refused():
         Vary("channels[a].response.roas", tuple(range(1, 102))),
     ]
     assert MAX_POINTS < 100 * 101
-    with pytest.raises(ScenarioError, match="at most"):
+    with pytest.raises(RequestError, match="at most") as caught:
         sweep(two_linear(), varies)
+    assert [p.path for p in caught.value.problems] == ["vary"]
 
 
 # --- sweep -------------------------------------------------------------------------------------
@@ -178,7 +204,7 @@ def test_tornado_ranks_fields_by_swing(solver):
 
 
 def test_tornado_refuses_an_unknown_metric():
-    with pytest.raises(ScenarioError, match="unknown metric 'gmv'"):
+    with pytest.raises(RequestError, match="metric: unknown metric 'gmv'"):
         tornado(two_linear(), [parse_vary("budget.total_cny=1e6,3e6")], "gmv")
 
 
@@ -229,9 +255,9 @@ def test_frontier_notes_when_returns_are_already_low():
 
 def test_frontier_refuses_min_spend_and_unordered_budgets():
     base = two_linear()
-    with pytest.raises(ScenarioError, match="min_spend has no frontier"):
+    with pytest.raises(RequestError, match="objective: min_spend has no frontier"):
         frontier(base, [1e6, 2e6], objective="min_spend")
-    with pytest.raises(ScenarioError, match="increasing order"):
+    with pytest.raises(RequestError, match="budgets: expected two or more budgets in increasing"):
         frontier(base, [2e6, 1e6])
 
 

@@ -144,7 +144,15 @@ def test_plan_workbook_embeds_its_charts(t1, tmp_path):
         (["sweep", "{t1}", "--vary", "budget.total_cny=1:2"], "start:stop:count"),
         (["sweep", "{t1}", "--vary", "budget.total_cny=-1,5"], "budget.total_cny"),
         (["sweep", "{t1}", "--tornado", "--metric", "x", "--vary", "budget.total_cny=1,2"], "x"),
-        (["frontier", "{t1}", "--from", "100", "--to", "50"], "must be above --from"),
+        (["frontier", "{t1}", "--from", "100", "--to", "50"], "--to: 50 must be above --from 100"),
+        (
+            ["frontier", "{t1}", "--from", "9e9"],
+            "--from: 9,000,000,000 must be below the default --to",
+        ),
+        (
+            ["sweep", "{t1}", "--vary", "budget.total_cny=1", "--vary", "budget.total_cny=2"],
+            "--vary budget.total_cny=2: budget.total_cny is given twice",
+        ),
         (["compare", "{t1}"], "two or more items"),
         (["compare", "{t1}", "{t1}", "--split", "{t1}"], "exactly one scenario"),
         (["compare", "{t1}", "missing.json"], "no such file"),

@@ -17,7 +17,6 @@ import pytest
 from helpers import linear, scenario
 from typer.testing import CliRunner
 
-from optimizer.analysis.batch import stored_plan
 from optimizer.cli.main import app
 from optimizer.core.diagnosis import Relaxation
 from optimizer.inputs.allocation import load_allocation
@@ -25,7 +24,7 @@ from optimizer.inputs.files import load_scenario
 from optimizer.outputs.text import to_table
 from optimizer.planner import evaluate, plan
 from optimizer.results.plan import Plan
-from optimizer.results.serialise import to_json
+from optimizer.results.serialise import stored_plan, to_json
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "scenarios").glob("*.yaml"))
 FEASIBLE = [p for p in EXAMPLES if "infeasible" not in p.name]
