@@ -7,14 +7,17 @@ of the period and its seasonality.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
 from optimizer.schema.channels import Cpm
 
-Family = Literal["linear", "exponential", "hill", "piecewise"]
+Family = Literal[
+    "linear", "exponential", "hill", "piecewise", "logistic", "tanh", "michaelis_menten"
+]
+SMOOTH_CONCAVE = ("exponential", "logistic", "tanh", "michaelis_menten")  # and Hill of shape <= 1
 
 
 def exponential_value(x: np.ndarray, scale: float) -> np.ndarray:
@@ -43,6 +46,38 @@ def hill_slope(x: np.ndarray, half: float, shape: float) -> np.ndarray:
     return np.where(np.isfinite(slope), slope, np.inf)
 
 
+def logistic_value(x: np.ndarray, scale: float) -> np.ndarray:
+    """2 scale (1 - exp(-x/scale)) / (1 + exp(-x/scale)): PyMC-Marketing's logistic saturation
+    with lam = 1/scale, times 2 scale so the slope is 1 at zero; saturates at 2 scale."""
+    return 2.0 * scale * np.tanh(x / (2.0 * scale))
+
+
+def logistic_slope(x: np.ndarray, scale: float) -> np.ndarray:
+    """Derivative of logistic_value: sech^2(x / 2 scale)."""
+    return 1.0 / np.cosh(np.minimum(x / (2.0 * scale), 350.0)) ** 2
+
+
+def tanh_value(x: np.ndarray, scale: float) -> np.ndarray:
+    """scale * tanh(x / scale): slope 1 at zero, saturating at ``scale``."""
+    return scale * np.tanh(x / scale)
+
+
+def tanh_slope(x: np.ndarray, scale: float) -> np.ndarray:
+    """Derivative of tanh_value: sech^2(x / scale)."""
+    return 1.0 / np.cosh(np.minimum(x / scale, 350.0)) ** 2
+
+
+def michaelis_menten_value(x: np.ndarray, half: float) -> np.ndarray:
+    """half * x / (half + x): slope 1 at zero, half its maximum ``half`` at x = half."""
+    x = np.maximum(x, 0.0)
+    return half * x / (half + x)
+
+
+def michaelis_menten_slope(x: np.ndarray, half: float) -> np.ndarray:
+    """Derivative of michaelis_menten_value: (half / (half + x))^2."""
+    return (half / (half + np.maximum(x, 0.0))) ** 2
+
+
 def piecewise_value(x: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """Linear interpolation through the points, flat after the last one."""
     return np.interp(x, xs, ys)
@@ -65,6 +100,12 @@ class Curve:
     xs: np.ndarray = field(default_factory=lambda: np.zeros(0))
     ys: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
+    def at(self, t: int) -> Curve:
+        """The curve of period t: itself, unless its scale is given per period."""
+        if np.ndim(self.scale) == 0:
+            return self
+        return replace(self, scale=float(np.asarray(self.scale)[t]))
+
     def value(self, x: np.ndarray | float) -> np.ndarray:
         """f at spend x."""
         x = np.asarray(x, dtype=float)
@@ -74,6 +115,12 @@ class Curve:
             return hill_value(x, self.scale, self.shape)
         if self.family == "piecewise":
             return piecewise_value(x, self.xs, self.ys)
+        if self.family == "logistic":
+            return logistic_value(x, self.scale)
+        if self.family == "tanh":
+            return tanh_value(x, self.scale)
+        if self.family == "michaelis_menten":
+            return michaelis_menten_value(x, self.scale)
         return x.copy()
 
     def slope(self, x: np.ndarray | float) -> np.ndarray:
@@ -85,7 +132,64 @@ class Curve:
             return hill_slope(x, self.scale, self.shape)
         if self.family == "piecewise":
             return piecewise_slope(x, self.xs, self.ys)
+        if self.family == "logistic":
+            return logistic_slope(x, self.scale)
+        if self.family == "tanh":
+            return tanh_slope(x, self.scale)
+        if self.family == "michaelis_menten":
+            return michaelis_menten_slope(x, self.scale)
         return np.ones_like(x)
+
+    def curvature(self, x: np.ndarray | float) -> np.ndarray:
+        """f'' at spend x (0 on linear pieces)."""
+        x = np.maximum(np.asarray(x, dtype=float), 0.0)
+        s = self.scale
+        if self.family == "exponential":
+            return -np.exp(-x / s) / s
+        if self.family == "logistic":
+            y = np.minimum(x / (2.0 * s), 350.0)
+            return -np.tanh(y) / np.cosh(y) ** 2 / s
+        if self.family == "tanh":
+            y = np.minimum(x / s, 350.0)
+            return -2.0 * np.tanh(y) / np.cosh(y) ** 2 / s
+        if self.family == "michaelis_menten":
+            return -2.0 * s**2 / (s + x) ** 3
+        if self.family == "hill":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u = x / s
+                us = np.power(u, self.shape)
+                k = self.shape
+                value = k * np.power(u, k - 2.0) * ((k - 1.0) - (k + 1.0) * us) / (1.0 + us) ** 3
+            return np.where(np.isfinite(value), value, -np.inf) / s
+        return np.zeros_like(x)
+
+    def is_strictly_concave(self) -> bool:
+        """f'' < 0 wherever f' > 0: every family but linear, piecewise and S-shaped Hill."""
+        hill = self.family == "hill" and bool(np.all(np.asarray(self.shape) <= 1.0))
+        return self.family in SMOOTH_CONCAVE or hill
+
+    def spend_at_slope(self, c: np.ndarray) -> np.ndarray:
+        """The spend x >= 0 where f'(x) = c, for a strictly concave curve (f' falls from
+        f'(0) to 0): 0 where c >= f'(0), inf where c <= 0; closed form but for Hill."""
+        c = np.asarray(c, dtype=float)
+        s = self.scale
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.family == "exponential":
+                x = -s * np.log(c)
+            elif self.family in ("logistic", "tanh"):
+                width = 2.0 * s if self.family == "logistic" else s
+                x = width * np.arccosh(1.0 / np.sqrt(c))
+            elif self.family == "michaelis_menten":
+                x = s * (1.0 / np.sqrt(c) - 1.0)
+            elif self.family == "hill" and np.all(np.asarray(self.shape) <= 1.0):
+                k = np.asarray(self.shape, dtype=float)
+                newton = hill_spend_at_slope(c, np.where(k == 1.0, 0.5, k))
+                x = s * np.where(k == 1.0, 1.0 / np.sqrt(c) - 1.0, newton)
+            else:
+                raise ValueError(f"{self.family} has no single spend at a slope")
+        # above the slope at zero: no spend (arccosh of a number below 1 is nan)
+        x = np.where(np.isnan(x), 0.0, np.maximum(x, 0.0))
+        return np.where(c <= 0.0, np.inf, x)
 
     def is_concave(self) -> bool:
         """True unless the curve is S-shaped (Hill with shape > 1)."""
@@ -101,6 +205,29 @@ class Curve:
             return np.array([lo, hi])
         inside = self.xs[(self.xs > lo) & (self.xs < hi)]
         return np.concatenate(([lo], inside, [hi]))
+
+
+def hill_spend_at_slope(c: np.ndarray, shape: float | np.ndarray) -> np.ndarray:
+    """u = x / half where the Hill slope k u^(k-1) / (1 + u^k)^2 equals c, for k < 1.
+
+    In v = ln u the log-slope ln k + (k-1) v - 2 ln(1 + e^(k v)) falls strictly and is concave,
+    so Newton's method from the right of the root converges monotonically; a start from the
+    two asymptotes (small and large u) needs a handful of steps to reach float precision.
+    """
+    k = shape
+    target = np.log(np.maximum(c, 1e-300))
+    small = (target - np.log(k)) / (k - 1.0)  # k u^(k-1) = c, right for small u
+    large = (np.log(k) - target) / (k + 1.0)  # k u^(-k-1) = c, right for large u
+    v = np.maximum(small, large)  # the log-slope is below both asymptotes: start right of it
+    for _ in range(60):
+        ekv = np.exp(np.minimum(k * v, 700.0))
+        phi = np.log(k) + (k - 1.0) * v - 2.0 * np.log1p(ekv) - target
+        dphi = (k - 1.0) - 2.0 * k * ekv / (1.0 + ekv)
+        step = phi / dphi
+        v = v - step
+        if np.all(np.abs(step) <= 1e-15 * np.maximum(1.0, np.abs(v))):
+            break
+    return np.exp(v)
 
 
 def initial_breakpoints(curve: Curve, lo: float, hi: float, count: int) -> np.ndarray:

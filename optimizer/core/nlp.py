@@ -25,6 +25,7 @@ from optimizer.core.checks import (
     objective_value,
     row_slack,
 )
+from optimizer.core.curves import SMOOTH_CONCAVE
 from optimizer.core.forms import LinearForm, Row
 from optimizer.core.problem import Problem
 
@@ -32,9 +33,10 @@ MAX_NLP_CELLS = 300  # SLSQP's dense QP steps grow with the cube of the cell cou
 
 
 def is_smooth(problem: Problem) -> bool:
-    """Concave curves with finite slopes everywhere: exponential, Hill of shape 1, linear."""
+    """Concave curves with finite slopes everywhere: all but piecewise, S-shaped Hill and Hill
+    of shape below 1 (infinitely steep at zero)."""
     return all(
-        u.curve.family in ("exponential", "linear")
+        u.curve.family in (*SMOOTH_CONCAVE, "linear")
         or (u.curve.family == "hill" and u.curve.shape == 1)
         for u in problem.units
     )

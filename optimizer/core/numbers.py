@@ -19,7 +19,7 @@ from optimizer.core.rows import rule_scope
 from optimizer.core.units import Unit, build_units, unit_bounds
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.schema.channels import KolChannel, PaidChannel, PrivateDomainChannel
-from optimizer.schema.curves import ExponentialResponse, HillResponse, LinearResponse
+from optimizer.schema.curves import LinearResponse, PiecewiseResponse
 from optimizer.schema.fields import MIN_PRICE_CNY
 from optimizer.schema.messages import Loc, format_path
 from optimizer.schema.rules import CacCeiling, RoasFloor
@@ -102,6 +102,9 @@ _FORMULAS = {
     "linear": "seasonality x roas",
     "exponential": "seasonality x max_gmv_cny / scale_cny",
     "hill": "seasonality x max_gmv_cny / half_saturation_cny",
+    "michaelis_menten": "seasonality x max_gmv_cny / half_saturation_cny",
+    "tanh": "seasonality x max_gmv_cny / scale_cny",
+    "logistic": "seasonality x max_gmv_cny / (2 x scale_cny)",
     "piecewise": "seasonality x the slope of the points",
 }
 
@@ -148,19 +151,14 @@ def _unit_infos(s: Scenario) -> Iterator[_UnitInfo]:
 def _response_factors(r: object, loc: Loc, n: int) -> tuple[list[_Factor], str]:
     if isinstance(r, LinearResponse):
         return [_factor((*loc, "roas"), r.roas, n)], _FORMULAS["linear"]
-    if isinstance(r, ExponentialResponse):
-        factors = [
-            _factor((*loc, "max_gmv_cny"), r.max_gmv_cny, n),
-            _factor((*loc, "scale_cny"), r.scale_cny, n, divides=True),
-        ]
-        return factors, _FORMULAS["exponential"]
-    if isinstance(r, HillResponse):
-        factors = [
-            _factor((*loc, "max_gmv_cny"), r.max_gmv_cny, n),
-            _factor((*loc, "half_saturation_cny"), r.half_saturation_cny, n, divides=True),
-        ]
-        return factors, _FORMULAS["hill"]
-    return [], _FORMULAS["piecewise"]  # the GMV is in the points: their slope is the curve's
+    if isinstance(r, PiecewiseResponse):
+        return [], _FORMULAS["piecewise"]  # the GMV is in the points: their slope is the curve's
+    width = "half_saturation_cny" if hasattr(r, "half_saturation_cny") else "scale_cny"
+    factors = [
+        _factor((*loc, "max_gmv_cny"), r.max_gmv_cny, n),  # type: ignore[attr-defined]
+        _factor((*loc, width), getattr(r, width), n, divides=True),
+    ]
+    return factors, _FORMULAS[r.type]  # type: ignore[attr-defined]
 
 
 def steepest_slope(curve: Curve, hi: float = 1.0) -> float:
@@ -179,7 +177,7 @@ def steepest_slope(curve: Curve, hi: float = 1.0) -> float:
     if shape > 1:  # the slope peaks where u^shape = (shape - 1) / (shape + 1)
         u = ((shape - 1) / (shape + 1)) ** (1 / shape)
     else:
-        u = min(1e-9 * max(hi, 1.0) / curve.scale, 1.0)
+        u = min(1e-9 * max(hi, 1.0) / float(np.min(curve.scale)), 1.0)
     return float(shape * u ** (shape - 1) / (1 + u**shape) ** 2)
 
 

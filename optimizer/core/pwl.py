@@ -70,7 +70,7 @@ def initial_grid(problem: Problem) -> list[list[np.ndarray]]:
     """Breakpoints per unit and period on [lo, hi]."""
     return [
         [
-            initial_breakpoints(u.curve, problem.lo[i, t], problem.hi[i, t], INITIAL_POINTS)
+            initial_breakpoints(u.curve.at(t), problem.lo[i, t], problem.hi[i, t], INITIAL_POINTS)
             for t in range(len(problem.periods))
         ]
         for i, u in enumerate(problem.units)
@@ -104,13 +104,10 @@ def segments(problem: Problem, grid: list[list[np.ndarray]], mode: Approximation
     for i, unit in enumerate(problem.units):
         for t in range(len(problem.periods)):
             points = grid[i][t]
-            values = unit.curve.value(points)
-            if (
-                mode == "tangent"
-                and unit.curve.is_concave()
-                and not unit.curve.is_exact_piecewise()
-            ):
-                points, values = tangent_envelope(unit.curve, points)
+            curve = unit.curve.at(t)
+            values = curve.value(points)
+            if mode == "tangent" and curve.is_concave() and not curve.is_exact_piecewise():
+                points, values = tangent_envelope(curve, points)
             length = np.diff(points)
             keep = length > 0
             rise = np.diff(values)[keep]
@@ -257,8 +254,14 @@ def _row_matrix(
     n = len(column_cell)
     if not forms:
         return sp.csr_matrix((0, n))
-    spend = sp.csr_matrix(np.stack([f.spend_coef.ravel() for f, _ in forms]))
-    gmv = sp.csr_matrix(np.stack([f.gmv_coef.ravel() for f, _ in forms]))
+    terms = [f.entries() for f, _ in forms]
+    row_of = np.concatenate([np.full(len(t[0]), r) for r, t in enumerate(terms)])
+    cell_of = np.concatenate([t[0] for t in terms])
+    size = (len(forms), cells)
+    spend = sp.csr_matrix((np.concatenate([t[1] for t in terms]), (row_of, cell_of)), shape=size)
+    gmv = sp.csr_matrix((np.concatenate([t[2] for t in terms]), (row_of, cell_of)), shape=size)
+    spend.eliminate_zeros()
+    gmv.eliminate_zeros()
     incidence = sp.csr_matrix((np.ones(n), (column_cell, np.arange(n))), shape=(cells, n))
     return (spend @ incidence + gmv @ incidence @ sp.diags(gmv_slope)).tocsr()
 

@@ -22,6 +22,7 @@ from optimizer.core.checks import (
     violated_rows,
 )
 from optimizer.core.conflict import proven_infeasible
+from optimizer.core.curves import Curve
 from optimizer.core.nlp import polish
 from optimizer.core.problem import Problem
 from optimizer.core.pwl import (
@@ -299,11 +300,11 @@ def _tighter(problem: Problem, bound: float | None, candidate: float) -> float:
     return min(bound, candidate) if problem.maximise else max(bound, candidate)
 
 
-def _segment_excess(unit: object, points: np.ndarray) -> np.ndarray:
+def _segment_excess(curve: Curve, points: np.ndarray) -> np.ndarray:
     """Most an S-shaped curve rises above each chord segment (sampled at 9 points)."""
     fine = np.linspace(points[:-1], points[1:], 9, axis=-1)
-    chord = np.interp(fine, points, unit.curve.value(points))  # type: ignore[attr-defined]
-    return np.maximum(np.max(unit.curve.value(fine) - chord, axis=-1), 0.0)  # type: ignore[attr-defined]
+    chord = np.interp(fine, points, curve.value(points))
+    return np.maximum(np.max(curve.value(fine) - chord, axis=-1), 0.0)
 
 
 def _s_curve_errors(
@@ -317,7 +318,7 @@ def _s_curve_errors(
             if len(points) < 2:
                 continue
             weight = abs(problem.objective.gmv_coef[i, t]) * unit.gain[t]
-            yield i, t, points, weight * _segment_excess(unit, points)
+            yield i, t, points, weight * _segment_excess(unit.curve.at(t), points)
 
 
 def _account_s_curves(problem: Problem, grid: list[list[np.ndarray]], budget: float) -> float:

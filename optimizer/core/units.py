@@ -19,8 +19,14 @@ from optimizer.schema.curves import (
     HillCurve,
     HillResponse,
     LinearResponse,
+    LogisticCurve,
+    LogisticResponse,
+    MichaelisMentenCurve,
+    MichaelisMentenResponse,
     PiecewiseCurve,
     PiecewiseResponse,
+    TanhCurve,
+    TanhResponse,
 )
 from optimizer.schema.scenario import Scenario
 
@@ -126,7 +132,7 @@ def private_domain_unit(c: PrivateDomainChannel, season: np.ndarray, n: int) -> 
 
 def curve_unit(c: CurveChannel, season: np.ndarray) -> Unit:
     """A response given directly in GMV, scaled by seasonality."""
-    curve, gain = response_curve(c)
+    curve, gain = response_curve(c, len(season))
     return Unit(
         id=c.id,
         channel=c.id,
@@ -150,25 +156,47 @@ def saturation_curve(sat: object) -> Curve:
         return Curve("exponential", scale=sat.scale_cny)
     if isinstance(sat, HillCurve):
         return Curve("hill", scale=sat.half_saturation_cny, shape=sat.shape)
+    if isinstance(sat, LogisticCurve):
+        return Curve("logistic", scale=sat.scale_cny)
+    if isinstance(sat, TanhCurve):
+        return Curve("tanh", scale=sat.scale_cny)
+    if isinstance(sat, MichaelisMentenCurve):
+        return Curve("michaelis_menten", scale=sat.half_saturation_cny)
     if isinstance(sat, PiecewiseCurve):
         xs, ys = np.array(sat.points, dtype=float).T
         return Curve("piecewise", scale=float(xs[-1]), xs=xs, ys=ys)
     return Curve("linear", scale=1.0)
 
 
-def response_curve(c: CurveChannel) -> tuple[Curve, float]:
-    """Curve and gain for a GMV response given directly."""
+def response_curve(c: CurveChannel, n: int = 1) -> tuple[Curve, np.ndarray]:
+    """Curve and gain per period for a GMV response given directly.
+
+    With a CPM index (or per-period parameters) period t's response is R_t(spend / index_t).
+    Every family is width x phi(x / width) for a shape phi, so that is the family's normalised
+    curve with width index_t x width_t (a scale per period) and gain max_t / width: the same
+    closed forms, one width per period.
+    """
     r = c.response
-    if isinstance(r, ExponentialResponse):
-        return Curve("exponential", scale=r.scale_cny), r.max_gmv_cny / r.scale_cny
-    if isinstance(r, HillResponse):
-        curve = Curve("hill", scale=r.half_saturation_cny, shape=r.shape)
-        return curve, r.max_gmv_cny / r.half_saturation_cny
+    index = per_period(c.cpm_index, n, 1.0)
+    if isinstance(r, LinearResponse):
+        return Curve("linear"), r.roas / index
     if isinstance(r, PiecewiseResponse):
         xs, ys = np.array(r.points, dtype=float).T
-        return Curve("piecewise", scale=float(xs[-1]), xs=xs, ys=ys), 1.0
-    assert isinstance(r, LinearResponse)
-    return Curve("linear"), r.roas
+        return Curve("piecewise", scale=float(xs[-1]), xs=xs, ys=ys), np.ones(n)
+    max_gmv = per_period(r.max_gmv_cny, n, 0.0)
+    named = getattr(r, "half_saturation_cny", None) or getattr(r, "scale_cny", None)
+    width = index * per_period(named, n, 1.0)
+    scale: float | np.ndarray = width if np.ptp(width) > 0 else float(width[0])
+    saturation = 2.0 if isinstance(r, LogisticResponse) else 1.0  # logistic tops at 2 x scale
+    family = {
+        ExponentialResponse: "exponential",
+        HillResponse: "hill",
+        LogisticResponse: "logistic",
+        TanhResponse: "tanh",
+        MichaelisMentenResponse: "michaelis_menten",
+    }[type(r)]
+    shape = getattr(r, "shape", 1.0)
+    return Curve(family, scale=scale, shape=shape), max_gmv / (saturation * width)  # type: ignore[arg-type]
 
 
 # --- bounds ----------------------------------------------------------------------------------

@@ -72,10 +72,11 @@ def response_png(problem: Problem, plan: Plan, path: Path) -> Path:
         top = min(top, float(problem.hi[i].max())) or 1.0
         xs = np.linspace(0.0, top, 120)
         for t, period in enumerate(plan.periods):
-            ys = unit.gain[t] * unit.curve.value(xs)
+            ys = unit.gain[t] * unit.curve.at(t).value(xs)
             ax.plot(xs / 1e6, ys / 1e6, color=colours[t], linewidth=1, label=period)
             x = chosen[i, t]
-            ax.plot(x / 1e6, unit.gain[t] * float(unit.curve.value(x)) / 1e6, "o", color="C3")
+            y = unit.gain[t] * float(unit.curve.at(t).value(x))
+            ax.plot(x / 1e6, y / 1e6, "o", color="C3")
         ax.set_title(f"{unit.id}: marginal ROAS {_marginal(plan, unit.id)}", fontsize=9)
         ax.set_xlabel("spend per period, M CNY", fontsize=8)
         ax.set_ylabel("GMV per period, M CNY", fontsize=8)

@@ -164,6 +164,12 @@ class CurveChannel(ChannelBase):
 
     kind: Literal["curve"]
     response: Response = Field(description="GMV per period as a function of spend per period.")
+    cpm_index: PerPeriod | None = Field(
+        None,
+        description="CPM multiplier per period (1.0 = the CPM the response was fitted at): the "
+        "response is applied to spend / index, the impressions bought, so a dearer week buys "
+        "less; above 0, at most 1000. Not with a piecewise response.",
+    )
     aov_cny: OrderValue
     new_customer_share: Fraction = 0.5
 

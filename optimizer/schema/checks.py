@@ -49,8 +49,11 @@ def per_period_errors(
     *,
     positive: bool = False,
     maximum: float = MAX_CNY,
+    least: float | None = None,
+    floor: float = TINY,
 ) -> Iterator[InitErrorDetails]:
-    """Per-period values: one per period, >= 0 (> 0 if ``positive``), at most ``maximum``."""
+    """Per-period values: one per period, >= 0 (> 0 if ``positive``, at least ``least`` CNY if
+    given, at least ``floor`` if positive), at most ``maximum``."""
     if value is None:
         return
     values = value if isinstance(value, list) else [value]
@@ -63,9 +66,14 @@ def per_period_errors(
             yield error_at(
                 where, f"expected a {'positive' if positive else 'non-negative'} number, got {v:g}"
             )
-        elif positive and v < TINY:
+        elif least is not None and v < least:
             yield error_at(
-                where, f"expected at least {TINY:g}, got {v:g}: too small to compute with"
+                where,
+                f"expected at least {least:g} CNY (one fen), got {v:g}: too small to compute with",
+            )
+        elif positive and v < floor:
+            yield error_at(
+                where, f"expected at least {floor:g}, got {v:g}: too small to compute with"
             )
         elif v > maximum:
             yield error_at(where, f"expected a number of at most {maximum:,g}, got {v:g}")
@@ -96,12 +104,31 @@ def channel_errors(c: Channel, periods: list[str], loc: Loc) -> Iterator[InitErr
         )
     elif c.kind == "paid":
         yield from _cpm_errors(c.cpm, periods, (*loc, "cpm"))
+    if c.kind == "curve":
+        yield from _curve_errors(c, periods, loc)
     if c.kind == "kol":
         yield from repeats([t.id for t in c.tiers], "tiers", ("id",), loc)
         for k, tier in enumerate(c.tiers):
             yield from per_period_errors(
                 tier.capacity_fee_cny, periods, (*loc, "tiers", k, "capacity_fee_cny")
             )
+
+
+def _curve_errors(c: Any, periods: list[str], loc: Loc) -> Iterator[InitErrorDetails]:
+    """A curve channel's CPM index and per-period response parameters: one per period."""
+    index_loc = (*loc, "cpm_index")
+    yield from per_period_errors(
+        c.cpm_index, periods, index_loc, positive=True, maximum=MAX_MULTIPLIER
+    )
+    if c.cpm_index is not None and c.response.type == "piecewise":
+        yield error_at(index_loc, "a piecewise response takes no cpm_index: give its points")
+    for name in ("max_gmv_cny", "scale_cny", "half_saturation_cny"):
+        value = getattr(c.response, name, None)
+        where = (*loc, "response", name)
+        if name == "max_gmv_cny":  # any positive amount; a subnormal one is caught as GMV per yuan
+            yield from per_period_errors(value, periods, where, positive=True, floor=0.0)
+        else:
+            yield from per_period_errors(value, periods, where, positive=True, least=MIN_PRICE_CNY)
 
 
 def _cpm_errors(cpm: Cpm, periods: list[str], loc: Loc) -> Iterator[InitErrorDetails]:

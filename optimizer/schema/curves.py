@@ -12,7 +12,22 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from optimizer.schema.fields import Money, Positive, PositiveMoney, Price, StrictModel, fail_at
+from optimizer.schema.fields import (
+    Money,
+    PerPeriod,
+    Positive,
+    Price,
+    StrictModel,
+    fail_at,
+)
+
+PER_PERIOD_MAX = (
+    "GMV per period as spend grows without limit (above 0, at most 1e12); or a list, one per "
+    "period."
+)
+PER_PERIOD_WIDTH = (
+    "CNY of spend per period at the fitted CPM (0.01 to 1e12); or a list, one per period."
+)
 
 
 class LinearCurve(StrictModel):
@@ -36,6 +51,28 @@ class HillCurve(StrictModel):
     shape: Positive = Field(1.0, gt=0, le=10, description="Hill exponent; 1 is concave.")
 
 
+class LogisticCurve(StrictModel):
+    """Effective spend = 2 scale (1 - e^(-spend/scale)) / (1 + e^(-spend/scale)): PyMC-Marketing's
+    logistic saturation with lam = 1 / scale, slope 1 at zero, saturating at 2 x scale."""
+
+    type: Literal["logistic"]
+    scale_cny: Price = Field(description="1 / lam, in CNY of spend per period.")
+
+
+class TanhCurve(StrictModel):
+    """Effective spend = scale * tanh(spend / scale): slope 1 at zero, saturating at scale."""
+
+    type: Literal["tanh"]
+    scale_cny: Price = Field(description="Spend per period where returns fall to 42%.")
+
+
+class MichaelisMentenCurve(StrictModel):
+    """Effective spend = half * spend / (half + spend): slope 1 at zero, max ``half``."""
+
+    type: Literal["michaelis_menten"]
+    half_saturation_cny: Price = Field(description="Spend per period giving half the max.")
+
+
 class PiecewiseCurve(StrictModel):
     """Effective spend as points (spend_cny, effective_cny) from a test; flat after the last."""
 
@@ -49,7 +86,14 @@ class PiecewiseCurve(StrictModel):
 
 
 Saturation = Annotated[
-    LinearCurve | ExponentialCurve | HillCurve | PiecewiseCurve, Field(discriminator="type")
+    LinearCurve
+    | ExponentialCurve
+    | HillCurve
+    | LogisticCurve
+    | TanhCurve
+    | MichaelisMentenCurve
+    | PiecewiseCurve,
+    Field(discriminator="type"),
 ]
 
 
@@ -64,17 +108,45 @@ class ExponentialResponse(StrictModel):
     """GMV = max_gmv * (1 - exp(-spend / scale))."""
 
     type: Literal["exponential"]
-    max_gmv_cny: PositiveMoney = Field(description="GMV per period as spend grows without limit.")
-    scale_cny: Price
+    max_gmv_cny: PerPeriod = Field(description=PER_PERIOD_MAX)
+    scale_cny: PerPeriod = Field(description=PER_PERIOD_WIDTH)
 
 
 class HillResponse(StrictModel):
     """GMV = max_gmv * u^shape / (1 + u^shape), u = spend / half_saturation (Robyn-style Hill)."""
 
     type: Literal["hill"]
-    max_gmv_cny: PositiveMoney
-    half_saturation_cny: Price
+    max_gmv_cny: PerPeriod = Field(description=PER_PERIOD_MAX)
+    half_saturation_cny: PerPeriod = Field(description=PER_PERIOD_WIDTH)
     shape: Positive = Field(1.0, gt=0, le=10)
+
+
+class LogisticResponse(StrictModel):
+    """GMV = max_gmv * (1 - e^(-spend/scale)) / (1 + e^(-spend/scale)) (PyMC-Marketing's default
+    saturation, logistic_saturation with lam = 1 / scale, times its max)."""
+
+    type: Literal["logistic"]
+    max_gmv_cny: PerPeriod = Field(description=PER_PERIOD_MAX)
+    scale_cny: PerPeriod = Field(
+        description="1 / lam, in CNY of spend per period at the fitted CPM; or one per period."
+    )
+
+
+class TanhResponse(StrictModel):
+    """GMV = max_gmv * tanh(spend / scale) (PyMC-Marketing's tanh_saturation: scale = b x c)."""
+
+    type: Literal["tanh"]
+    max_gmv_cny: PerPeriod = Field(description=PER_PERIOD_MAX)
+    scale_cny: PerPeriod = Field(description=PER_PERIOD_WIDTH)
+
+
+class MichaelisMentenResponse(StrictModel):
+    """GMV = max_gmv * spend / (half_saturation + spend) (PyMC-Marketing's michaelis_menten with
+    alpha = max_gmv, lam = half_saturation)."""
+
+    type: Literal["michaelis_menten"]
+    max_gmv_cny: PerPeriod = Field(description=PER_PERIOD_MAX)
+    half_saturation_cny: PerPeriod = Field(description=PER_PERIOD_WIDTH)
 
 
 class PiecewiseResponse(StrictModel):
@@ -90,7 +162,13 @@ class PiecewiseResponse(StrictModel):
 
 
 Response = Annotated[
-    LinearResponse | ExponentialResponse | HillResponse | PiecewiseResponse,
+    LinearResponse
+    | ExponentialResponse
+    | HillResponse
+    | LogisticResponse
+    | TanhResponse
+    | MichaelisMentenResponse
+    | PiecewiseResponse,
     Field(discriminator="type"),
 ]
 

@@ -326,7 +326,10 @@ CASES = [
         "type: sigmoid",
         "channels[0].saturation.type",
         "sigmoid",
-        ["unknown type 'sigmoid'", "linear, exponential, hill, piecewise"],
+        [
+            "unknown type 'sigmoid'",
+            "linear, exponential, hill, logistic, tanh, michaelis_menten, piecewise",
+        ],
     ),
     (
         "curve type missing",
@@ -334,7 +337,10 @@ CASES = [
         "",
         "channels[0].saturation.type",
         "saturation:\n      half",
-        ["required field is missing", "linear, exponential, hill, piecewise"],
+        [
+            "required field is missing",
+            "linear, exponential, hill, logistic, tanh, michaelis_menten, piecewise",
+        ],
     ),
     (
         "piecewise not starting at (0, 0)",
