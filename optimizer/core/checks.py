@@ -75,7 +75,7 @@ def row_slack(row: Row, spend: np.ndarray, gmv: np.ndarray) -> float:
 def row_scale(row: Row, spend: np.ndarray, gmv: np.ndarray) -> float:
     """Magnitude against which a row's slack is judged."""
     form, rhs = row.linear()
-    size = np.sum(np.abs(form.spend_coef * spend)) + np.sum(np.abs(form.gmv_coef * gmv))
+    size = form.magnitude(spend, gmv)
     return float(max(size, abs(rhs), 1.0))
 
 

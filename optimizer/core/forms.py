@@ -36,6 +36,15 @@ class LinearForm:
         used = sum(amount for k, amount in self.if_used if is_used(spend, self.switch_masks[k]))
         return float(value + used)
 
+    def magnitude(self, spend: np.ndarray, gmv: np.ndarray) -> float:
+        """Sum of the absolute terms at the spend: the size a row's slack is judged against."""
+        return float(np.sum(np.abs(self.spend_coef * spend)) + np.sum(np.abs(self.gmv_coef * gmv)))
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The nonzero terms: flat cell indices, their spend and their GMV coefficients."""
+        cells = np.flatnonzero((self.spend_coef != 0) | (self.gmv_coef != 0))
+        return cells, self.spend_coef.ravel()[cells], self.gmv_coef.ravel()[cells]
+
     def minus(self, other: LinearForm, factor: float) -> LinearForm:
         """self - factor * other."""
         return LinearForm(
@@ -45,6 +54,50 @@ class LinearForm:
             self.if_used + tuple((k, -factor * a) for k, a in other.if_used),
             self.switch_masks or other.switch_masks,
         )
+
+
+@dataclass(frozen=True)
+class CellForm:
+    """``coef * spend`` of one (unit, period) cell: a channel's limit in one period.
+
+    Stored as the cell alone, so a weekly plan of 1,000 channels does not hold 104,000 dense
+    arrays of 52,000 zeros; the dense arrays exist only if a consumer asks for them.
+    """
+
+    cell: tuple[int, int]
+    coef: float
+    shape: tuple[int, int]
+    constant: float = 0.0
+    if_used: tuple[tuple[int, float], ...] = ()
+    switch_masks: tuple[np.ndarray, ...] = ()
+
+    @property
+    def spend_coef(self) -> np.ndarray:
+        """The dense spend coefficients (zero but for the cell)."""
+        dense = np.zeros(self.shape)
+        dense[self.cell] = self.coef
+        return dense
+
+    @property
+    def gmv_coef(self) -> np.ndarray:
+        """The dense GMV coefficients: all zero."""
+        return np.zeros(self.shape)
+
+    def evaluate(self, spend: np.ndarray, gmv: np.ndarray) -> float:
+        """Value of the form at the given spend."""
+        return float(self.coef * spend[self.cell])
+
+    def magnitude(self, spend: np.ndarray, gmv: np.ndarray) -> float:
+        """The absolute size of the one term."""
+        return float(abs(self.coef * spend[self.cell]))
+
+    def entries(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The one term: its flat cell index, spend and GMV coefficient."""
+        flat = self.cell[0] * self.shape[1] + self.cell[1]
+        return np.array([flat]), np.array([self.coef]), np.zeros(1)
+
+
+Form = LinearForm | CellForm
 
 
 def is_used(spend: np.ndarray, mask: np.ndarray) -> bool:
@@ -69,7 +122,7 @@ class Row:
     name: str
     kind: str
     description: str
-    num: LinearForm
+    num: Form
     den: LinearForm | None
     sense: Sense
     limit: float
@@ -80,8 +133,9 @@ class Row:
         """Identity of the rule: rows of one rule go in and out of a diagnosis together."""
         return self.rule or self.name
 
-    def linear(self) -> tuple[LinearForm, float]:
+    def linear(self) -> tuple[Form, float]:
         """The row as ``form (sense) rhs`` with a linear form."""
         if self.den is None:
             return self.num, self.limit
+        assert isinstance(self.num, LinearForm)
         return self.num.minus(self.den, self.limit), 0.0

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.core.forms import LinearForm, Row, Switch, is_used
-from optimizer.core.numbers import in_range, steepest_slope
+from optimizer.core.forms import CellForm, Form, LinearForm, Row, Switch, is_used
+from optimizer.core.numbers import SMALLEST_NORMAL, SOLVER_LIMIT, in_range, steepest_slope
 from optimizer.core.rows import RowBuilder
 from optimizer.core.units import Unit, build_units, per_unit, unit_bounds
 from optimizer.errors import FieldProblem, ScenarioError
@@ -88,6 +88,9 @@ def build_problem(s: Scenario) -> Problem:
     return problem
 
 
+OUT_OF_RANGE = "numbers out of the range a solver can take"
+
+
 def _array_problems(problem: Problem) -> Iterator[tuple[Loc, str]]:
     """Every array of a built problem finite and within SOLVER_LIMIT: the last line of defence."""
     s = problem.scenario
@@ -98,24 +101,46 @@ def _array_problems(problem: Problem) -> Iterator[tuple[Loc, str]]:
             for u, h in zip(problem.units, problem.hi, strict=True)
         ]
     )[:, None]
+    position = {c: i for i, c in enumerate(ids)}
     for i, unit in enumerate(problem.units):
-        loc: Loc = ("channels", ids.index(unit.channel))
+        loc: Loc = ("channels", position[unit.channel])
         if not in_range(unit.gain, positive=True) or not in_range(unit.gain * slope[i]):
             yield loc, f"GMV per yuan of {unit.id} is out of the range a solver can take"
         if not (in_range(problem.lo[i]) and in_range(problem.hi[i])):
             yield loc, f"the spend bounds of {unit.id} are out of the range a solver can take"
-    forms = [(("objective", "kind"), "the objective", problem.objective, 0.0)]
-    forms += [(_row_loc(s, row), f"rule row {row.name}", *row.linear()) for row in problem.rows]
-    gain = problem.gain * slope if problem.units else np.zeros(problem.lo.shape)
-    for loc, what, form, rhs in forms:
-        amounts = np.array([a for _, a in form.if_used] + [form.constant, rhs], dtype=float)
-        if not (
-            in_range(form.spend_coef)
-            and in_range(form.gmv_coef)
-            and in_range(form.gmv_coef * gain, subnormal=True)  # a solver takes tiny as 0
-            and in_range(amounts, subnormal=True)
-        ):
-            yield loc, f"{what} has numbers out of the range a solver can take"
+    gain = (problem.gain * slope if problem.units else np.zeros(problem.lo.shape)).ravel()
+    if not _form_in_range(problem.objective, 0.0, gain):
+        yield ("objective", "kind"), f"the objective has {OUT_OF_RANGE}"
+    cells = [row for row in problem.rows if isinstance(row.num, CellForm)]
+    if cells:  # a channel's per-period limits: one vectorised check for all of them
+        coef = np.array([row.num.coef for row in cells])  # type: ignore[union-attr]
+        limit = np.array([row.limit for row in cells])
+        bad = ~(np.abs(coef) <= SOLVER_LIMIT) | ~(np.abs(limit) <= SOLVER_LIMIT)
+        bad |= (coef != 0) & (np.abs(coef) < SMALLEST_NORMAL)
+        for k in np.flatnonzero(bad):
+            row = cells[int(k)]
+            yield (
+                _row_loc(s, row),
+                f"rule row {row.name} has numbers out of the range a solver can take",
+            )
+    for row in problem.rows:
+        if not isinstance(row.num, CellForm) and not _form_in_range(*row.linear(), gain):
+            yield (
+                _row_loc(s, row),
+                f"rule row {row.name} has numbers out of the range a solver can take",
+            )
+
+
+def _form_in_range(form: Form, rhs: float, gain: np.ndarray) -> bool:
+    """A form's coefficients, constants and right-hand side within what a solver takes."""
+    amounts = np.array([a for _, a in form.if_used] + [form.constant, rhs], dtype=float)
+    cells, spend_coef, gmv_coef = form.entries()
+    return (
+        in_range(spend_coef)
+        and in_range(gmv_coef)
+        and in_range(gmv_coef * gain[cells], subnormal=True)  # a solver takes tiny as 0
+        and in_range(amounts, subnormal=True)
+    )
 
 
 def _row_loc(s: Scenario, row: Row) -> Loc:

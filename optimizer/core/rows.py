@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.core.curves import per_period
-from optimizer.core.forms import LinearForm, Row, Sense, Switch
+from optimizer.core.forms import CellForm, Form, LinearForm, Row, Sense, Switch
 from optimizer.core.units import Unit, per_unit
 from optimizer.schema.channels import ChannelBase
 from optimizer.schema.rules import (
@@ -199,16 +199,20 @@ class RowBuilder:
             value = getattr(c, field)
             if value is None:
                 continue
+            units = np.flatnonzero(mask.any(axis=1))
             for t, bound in enumerate(per_period(value, n, 0.0)):
                 if sense == ">=" and bound <= 0:
                     continue
-                only_t = mask & (np.arange(n) == t)[None, :]
+                if len(units) == 1:  # one unit: a bound of one cell, stored as that cell
+                    form: Form = CellForm((int(units[0]), t), 1.0, mask.shape)
+                else:
+                    form = self.spend(mask & (np.arange(n) == t)[None, :])
                 rows.append(
                     Row(
                         f"{c.id}.{field}[{self.s.periods[t]}]",
                         "channel_period_spend",
                         f"{c.id} spend in {self.s.periods[t]} {sense} {bound:,.0f} CNY",
-                        self.spend(only_t),
+                        form,
                         None,
                         sense,  # type: ignore[arg-type]
                         float(bound),
