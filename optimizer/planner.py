@@ -11,6 +11,7 @@ from threadpoolctl import threadpool_limits
 
 from optimizer.core.checks import SolveResult
 from optimizer.core.diagnosis import diagnose
+from optimizer.core.dual import solve_dual
 from optimizer.core.engine import Progress, optimise
 from optimizer.core.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
 from optimizer.core.numbers import check_numbers
@@ -35,7 +36,7 @@ __all__ = [  # the front door's names
 ]
 
 SpendByUnit = Mapping[str, Mapping[str, float]]
-METHODS = ("lp", "nlp", "auto")  # ways to solve that need no particular backend installed
+METHODS = ("lp", "nlp", "dual", "auto")  # ways to solve that need no particular backend installed
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,14 @@ def solve_problem(
     ``started`` (default: now) and covers everything, the diagnosis of a conflict too."""
     started = time.perf_counter() if started is None else started
     if name == "auto":
+        exact, why_not = solve_dual(problem, tolerance, started + time_limit_s)
+        if exact is not None:
+            if progress is not None:  # a job hears of it, and may still cancel, as after a round
+                progress(exact.rounds, exact.gap)
+            message = f"auto chose dual: separable concave problem; {exact.message}"
+            return replace(exact, solver="auto: dual", message=message)
         method, reason = choose_method(problem)
+        reason = f"{reason} (dual: {why_not})"
         result = solve_problem(problem, method, tolerance, time_limit_s, start, progress, started)
         if method == "nlp" and result.status != "optimal":
             reason += f"; nlp failed ({result.message}), so lp was used"
@@ -127,7 +135,17 @@ def solve_problem(
         message = f"auto chose {reason}" + (f"; {result.message}" if result.message else "")
         return replace(result, solver=f"auto: {result.solver}", message=message)
     if name == "nlp":
-        return solve_nlp(problem, start=start)
+        result = solve_nlp(problem, start=start)
+        if progress is not None:  # one pass: a job hears of it, and may still cancel
+            progress(1, result.gap)
+        return result
+    if name == "dual":
+        exact, why_not = solve_dual(problem, tolerance, started + time_limit_s)
+        if exact is not None and progress is not None:
+            progress(exact.rounds, exact.gap)
+        if exact is None:
+            return SolveResult("error", "dual", 0, False, 0.0, f"the dual method: {why_not}")
+        return exact
     backend = get_solver(None if name == "lp" else name)
     deadline = started + time_limit_s
     result = optimise(

@@ -40,7 +40,7 @@ from optimizer.schema.rules import Rule
 
 SCHEMA_VERSION = "1"
 MAX_PERIODS = 366
-MAX_CHANNELS = 500
+MAX_CHANNELS = 2000  # KOL-level plans: one channel per influencer
 MAX_RULES = 1000
 
 
@@ -93,18 +93,20 @@ class SolveSettings(StrictModel):
 
     model_config = ConfigDict(title="Settings")  # the file's `settings`, as the schema names it
 
-    solver: Literal["highs", "cbc", "highs-direct", "lp", "nlp", "auto"] = Field(
-        "highs",
+    solver: Literal["highs", "cbc", "highs-direct", "lp", "nlp", "dual", "auto"] = Field(
+        "auto",
         description="Method or backend: lp (piecewise-linear, default backend), nlp (SLSQP on "
-        "the true curves), auto (picks by problem shape), or an LP backend: highs, cbc, "
-        "highs-direct.",
+        "the true curves), dual (exact Lagrangian method for strictly concave curves, with a "
+        "proven gap), auto (dual where it applies, else by problem shape), or an LP backend: "
+        "highs, cbc, highs-direct.",
     )
     tolerance: Annotated[float, at_least(MIN_TOLERANCE)] = Field(
-        1e-4,
+        1e-6,
         gt=0,
         le=0.1,
         json_schema_extra={"minimum": MIN_TOLERANCE},
-        description="Relative optimality gap to reach (1e-9 to 0.1).",
+        description="Relative optimality gap to reach and prove (1e-9 to 0.1); the dual method "
+        "reaches float precision whatever this says.",
     )
     time_limit_s: float = Field(60, gt=0, le=3600)
 

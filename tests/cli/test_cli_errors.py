@@ -210,7 +210,7 @@ def scenario_text(channels: int = 1, periods: int = 1, rules: int = 0) -> str:
 @pytest.mark.parametrize(
     ("sizes", "message"),
     [
-        ({"channels": 501}, "  - channels (line 6): expected at most 500 item(s), got 501"),
+        ({"channels": 2001}, "  - channels (line 6): expected at most 2000 item(s), got 2001"),
         ({"periods": 400}, "  - periods (line 3): expected at most 366 item(s), got 400"),
         ({"rules": 1001}, "  - rules (line 8): expected at most 1000 item(s), got 1001"),
     ],

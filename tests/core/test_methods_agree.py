@@ -93,9 +93,10 @@ def test_lp_and_nlp_reach_the_same_objective_from_any_start(s, seed) -> None:
 def test_auto_says_which_method_it_used() -> None:
     small = scenario([exponential("a", 500, 40), exponential("b", 300, 20)], budget=100)
     assert choose_method(build_problem(small))[0] == "nlp"
-    result = plan(small, solver="auto")
-    assert result.solver.solver == "auto: nlp (SLSQP)"
-    assert result.message.startswith("auto chose nlp: 2 cells")
+    result = plan(small, solver="auto")  # separable and concave: the exact dual method
+    assert result.solver.solver == "auto: dual"
+    assert result.message.startswith("auto chose dual: separable concave problem; proven gap")
+    assert plan(small, solver="nlp").solver.solver == "nlp (SLSQP)"
 
     s_curve = {"type": "hill", "max_gmv_cny": 900, "half_saturation_cny": 50, "shape": 2.5}
     shaped = scenario(
@@ -104,6 +105,7 @@ def test_auto_says_which_method_it_used() -> None:
     result = plan(shaped, solver="auto")
     assert result.solver.solver == "auto: highs"
     assert "S-shaped" in result.message
+    assert "(dual: launch has a S-shaped curve, not strictly concave)" in result.message
 
 
 def test_an_nlp_failure_is_a_status_not_an_exception() -> None:

@@ -55,9 +55,13 @@ def test_python_route_is_identical_run_after_run(expected: dict[str, str]) -> No
         assert python_route(name) == expected[name]
 
 
-def test_the_annual_plan_has_the_polished_optimum(expected: dict[str, str]) -> None:
+def test_the_annual_plan_has_the_exact_optimum(expected: dict[str, str]) -> None:
+    # the dual method's exact plan: the GMV the LP route reaches once SLSQP polishes it,
+    # 581,239,979.78, now with a proven gap
     data = json.loads(expected["annual_2026.yaml"])
-    assert data["status"] == "optimal" and data["solver"]["polished"] is True
+    assert data["status"] == "optimal" and data["solver"]["solver"] == "auto: dual"
+    assert data["objective_value"] == pytest.approx(581_239_979.78, abs=0.01)
+    assert data["solver"]["gap"] <= 1e-9
     assert data["settings"]["highs"]["threads"] == 1 and data["settings"]["blas_threads"] == 1
     assert "seconds" not in data["solver"]
 
