@@ -118,31 +118,14 @@ def solve_problem(
     ``started`` (default: now) and covers everything, the diagnosis of a conflict too."""
     started = time.perf_counter() if started is None else started
     if name == "auto":
-        exact, why_not = solve_dual(problem, tolerance, started + time_limit_s)
-        if exact is not None:
-            if progress is not None:  # a job hears of it, and may still cancel, as after a round
-                progress(exact.rounds, exact.gap)
-            message = f"auto chose dual: separable concave problem; {exact.message}"
-            return replace(exact, solver="auto: dual", message=message)
-        method, reason = choose_method(problem)
-        reason = f"{reason} (dual: {why_not})"
-        result = solve_problem(problem, method, tolerance, time_limit_s, start, progress, started)
-        if method == "nlp" and result.status != "optimal":
-            reason += f"; nlp failed ({result.message}), so lp was used"
-            result = solve_problem(
-                problem, "lp", tolerance, time_limit_s, progress=progress, started=started
-            )
-        message = f"auto chose {reason}" + (f"; {result.message}" if result.message else "")
-        return replace(result, solver=f"auto: {result.solver}", message=message)
+        return _auto(problem, tolerance, time_limit_s, start, progress, started)
     if name == "nlp":
         result = solve_nlp(problem, start=start)
         if progress is not None:  # one pass: a job hears of it, and may still cancel
             progress(1, result.gap)
         return result
     if name == "dual":
-        exact, why_not = solve_dual(problem, tolerance, started + time_limit_s)
-        if exact is not None and progress is not None:
-            progress(exact.rounds, exact.gap)
+        exact, why_not = _dual(problem, tolerance, started + time_limit_s, progress)
         if exact is None:
             return SolveResult("error", "dual", 0, False, 0.0, f"the dual method: {why_not}")
         return exact
@@ -159,6 +142,41 @@ def solve_problem(
     if result.status == "infeasible" and result.conflict:
         result = replace(result, diagnosis=diagnose(problem, backend, result.conflict, deadline))
     return result
+
+
+def _dual(
+    problem: Problem, tolerance: float, deadline: float, progress: Progress | None
+) -> tuple[SolveResult | None, str]:
+    """The dual method; a job hears of its plan (and may still cancel) as after a round."""
+    exact, why_not = solve_dual(problem, tolerance, deadline)
+    if exact is not None and progress is not None:
+        progress(exact.rounds, exact.gap)
+    return exact, why_not
+
+
+def _auto(
+    problem: Problem,
+    tolerance: float,
+    time_limit_s: float,
+    start: np.ndarray | None,
+    progress: Progress | None,
+    started: float,
+) -> SolveResult:
+    """The dual method where it can prove its plan; else nlp or lp by the problem's shape."""
+    exact, why_not = _dual(problem, tolerance, started + time_limit_s, progress)
+    if exact is not None:
+        message = f"auto chose dual: separable concave problem; {exact.message}"
+        return replace(exact, solver="auto: dual", message=message)
+    method, reason = choose_method(problem)
+    reason = f"{reason} (dual: {why_not})"
+    result = solve_problem(problem, method, tolerance, time_limit_s, start, progress, started)
+    if method == "nlp" and result.status != "optimal":
+        reason += f"; nlp failed ({result.message}), so lp was used"
+        result = solve_problem(
+            problem, "lp", tolerance, time_limit_s, progress=progress, started=started
+        )
+    message = f"auto chose {reason}" + (f"; {result.message}" if result.message else "")
+    return replace(result, solver=f"auto: {result.solver}", message=message)
 
 
 def choose_method(problem: Problem) -> tuple[str, str]:

@@ -66,13 +66,16 @@ OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Write the outp
 SolverOpt = Annotated[
     SolverName | None,
     typer.Option(
-        help="lp (piecewise-linear, proven gap), nlp (SLSQP on the true curves), auto (picks "
-        "by problem shape and says which), or an LP backend; default: settings.solver, highs."
+        help="auto (the exact dual method where it applies, else lp or nlp; says which), dual "
+        "(Lagrangian, proven gap, strictly concave curves), lp (piecewise-linear, proven gap), "
+        "nlp (SLSQP on the true curves), or an LP backend; default: settings.solver, auto."
     ),
 ]
 ToleranceOpt = Annotated[
     float | None,
-    typer.Option(min=1e-9, max=0.1, help="Relative optimality gap to reach (default 1e-4)."),
+    typer.Option(
+        min=1e-9, max=0.1, help="Relative optimality gap to reach and prove (default 1e-6)."
+    ),
 ]
 TimeLimitOpt = Annotated[
     float | None, typer.Option(min=0.1, max=3600, help="Seconds allowed for the solve.")

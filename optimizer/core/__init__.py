@@ -8,6 +8,8 @@ line, HTTP or files.
   ``solvers``; ``search`` runs the refinement rounds and ``engine`` the whole search, with a
   second opinion on an unproven "infeasible"; ``conflict`` proves one and ``diagnosis`` says
   how to relax it.
+- ``dual`` is the exact method for separable concave problems (``lagrangian`` holds the
+  Lagrangian over the coupling rows and minimises it); it proves its gap.
 - ``nlp`` is the nonlinear method (and the polish of an lp plan); ``checks`` judges a spend
   on the true curves, whichever method found it; ``settle`` cleans the search's plan first.
 """

@@ -24,18 +24,16 @@ leaves a duality gap) comes back as None with the reason, for the LP route to ta
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
-from scipy.optimize import minimize
 
 from optimizer.core.checks import SolveResult, broken_rows, objective_value, relative_gap
-from optimizer.core.curves import Curve
 from optimizer.core.forms import CellForm, Row
+from optimizer.core.lagrangian import Lagrangian, OutOfTime
 from optimizer.core.problem import Problem
 
 MAX_COUPLING_ROWS = 400  # the Newton system is dense in the coupling rows
-NEWTON_STEPS = 30
 
 
 def reason_not_applicable(problem: Problem) -> str | None:
@@ -60,297 +58,6 @@ def _is_bound(row: Row) -> bool:
     return len(spend_coef) == 1 and not np.any(gmv_coef)
 
 
-class _OutOfTime(Exception):
-    """The time limit ran out during the dual's iterations."""
-
-
-@dataclass(frozen=True)
-class _Group:
-    """Cells sharing a curve family; ``curve.scale`` and ``curve.shape`` hold one per cell."""
-
-    cells: np.ndarray
-    curve: Curve
-
-
-class _Dual:
-    """The Lagrangian of one problem, scaled so objective and rows are of order one."""
-
-    def __init__(self, problem: Problem, deadline: float = float("inf")) -> None:
-        self.problem = problem
-        self.deadline = deadline
-        shape = problem.lo.shape
-        n_periods = shape[1]
-        self.gain = np.concatenate([np.broadcast_to(u.gain, (n_periods,)) for u in problem.units])
-        self.lo = problem.lo.ravel().astype(float).copy()
-        self.hi = problem.hi.ravel().astype(float).copy()
-        self.groups = _groups(problem)
-        sign = 1.0 if problem.maximise else -1.0
-        form = problem.objective
-        self.sign = sign
-        self.c_s, self.c_g = sign * form.spend_coef.ravel(), sign * form.gmv_coef.ravel()
-        self.c0 = sign * form.constant
-        self.bound_rows: list[tuple[int, int, float, str]] = []  # (row, cell, coefficient, side)
-        rows: list[tuple[int, np.ndarray, np.ndarray, float, bool, float]] = []
-        self.infeasible = ""
-        cells = problem.lo.size
-        for index, row in enumerate(problem.rows):
-            if isinstance(row.num, CellForm):  # the common case, kept quick
-                cell = row.num.cell[0] * row.num.shape[1] + row.num.cell[1]
-                self._bound(index, row.sense, cell, row.num.coef, row.limit)
-                continue
-            lin, rhs = row.linear()
-            where, spend_coef, gmv_coef = lin.entries()
-            b = rhs - lin.constant
-            flip = -1.0 if row.sense == ">=" else 1.0  # every row as <= (== keeps its sign)
-            if len(where) == 1 and not np.any(gmv_coef):
-                self._bound(index, row.sense, int(where[0]), float(spend_coef[0]), b)
-            elif len(where) == 0:
-                if flip * (0.0 - b) > 1e-9 * max(abs(b), 1.0) or (row.sense == "==" and b):
-                    self.infeasible = f"{row.name} cannot hold"
-            else:
-                a_s, a_g = np.zeros(cells), np.zeros(cells)
-                a_s[where], a_g[where] = spend_coef, gmv_coef
-                rows.append((index, flip * a_s, flip * a_g, flip * b, row.sense == "==", flip))
-        if np.any(self.lo > self.hi + 1e-9 * np.maximum(1.0, np.abs(self.hi))):
-            self.infeasible = "a cell's bounds cross"
-        self.hi = np.maximum(self.hi, self.lo)
-        g_hi = self.value(self.hi)
-        self.scale = max(float(np.sum(np.abs(self.c_s) * self.hi + np.abs(self.c_g) * g_hi)), 1.0)
-        self.row_index = np.array([r[0] for r in rows], dtype=int)
-        self.equal = np.array([r[4] for r in rows], dtype=bool)
-        self.flip = np.array([r[5] for r in rows])
-        size = [
-            max(abs(r[3]), float(np.sum(np.abs(r[1]) * self.hi + np.abs(r[2]) * g_hi)), 1.0)
-            for r in rows
-        ]
-        self.row_scale = np.array(size)
-        m = len(rows)
-        self.a_s = np.array([r[1] for r in rows]).reshape(m, cells) / self.row_scale[:, None]
-        self.a_g = np.array([r[2] for r in rows]).reshape(m, cells) / self.row_scale[:, None]
-        self.b = np.array([r[3] for r in rows]) / self.row_scale
-        self.c_s, self.c_g, self.c0 = (
-            self.c_s / self.scale,
-            self.c_g / self.scale,
-            self.c0 / self.scale,
-        )
-
-    def _bound(self, index: int, sense: str, cell: int, a: float, b: float) -> None:
-        limit = b / a
-        upper = (sense == "<=") == (a > 0)
-        if sense == "==" or upper:
-            self.hi[cell] = min(self.hi[cell], limit)
-            self.bound_rows.append((index, cell, a, "hi"))
-        if sense == "==" or not upper:
-            self.lo[cell] = max(self.lo[cell], limit)
-            self.bound_rows.append((index, cell, a, "lo"))
-
-    # --- the cells
-
-    def value(self, x: np.ndarray) -> np.ndarray:
-        """GMV of every cell at spend x."""
-        out = np.empty_like(x)
-        for group in self.groups:
-            out[group.cells] = group.curve.value(x[group.cells])
-        return self.gain * out
-
-    def slope(self, x: np.ndarray) -> np.ndarray:
-        """d GMV / d spend of every cell."""
-        out = np.empty_like(x)
-        for group in self.groups:
-            out[group.cells] = group.curve.slope(x[group.cells])
-        return self.gain * out
-
-    def curvature(self, x: np.ndarray) -> np.ndarray:
-        """d2 GMV / d spend2 of every cell (negative: the curves are strictly concave)."""
-        out = np.empty_like(x)
-        for group in self.groups:
-            out[group.cells] = group.curve.curvature(x[group.cells])
-        return self.gain * out
-
-    def weights(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """W (per GMV) and P (per yuan) of every cell at the multipliers."""
-        return self.c_g - lam @ self.a_g, lam @ self.a_s - self.c_s
-
-    def best_spend(self, w: np.ndarray, p: np.ndarray) -> np.ndarray:
-        """Each cell's spend maximising W g(x) - P x on [lo, hi]."""
-        x = np.empty_like(w)
-        rising = w > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            target = np.where(rising, p / (w * self.gain), np.inf)
-        for group in self.groups:
-            x[group.cells] = group.curve.spend_at_slope(target[group.cells])
-        x = np.clip(np.where(rising, x, self.lo), self.lo, self.hi)
-        # W <= 0: W g(x) - P x is convex, so its maximum is at an end
-        flat = ~rising
-        if flat.any():
-            at_lo = w * self.value(self.lo) - p * self.lo
-            at_hi = w * self.value(self.hi) - p * self.hi
-            x = np.where(flat & (at_hi > at_lo), self.hi, x)
-        return x
-
-    # --- the dual function
-
-    def evaluate(self, lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """D(lam), its gradient and the cells' best spend (_OutOfTime past the deadline)."""
-        if time.perf_counter() > self.deadline:
-            raise _OutOfTime
-        w, p = self.weights(lam)
-        x = self.best_spend(w, p)
-        g = self.value(x)
-        d = float(np.sum(w * g - p * x) + lam @ self.b + self.c0)
-        return d, self.b - (self.a_s @ x + self.a_g @ g), x
-
-    def rounding(self, lam: np.ndarray, x: np.ndarray) -> float:
-        """A bound on the floating-point error of D(lam): a few ulps of the sum of its terms'
-        sizes, plus the cells' maximisers' residual error, added so the bound is proven."""
-        w, p = self.weights(lam)
-        size = np.sum(np.abs(w * self.value(x)) + np.abs(p * x)) + abs(lam @ self.b) + abs(self.c0)
-        return float(16 * np.finfo(float).eps * (size + len(x)))
-
-    def hessian(self, lam: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """D's Hessian over ``rows``: J diag(1 / -W g'') J^T over cells inside their bounds."""
-        w, _ = self.weights(lam)
-        inside = (w > 0) & (x > self.lo) & (x < self.hi)
-        bend = (w * self.curvature(x))[inside]
-        jac = self.a_s[rows][:, inside] + self.a_g[rows][:, inside] * self.slope(x)[inside]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            weight = np.where(bend < 0, -1.0 / bend, 0.0)
-        return (jac * weight) @ jac.T
-
-    # --- minimising D
-
-    def solve(self) -> tuple[np.ndarray, int]:
-        """Multipliers minimising D: L-BFGS-B to close, then Newton on the binding rows."""
-        m = len(self.b)
-        lam = np.zeros(m)
-        if m == 0:
-            return lam, 0
-        bounds = [(None, None) if eq else (0.0, None) for eq in self.equal]
-
-        def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
-            d, grad, _ = self.evaluate(v)
-            return d, grad
-
-        found = minimize(
-            fun,
-            lam,
-            jac=True,
-            method="L-BFGS-B",
-            bounds=bounds,
-            options={"maxiter": 300, "maxfun": 400, "ftol": 1e-15, "gtol": 1e-12, "maxcor": 20},
-        )
-        lam = np.where(self.equal, found.x, np.maximum(found.x, 0.0))
-        return self.polish(lam), int(found.nit)
-
-    def polish(self, lam: np.ndarray) -> np.ndarray:
-        """Newton's method on the rows that bind, until they hold to float precision; where
-        Newton cannot step (a row whose cells all sit on a bound has no curvature), a row's
-        own multiplier is moved to where it holds, by bisection: its gradient is monotone."""
-        for _ in range(NEWTON_STEPS):
-            d, grad, x = self.evaluate(lam)
-            need = np.where(self.equal | (lam > 0), np.abs(grad), np.maximum(-grad, 0.0))
-            if not need.size or np.max(need) <= 1e-14:
-                break
-            rows = np.flatnonzero(self.equal | (lam > 0) | (grad < 0))
-            stepped = self._newton(lam, d, grad, x, rows)
-            lam = stepped if stepped is not None else self._row_root(lam, int(np.argmax(need)))
-        return lam
-
-    def _newton(
-        self, lam: np.ndarray, d: float, grad: np.ndarray, x: np.ndarray, rows: np.ndarray
-    ) -> np.ndarray | None:
-        """One damped Newton step on ``rows`` that lowers D, or None if there is none."""
-        h = self.hessian(lam, x, rows)
-        if np.min(np.diag(h), initial=np.inf) <= 1e-300:
-            return None
-        try:
-            step = -np.linalg.solve(h, grad[rows])
-        except np.linalg.LinAlgError:
-            return None
-        trial = lam.copy()
-        trial[rows] += step
-        trial = np.where(self.equal, trial, np.maximum(trial, 0.0))
-        if not np.all(np.isfinite(trial)):
-            return None
-        t = 1.0
-        while t > 1e-6:
-            moved = lam + t * (trial - lam)
-            if self.evaluate(moved)[0] <= d + 1e-12 * max(abs(d), 1.0):
-                return moved
-            t *= 0.5
-        return None
-
-    def _row_root(self, lam: np.ndarray, r: int) -> np.ndarray:
-        """Multipliers with row r's moved to where its gradient b - A x crosses zero (or to 0,
-        for an inequality that then holds): the gradient rises with the multiplier."""
-
-        def gradient(value: float) -> float:
-            trial = lam.copy()
-            trial[r] = value
-            return float(self.evaluate(trial)[1][r])
-
-        low = -np.inf if self.equal[r] else 0.0
-        here = float(lam[r])
-        if gradient(here) < 0:  # broken: raise the multiplier until the row holds
-            lo, hi, width = here, here, max(1.0, abs(here))
-            while gradient(hi) < 0 and width < 1e30:
-                lo, hi, width = hi, here + width, 2.0 * width
-        else:  # slack: lower it, to 0 for an inequality that still holds there
-            if low == 0.0 and gradient(0.0) >= 0:
-                lam = lam.copy()
-                lam[r] = 0.0
-                return lam
-            lo, hi, width = here, here, max(1.0, abs(here))
-            while gradient(lo) > 0 and width < 1e30:
-                hi, lo, width = lo, max(here - width, low), 2.0 * width
-        while lo == 0.0 and hi > 1e-300 and gradient(hi / 16.0) >= 0:
-            hi /= 16.0  # multipliers of tiny marginal returns: close in geometrically first
-        if lo == 0.0 and hi > 1e-300:
-            lo = hi / 16.0
-        for _ in range(200):
-            mid = 0.5 * (lo + hi)
-            if mid in (lo, hi):
-                break
-            if gradient(mid) < 0:
-                lo = mid
-            else:
-                hi = mid
-        lam = lam.copy()
-        lam[r] = hi  # the side where the row holds
-        return lam
-
-    def duals(self, lam: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """d objective / d rhs of every problem row, in the problem's own units and sense."""
-        out = np.zeros(len(self.problem.rows))
-        unscaled = lam * self.scale / self.row_scale
-        out[self.row_index] = unscaled * self.flip * self.sign
-        w, p = self.weights(lam)
-        pull = (w * self.slope(x) - p) * self.scale  # d objective / d spend of each cell
-        for index, cell, a, side in self.bound_rows:
-            at = self.hi[cell] if side == "hi" else self.lo[cell]
-            if x[cell] == at and out[index] == 0:
-                out[index] = self.sign * pull[cell] / a
-        return out
-
-
-def _groups(problem: Problem) -> list[_Group]:
-    """Cells by curve family, each cell with its unit's scale and shape (one numpy pass per
-    family, however many channels)."""
-    n_periods = problem.lo.shape[1]
-    found: dict[str, list[tuple[int, float | np.ndarray, float]]] = {}
-    for i, unit in enumerate(problem.units):
-        found.setdefault(unit.curve.family, []).append((i, unit.curve.scale, unit.curve.shape))
-    groups = []
-    for family, members in found.items():
-        index = np.array([m[0] for m in members])
-        cells = (index[:, None] * n_periods + np.arange(n_periods)).ravel()
-        scales = np.concatenate([np.broadcast_to(m[1], (n_periods,)) for m in members])
-        shapes = np.repeat(np.array([m[2] for m in members], dtype=float), n_periods)
-        curve = Curve(family, scale=scales, shape=shapes)  # type: ignore[arg-type]
-        groups.append(_Group(cells, curve))
-    return groups
-
-
 def solve_dual(
     problem: Problem, tolerance: float, deadline: float = float("inf")
 ) -> tuple[SolveResult | None, str]:
@@ -360,12 +67,12 @@ def solve_dual(
     reason = reason_not_applicable(problem)
     if reason is not None:
         return None, reason
-    dual = _Dual(problem, deadline)
+    dual = Lagrangian(problem, deadline)
     if dual.infeasible:
         return None, f"the rules leave no plan ({dual.infeasible})"
     try:
         lam, iterations = dual.solve()
-    except _OutOfTime:
+    except OutOfTime:
         return None, "the time limit ran out"
     bound_scaled, _, x = dual.evaluate(lam)
     spend = x.reshape(problem.lo.shape)
