@@ -26,11 +26,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-import numpy as np
-
 from optimizer.core.checks import SolveResult, broken_rows, objective_value, relative_gap
-from optimizer.core.forms import CellForm, Row
-from optimizer.core.lagrangian import Lagrangian, OutOfTime
+from optimizer.core.lagrangian import Lagrangian, OutOfTime, cell_bound
 from optimizer.core.problem import Problem
 
 MAX_COUPLING_ROWS = 400  # the Newton system is dense in the coupling rows
@@ -44,18 +41,10 @@ def reason_not_applicable(problem: Problem) -> str | None:
         if not unit.curve.is_strictly_concave():
             kind = "S-shaped" if unit.curve.family == "hill" else unit.curve.family
             return f"{unit.id} has a {kind} curve, not strictly concave"
-    coupling = sum(1 for row in problem.rows if not _is_bound(row))
+    coupling = sum(1 for row in problem.rows if cell_bound(row) is None)
     if coupling > MAX_COUPLING_ROWS:
         return f"{coupling} rows couple the cells (at most {MAX_COUPLING_ROWS})"
     return None
-
-
-def _is_bound(row: Row) -> bool:
-    """A row on one cell's spend alone: a bound of that cell."""
-    if isinstance(row.num, CellForm):
-        return True
-    _, spend_coef, gmv_coef = row.linear()[0].entries()
-    return len(spend_coef) == 1 and not np.any(gmv_coef)
 
 
 def solve_dual(

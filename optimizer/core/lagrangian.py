@@ -18,7 +18,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from optimizer.core.curves import Curve
-from optimizer.core.forms import CellForm
+from optimizer.core.forms import CellForm, Row
 from optimizer.core.problem import Problem
 
 NEWTON_STEPS = 30
@@ -26,6 +26,19 @@ NEWTON_STEPS = 30
 
 _Coupling = tuple[int, np.ndarray, np.ndarray, float, bool, float]
 """(problem row, spend coefficients, GMV coefficients, right-hand side, is ==, sign applied)"""
+
+
+def cell_bound(row: Row) -> tuple[int, float, float] | None:
+    """(flat cell, coefficient, right-hand side) of a row on one cell's spend alone, which is
+    a bound of that cell; None for a row that couples cells or involves GMV."""
+    if isinstance(row.num, CellForm):  # the common case, kept quick
+        flat = row.num.cell[0] * row.num.shape[1] + row.num.cell[1]
+        return flat, row.num.coef, row.limit
+    lin, rhs = row.linear()
+    where, spend_coef, gmv_coef = lin.entries()
+    if len(where) != 1 or np.any(gmv_coef):
+        return None
+    return int(where[0]), float(spend_coef[0]), rhs - lin.constant
 
 
 class OutOfTime(Exception):
@@ -90,17 +103,15 @@ class Lagrangian:
         rows: list[_Coupling] = []
         cells = problem.lo.size
         for index, row in enumerate(problem.rows):
-            if isinstance(row.num, CellForm):  # the common case, kept quick
-                cell = row.num.cell[0] * row.num.shape[1] + row.num.cell[1]
-                self._bound(index, row.sense, cell, row.num.coef, row.limit)
+            bound = cell_bound(row)
+            if bound is not None:
+                self._bound(index, row.sense, *bound)
                 continue
             lin, rhs = row.linear()
             where, spend_coef, gmv_coef = lin.entries()
             b = rhs - lin.constant
             flip = -1.0 if row.sense == ">=" else 1.0
-            if len(where) == 1 and not np.any(gmv_coef):
-                self._bound(index, row.sense, int(where[0]), float(spend_coef[0]), b)
-            elif len(where) == 0:
+            if len(where) == 0:
                 if flip * (0.0 - b) > 1e-9 * max(abs(b), 1.0) or (row.sense == "==" and b):
                     self.infeasible = f"{row.name} cannot hold"
             else:

@@ -301,14 +301,20 @@ def _capacity(s: Scenario, unit: Unit) -> tuple[Loc, float | list[float]] | None
     return None if value is None else (("channels", c, "tiers", k, "capacity_fee_cny"), value)
 
 
+def out_of_range(
+    values: np.ndarray, *, positive: bool = False, subnormal: bool = False
+) -> np.ndarray:
+    """Elementwise: not finite, beyond SOLVER_LIMIT in size or, unless ``subnormal``, subnormal
+    (or zero, if ``positive``)."""
+    with np.errstate(all="ignore"):
+        size = np.abs(np.asarray(values, dtype=float))
+    bad = ~(size <= SOLVER_LIMIT)
+    if not subnormal:
+        bad |= (size < SMALLEST_NORMAL) & ((size > 0) | positive)
+    return bad
+
+
 def in_range(values: np.ndarray, *, positive: bool = False, subnormal: bool = False) -> bool:
     """Finite, at most SOLVER_LIMIT in size and, unless ``subnormal``, none subnormal (nor zero,
     if ``positive``)."""
-    with np.errstate(all="ignore"):
-        size = np.abs(np.asarray(values, dtype=float))
-    if not np.all(size <= SOLVER_LIMIT):
-        return False
-    if subnormal:
-        return True
-    checked = size if positive else size[size > 0]
-    return bool(np.all(checked >= SMALLEST_NORMAL))
+    return not bool(np.any(out_of_range(values, positive=positive, subnormal=subnormal)))

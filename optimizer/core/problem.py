@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.core.forms import CellForm, Form, LinearForm, Row, Switch, is_used
-from optimizer.core.numbers import SMALLEST_NORMAL, SOLVER_LIMIT, in_range, steepest_slope
+from optimizer.core.numbers import in_range, out_of_range, steepest_slope
 from optimizer.core.rows import RowBuilder
 from optimizer.core.units import Unit, build_units, per_unit, unit_bounds
 from optimizer.errors import FieldProblem, ScenarioError
@@ -115,8 +115,7 @@ def _array_problems(problem: Problem) -> Iterator[tuple[Loc, str]]:
     if cells:  # a channel's per-period limits: one vectorised check for all of them
         coef = np.array([row.num.coef for row in cells])  # type: ignore[union-attr]
         limit = np.array([row.limit for row in cells])
-        bad = ~(np.abs(coef) <= SOLVER_LIMIT) | ~(np.abs(limit) <= SOLVER_LIMIT)
-        bad |= (coef != 0) & (np.abs(coef) < SMALLEST_NORMAL)
+        bad = out_of_range(coef) | out_of_range(limit, subnormal=True)  # as _form_in_range
         for k in np.flatnonzero(bad):
             row = cells[int(k)]
             yield (
