@@ -187,11 +187,16 @@ class Lagrangian:
         return d, self.b - (self.a_s @ x + self.a_g @ g), x
 
     def rounding(self, lam: np.ndarray, x: np.ndarray) -> float:
-        """A bound on the floating-point error of D(lam): a few ulps of the sum of its terms'
-        sizes, plus the cells' maximisers' residual error, added so the bound is proven."""
+        """What D(lam) gets added so that it bounds the plan it comes with: a few ulps of the sum
+        of its terms' sizes (the floating-point error of D itself), and the multipliers times
+        whatever float dust the plan leaves over a binding row (a row the re-check accepts,
+        over by 1e-15, lets the plan's objective pass D by as much)."""
         w, p = self.weights(lam)
-        size = np.sum(np.abs(w * self.value(x)) + np.abs(p * x)) + abs(lam @ self.b) + abs(self.c0)
-        return float(16 * np.finfo(float).eps * (size + len(x)))
+        g = self.value(x)
+        size = np.sum(np.abs(w * g) + np.abs(p * x)) + abs(lam @ self.b) + abs(self.c0)
+        over = np.maximum(self.a_s @ x + self.a_g @ g - self.b, 0.0)
+        over = np.where(self.equal, np.abs(self.a_s @ x + self.a_g @ g - self.b), over)
+        return float(16 * np.finfo(float).eps * (size + len(x)) + np.abs(lam) @ over)
 
     def hessian(self, lam: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """D's Hessian over ``rows``: J diag(1 / -W g'') J^T over cells inside their bounds."""
