@@ -165,7 +165,9 @@ def _auto(
     """The dual method where it can prove its plan; else nlp or lp by the problem's shape."""
     exact, why_not = _dual(problem, tolerance, started + time_limit_s, progress)
     if exact is not None:
-        message = f"auto chose dual: separable concave problem; {exact.message}"
+        bent = any(unit.curve.is_s_shaped() for unit in problem.units)
+        shape = "problem with S-shaped curves" if bent else "concave problem"
+        message = f"auto chose dual: separable {shape}; {exact.message}"
         return replace(exact, solver="auto: dual", message=message)
     method, reason = choose_method(problem)
     reason = f"{reason} (dual: {why_not})"

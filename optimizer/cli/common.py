@@ -67,7 +67,8 @@ SolverOpt = Annotated[
     SolverName | None,
     typer.Option(
         help="auto (the exact dual method where it applies, else lp or nlp; says which), dual "
-        "(Lagrangian, proven gap, strictly concave curves), lp (piecewise-linear, proven gap), "
+        "(Lagrangian, proven gap; concave curves, or S-shaped ones under one coupling rule), "
+        "lp (piecewise-linear, proven gap), "
         "nlp (SLSQP on the true curves), or an LP backend; default: settings.solver, auto."
     ),
 ]

@@ -168,9 +168,25 @@ class Curve:
         hill = self.family == "hill" and bool(np.all(np.asarray(self.shape) <= 1.0))
         return self.family in SMOOTH_CONCAVE or hill
 
-    def spend_at_slope(self, c: np.ndarray) -> np.ndarray:
-        """The spend x >= 0 where f'(x) = c, for a strictly concave curve (f' falls from
-        f'(0) to 0): 0 where c >= f'(0), inf where c <= 0; closed form but for Hill."""
+    def is_s_shaped(self) -> bool:
+        """True for Hill above shape 1: convex up to its inflection, concave after it."""
+        return self.family == "hill" and bool(np.any(np.asarray(self.shape) > 1.0))
+
+    def inflection(self) -> np.ndarray:
+        """Spend where f'' changes sign: half * ((k-1)/(k+1))^(1/k) for Hill above shape 1,
+        0 for a concave curve."""
+        if self.family != "hill":
+            return np.zeros(np.shape(self.scale))
+        k = np.asarray(self.shape, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = np.where(k > 1.0, np.power(np.maximum(k - 1.0, 0.0) / (k + 1.0), 1.0 / k), 0.0)
+        return np.asarray(self.scale * u)
+
+    def spend_at_slope(self, c: np.ndarray, guess: np.ndarray | None = None) -> np.ndarray:
+        """The spend x >= 0 where f'(x) = c on the concave part of the curve (f' falls from
+        its peak to 0 there): 0 where c is at or above the peak slope, inf where c <= 0;
+        closed form but for Hill (Newton's method, from ``guess`` spends where they are
+        positive and finite: a previous answer nearby saves most of its steps)."""
         c = np.asarray(c, dtype=float)
         s = self.scale
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -181,15 +197,58 @@ class Curve:
                 x = width * np.arccosh(1.0 / np.sqrt(c))
             elif self.family == "michaelis_menten":
                 x = s * (1.0 / np.sqrt(c) - 1.0)
-            elif self.family == "hill" and np.all(np.asarray(self.shape) <= 1.0):
+            elif self.family == "hill":
                 k = np.asarray(self.shape, dtype=float)
-                newton = hill_spend_at_slope(c, np.where(k == 1.0, 0.5, k))
+                start = None if guess is None else np.asarray(guess, dtype=float) / s
+                newton = hill_spend_at_slope(c, np.where(k == 1.0, 0.5, k), start)
                 x = s * np.where(k == 1.0, 1.0 / np.sqrt(c) - 1.0, newton)
             else:
                 raise ValueError(f"{self.family} has no single spend at a slope")
         # above the slope at zero: no spend (arccosh of a number below 1 is nan)
         x = np.where(np.isnan(x), 0.0, np.maximum(x, 0.0))
         return np.where(c <= 0.0, np.inf, x)
+
+    def tangent_from(self, lo: np.ndarray | float) -> np.ndarray:
+        """Where the line from (lo, f(lo)) touches f further right: the concave envelope of f
+        on [lo, hi] is that line up to min(t, hi), then f itself. t = lo where f is concave
+        from lo on; for S-shaped Hill, the root of f'(t) (t - lo) = f(t) - f(lo) right of the
+        inflection (it falls there), by bisection to float precision."""
+        lo = np.asarray(lo, dtype=float)
+        start = np.broadcast_to(self.inflection(), lo.shape).astype(float)
+        bent = lo < start
+        if not np.any(bent):
+            return lo.copy()
+        base = self.value(lo)
+
+        def excess(t: np.ndarray) -> np.ndarray:
+            return self.slope(t) * (t - lo) - (self.value(t) - base)
+
+        left, right = np.where(bent, start, lo), np.where(bent, 2.0 * start + 1e-300, lo)
+        for _ in range(2100):  # double until the line from lo passes above f there
+            rising = bent & (excess(right) > 0)
+            if not np.any(rising):
+                break
+            left, right = np.where(rising, right, left), np.where(rising, 2.0 * right, right)
+        for _ in range(200):
+            mid = 0.5 * (left + right)
+            if np.all((mid == left) | (mid == right)):
+                break
+            above = excess(mid) > 0
+            left, right = np.where(above, mid, left), np.where(above, right, mid)
+        return np.where(bent, right, lo)
+
+    def envelope(
+        self, x: np.ndarray | float, lo: np.ndarray | float, hi: np.ndarray | float
+    ) -> np.ndarray:
+        """The concave envelope of f on [lo, hi] (the least concave function above it), at x:
+        f itself for a concave curve; for S-shaped Hill the line from lo to its tangent point
+        (or the chord to hi, if that comes first), then f."""
+        x, lo, hi = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, lo, hi)))
+        reach = np.minimum(self.tangent_from(lo), hi)
+        base, top = self.value(lo), self.value(reach)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            line = base + (top - base) * (x - lo) / (reach - lo)
+        return np.where(x < reach, line, self.value(x))
 
     def is_concave(self) -> bool:
         """True unless the curve is S-shaped (Hill with shape > 1)."""
@@ -207,27 +266,47 @@ class Curve:
         return np.concatenate(([lo], inside, [hi]))
 
 
-def hill_spend_at_slope(c: np.ndarray, shape: float | np.ndarray) -> np.ndarray:
-    """u = x / half where the Hill slope k u^(k-1) / (1 + u^k)^2 equals c, for k < 1.
+def hill_spend_at_slope(
+    c: np.ndarray, shape: float | np.ndarray, guess: np.ndarray | None = None
+) -> np.ndarray:
+    """u = x / half where the Hill slope k u^(k-1) / (1 + u^k)^2 equals c on its falling
+    side (for k > 1, right of the inflection); 0 where c is at or above the peak slope.
 
-    In v = ln u the log-slope ln k + (k-1) v - 2 ln(1 + e^(k v)) falls strictly and is concave,
-    so Newton's method from the right of the root converges monotonically; a start from the
-    two asymptotes (small and large u) needs a handful of steps to reach float precision.
+    In v = ln u the log-slope ln k + (k-1) v - 2 ln(1 + e^(k v)) is concave (for k < 1 it falls
+    everywhere; for k > 1 it rises to its peak at the inflection, then falls), so Newton's
+    method from the right of the root converges monotonically: the tangent of a concave
+    function lies above it, so every step lands right of the root again. The start is the
+    large-u asymptote k u^(-k-1) = c (for k < 1 also the small-u one, k u^(k-1) = c), whichever
+    is further right, and never left of the peak; a handful of steps reach float precision.
+    A ``guess`` u > 0 replaces that start: from the left of the root on the falling side the
+    first step lands right of it, and the rest is as before.
     """
-    k = shape
+    k = np.asarray(shape, dtype=float)
     target = np.log(np.maximum(c, 1e-300))
-    small = (target - np.log(k)) / (k - 1.0)  # k u^(k-1) = c, right for small u
     large = (np.log(k) - target) / (k + 1.0)  # k u^(-k-1) = c, right for large u
-    v = np.maximum(small, large)  # the log-slope is below both asymptotes: start right of it
+    with np.errstate(divide="ignore", invalid="ignore"):
+        small = np.where(k < 1.0, (target - np.log(k)) / (k - 1.0), -np.inf)
+        peak = np.where(k > 1.0, np.log(np.maximum(k - 1.0, 1e-300) / (k + 1.0)) / k, -np.inf)
+    ekp = np.exp(np.minimum(k * peak, 700.0))
+    top = np.where(k > 1.0, np.log(k) + (k - 1.0) * peak - 2.0 * np.log1p(ekp), np.inf)
+    rootless = target >= top  # at or above the peak slope: no spend on the concave side pays
+    target = np.where(rootless, top - 1.0, target)
+    v = np.maximum(np.maximum(small, large), peak + 1.0)
+    if guess is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            near = np.log(guess)
+        usable = np.isfinite(near) & ~rootless
+        v = np.where(usable, np.maximum(near, peak + 1e-3), v)
     for _ in range(60):
         ekv = np.exp(np.minimum(k * v, 700.0))
         phi = np.log(k) + (k - 1.0) * v - 2.0 * np.log1p(ekv) - target
         dphi = (k - 1.0) - 2.0 * k * ekv / (1.0 + ekv)
         step = phi / dphi
         v = v - step
-        if np.all(np.abs(step) <= 1e-15 * np.maximum(1.0, np.abs(v))):
+        if np.all(np.abs(step) <= 1e-13 * np.maximum(1.0, np.abs(v))):
             break
-    return np.exp(v)
+    with np.errstate(over="ignore"):  # a slope of 1e-300 is reached past any bound: inf
+        return np.where(rootless, 0.0, np.exp(v))
 
 
 def initial_breakpoints(curve: Curve, lo: float, hi: float, count: int) -> np.ndarray:

@@ -16,9 +16,11 @@ of every plan from above (weak duality), and has gradient ``b - A(x(lam))`` and 
 (L-BFGS-B from zero, then Newton on the rows that bind) until those rows hold to float
 precision: the plan ``x(lam*)`` keeps every rule and ``D(lam*) - objective(x)`` is a proven gap.
 
-It applies to strictly concave curves with no on/off switches (``reason_not_applicable``) and
-says why not otherwise; a problem it cannot certify (an infeasible one, a non-convex rule that
-leaves a duality gap) comes back as None with the reason, for the LP route to take over.
+S-shaped curves under at most one coupling row go to branch and bound on the same bound
+(``optimizer.core.branch``). It applies to those and to strictly concave curves with no on/off
+switches (``reason_not_applicable``) and says why not otherwise; a problem it cannot certify
+(an infeasible one, a non-convex rule that leaves a duality gap) comes back as None with the
+reason, for the LP route to take over.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from optimizer.core.branch import Branching
 from optimizer.core.checks import SolveResult, broken_rows, objective_value, relative_gap
+from optimizer.core.forms import CellForm
 from optimizer.core.lagrangian import Lagrangian, OutOfTime, cell_bound
 from optimizer.core.problem import Problem
 
@@ -38,12 +42,19 @@ def reason_not_applicable(problem: Problem) -> str | None:
     if problem.switches:
         return "whether a channel is used at all needs binaries"
     for unit in problem.units:
-        if not unit.curve.is_strictly_concave():
-            kind = "S-shaped" if unit.curve.family == "hill" else unit.curve.family
-            return f"{unit.id} has a {kind} curve, not strictly concave"
-    coupling = sum(1 for row in problem.rows if cell_bound(row) is None)
+        if not (unit.curve.is_strictly_concave() or unit.curve.is_s_shaped()):
+            return f"{unit.id} has a {unit.curve.family} curve, not strictly concave"
+    coupling = sum(
+        1 for row in problem.rows if not isinstance(row.num, CellForm) and cell_bound(row) is None
+    )
     if coupling > MAX_COUPLING_ROWS:
         return f"{coupling} rows couple the cells (at most {MAX_COUPLING_ROWS})"
+    bent = [unit.id for unit in problem.units if unit.curve.is_s_shaped()]
+    if bent and coupling > 1:
+        return (
+            f"{bent[0]} has an S-shaped curve and {coupling} rows couple the cells "
+            "(branch and bound takes one)"
+        )
     return None
 
 
@@ -60,6 +71,8 @@ def solve_dual(
     if dual.infeasible:
         return None, f"the rules leave no plan ({dual.infeasible})"
     try:
+        if dual.bent.any():
+            return _solve_branching(problem, dual, tolerance, deadline, started)
         lam, iterations = dual.solve()
     except OutOfTime:
         return None, "the time limit ran out"
@@ -87,5 +100,39 @@ def solve_dual(
         bound=bound,
         gap=gap,
         row_duals=dual.duals(lam, x),
+    )
+    return result, ""
+
+
+def _solve_branching(
+    problem: Problem, dual: Lagrangian, tolerance: float, deadline: float, started: float
+) -> tuple[SolveResult | None, str]:
+    """S-shaped cells: branch and bound on the Lagrangian bound (``optimizer.core.branch``)."""
+    found = Branching(dual, tolerance).solve(deadline)
+    spend = found.x.reshape(problem.lo.shape)
+    broken = broken_rows(replace(problem, rows=[problem.rows[i] for i in dual.row_index]), spend)
+    if broken:
+        names = ", ".join(row.name for row in broken[:3])
+        return None, f"no multipliers make every rule hold ({names}): infeasible"
+    value = objective_value(problem, spend)
+    bound = dual.sign * found.bound * dual.scale
+    gap = relative_gap(problem, bound, value)
+    if gap > tolerance:
+        return None, f"its proven gap {gap:.2g} after {found.nodes} nodes is above {tolerance:g}"
+    result = SolveResult(
+        status="optimal",
+        solver="dual",
+        rounds=found.nodes,
+        is_mip=False,
+        seconds=time.perf_counter() - started,
+        message=(
+            f"proven gap {gap:.2g} (branch and bound on the Lagrangian bound: "
+            f"{found.nodes} node{'s' if found.nodes != 1 else ''})"
+        ),
+        spend=spend,
+        objective=value,
+        bound=bound,
+        gap=gap,
+        row_duals=dual.duals(found.lam, found.x),
     )
     return result, ""

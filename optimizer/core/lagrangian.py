@@ -12,7 +12,7 @@ a plan with a proven gap.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.optimize import minimize
@@ -22,6 +22,7 @@ from optimizer.core.forms import CellForm, Row
 from optimizer.core.problem import Problem
 
 NEWTON_STEPS = 30
+SENSES = {"<=": 0, ">=": 1, "==": 2}
 
 
 _Coupling = tuple[int, np.ndarray, np.ndarray, float, bool, float]
@@ -65,12 +66,20 @@ class Lagrangian:
         self.lo = problem.lo.ravel().astype(float).copy()
         self.hi = problem.hi.ravel().astype(float).copy()
         self.groups = _groups(problem)
+        self.guesses: dict[int, np.ndarray] = {}  # last best spends of Hill groups
+        self.bent = np.zeros(problem.lo.size, dtype=bool)  # cells with S-shaped curves
+        self.group_of = np.zeros(problem.lo.size, dtype=int)  # each cell's group, and
+        self.position = np.zeros(problem.lo.size, dtype=int)  # its place in that group
+        for g, group in enumerate(self.groups):
+            self.group_of[group.cells] = g
+            self.position[group.cells] = np.arange(len(group.cells))
+            if group.curve.is_s_shaped():
+                self.bent[group.cells] = np.asarray(group.curve.shape) > 1.0
         sign = 1.0 if problem.maximise else -1.0
         form = problem.objective
         self.sign = sign
         self.c_s, self.c_g = sign * form.spend_coef.ravel(), sign * form.gmv_coef.ravel()
         self.c0 = sign * form.constant
-        self.bound_rows: list[tuple[int, int, float, str]] = []  # (row, cell, coefficient, side)
         self.infeasible = ""
         rows = self._coupling_rows(problem)
         cells = problem.lo.size
@@ -101,11 +110,17 @@ class Lagrangian:
         """Every row as ``a_s . x + a_g . g <= b`` (== kept), but a row on one cell's spend,
         which tightens that cell's bounds instead; a row on nothing must hold by itself."""
         rows: list[_Coupling] = []
-        cells = problem.lo.size
+        cells, n_periods = problem.lo.size, problem.lo.shape[1]
+        bounds: list[tuple[int, int, float, float, int]] = []  # (row, cell, a, b, sense)
         for index, row in enumerate(problem.rows):
+            num = row.num
+            if type(num) is CellForm:  # most rows, on 1,000-channel weekly plans: kept quick
+                cell = num.cell[0] * n_periods + num.cell[1]
+                bounds.append((index, cell, num.coef, row.limit - num.constant, SENSES[row.sense]))
+                continue
             bound = cell_bound(row)
             if bound is not None:
-                self._bound(index, row.sense, *bound)
+                bounds.append((index, *bound, SENSES[row.sense]))
                 continue
             lin, rhs = row.linear()
             where, spend_coef, gmv_coef = lin.entries()
@@ -118,17 +133,28 @@ class Lagrangian:
                 a_s, a_g = np.zeros(cells), np.zeros(cells)
                 a_s[where], a_g[where] = spend_coef, gmv_coef
                 rows.append((index, flip * a_s, flip * a_g, flip * b, row.sense == "==", flip))
+        self._bounds(np.array(bounds, dtype=float).reshape(-1, 5))
         return rows
 
-    def _bound(self, index: int, sense: str, cell: int, a: float, b: float) -> None:
-        limit = b / a
-        upper = (sense == "<=") == (a > 0)
-        if sense == "==" or upper:
-            self.hi[cell] = min(self.hi[cell], limit)
-            self.bound_rows.append((index, cell, a, "hi"))
-        if sense == "==" or not upper:
-            self.lo[cell] = max(self.lo[cell], limit)
-            self.bound_rows.append((index, cell, a, "lo"))
+    def _bounds(self, bounds: np.ndarray) -> None:
+        """Fold rows on one cell's spend (columns: row, cell, a, b, sense as in ``SENSES``;
+        ``a x (sense) b``) into the cells' bounds at once, remembering which row set which
+        side (``bound_rows``) for their duals."""
+        index, cell = bounds[:, 0].astype(int), bounds[:, 1].astype(int)
+        a, b, sense = bounds[:, 2], bounds[:, 3], bounds[:, 4]
+        limit = b / np.where(a == 0, 1.0, a)
+        upper = (sense == SENSES["<="]) == (a > 0)
+        equal = sense == SENSES["=="]
+        to_hi, to_lo = equal | upper, equal | ~upper
+        np.minimum.at(self.hi, cell[to_hi], limit[to_hi])
+        np.maximum.at(self.lo, cell[to_lo], limit[to_lo])
+        # (row, cell, coefficient, is the upper side) of each side a row sets
+        self.bound_rows = (
+            np.concatenate((index[to_hi], index[to_lo])),
+            np.concatenate((cell[to_hi], cell[to_lo])),
+            np.concatenate((a[to_hi], a[to_lo])),
+            np.concatenate((np.ones(int(to_hi.sum()), bool), np.zeros(int(to_lo.sum()), bool))),
+        )
 
     # --- the cells
 
@@ -145,6 +171,12 @@ class Lagrangian:
         for group in self.groups:
             out[group.cells] = group.curve.slope(x[group.cells])
         return self.gain * out
+
+    def cell_value(self, cell: int, spend: float) -> float:
+        """GMV of one cell at a spend."""
+        curve, at = self.groups[self.group_of[cell]].curve, self.position[cell]
+        one = replace(curve, scale=_entry(curve.scale, at), shape=_entry(curve.shape, at))
+        return float(self.gain[cell] * one.value(spend))
 
     def curvature(self, x: np.ndarray) -> np.ndarray:
         """d2 GMV / d spend2 of every cell (negative: the curves are strictly concave)."""
@@ -163,9 +195,18 @@ class Lagrangian:
         rising = w > 0
         with np.errstate(divide="ignore", invalid="ignore"):
             target = np.where(rising, p / (w * self.gain), np.inf)
-        for group in self.groups:
-            x[group.cells] = group.curve.spend_at_slope(target[group.cells])
+        for g, group in enumerate(self.groups):
+            found = group.curve.spend_at_slope(target[group.cells], self.guesses.get(g))
+            if group.curve.family == "hill":
+                self.guesses[g] = found  # the next multipliers are close: start from here
+            x[group.cells] = found
         x = np.clip(np.where(rising, x, self.lo), self.lo, self.hi)
+        if self.bent.any():
+            # an S-shaped cell's other candidate is its lower end: left of the concave part,
+            # W g(x) - P x is convex, and its maximum there is at an end
+            at_lo = w * self.value(self.lo) - p * self.lo
+            at_x = w * self.value(x) - p * x
+            x = np.where(self.bent & (at_lo > at_x), self.lo, x)
         # W <= 0: W g(x) - P x is convex, so its maximum is at an end
         flat = ~rising
         if flat.any():
@@ -317,10 +358,11 @@ class Lagrangian:
         out[self.row_index] = unscaled * self.flip * self.sign
         w, p = self.weights(lam)
         pull = (w * self.slope(x) - p) * self.scale  # d objective / d spend of each cell
-        for index, cell, a, side in self.bound_rows:
-            at = self.hi[cell] if side == "hi" else self.lo[cell]
-            if x[cell] == at and out[index] == 0:
-                out[index] = self.sign * pull[cell] / a
+        index, cell, a, upper = self.bound_rows
+        at = np.where(upper, self.hi[cell], self.lo[cell])
+        held = (x[cell] == at) & (out[index] == 0)
+        # an == row sets both sides of its cell, with the same value: either may land
+        out[index[held]] = self.sign * pull[cell[held]] / a[held]
         return out
 
 
@@ -340,3 +382,10 @@ def _groups(problem: Problem) -> list[_Group]:
         curve = Curve(family, scale=scales, shape=shapes)  # type: ignore[arg-type]
         groups.append(_Group(cells, curve))
     return groups
+
+
+def _entry(values: float | np.ndarray, at: int | np.ndarray) -> float | np.ndarray:
+    """A per-cell parameter's entries at ``at`` (a scalar parameter is everyone's)."""
+    if np.ndim(values) == 0:
+        return values
+    return np.asarray(values)[at]

@@ -147,10 +147,11 @@ def test_when_no_plan_exists_auto_gives_the_lp_diagnosis():
 
 def test_outside_its_shape_it_says_why_and_auto_falls_back():
     shaped = {"type": "hill", "max_gmv_cny": 900, "half_saturation_cny": 50, "shape": 2.5}
-    s_curve = scenario([curve("launch", shaped)], 100)
+    floor = [{"kind": "roas_floor", "min_roas": 2.0}]
+    s_curve = scenario([curve("launch", shaped)], 100, periods=["H1", "H2"], rules=floor)
     assert "S-shaped" in reason_not_applicable(build_problem(s_curve))
     forced = plan(s_curve, solver="dual")
-    assert forced.status == "error" and "launch has a S-shaped curve" in forced.message
+    assert forced.status == "error" and "launch has an S-shaped curve" in forced.message
     linear_only = scenario([linear("a", 3.0, cap=50)], 100)
     assert "linear curve" in reason_not_applicable(build_problem(linear_only))
     switched = scenario([exponential("a", 500, 40, min_spend_if_used_cny=20)], 100)

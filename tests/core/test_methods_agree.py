@@ -102,10 +102,19 @@ def test_auto_says_which_method_it_used() -> None:
     shaped = scenario(
         [{"id": "launch", "kind": "curve", "response": s_curve, "aov_cny": 100}], budget=100
     )
-    result = plan(shaped, solver="auto")
+    result = plan(shaped, solver="auto")  # S-shaped under the budget alone: still exact
+    assert result.solver.solver == "auto: dual"
+    assert result.message.startswith("auto chose dual: separable problem with S-shaped curves")
+    assert "branch and bound" in result.message
+    ruled = scenario(
+        [{"id": "launch", "kind": "curve", "response": s_curve, "aov_cny": 100}],
+        budget=100,
+        periods=["H1", "H2"],
+        rules=[{"kind": "roas_floor", "min_roas": 2.0}],
+    )
+    result = plan(ruled, solver="auto")
     assert result.solver.solver == "auto: highs"
-    assert "S-shaped" in result.message
-    assert "(dual: launch has a S-shaped curve, not strictly concave)" in result.message
+    assert "(dual: launch has an S-shaped curve and 2 rows couple the cells" in result.message
 
 
 def test_an_nlp_failure_is_a_status_not_an_exception() -> None:
