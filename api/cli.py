@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from api.settings import ServiceSettings
 from optimizer.cli.main import EXIT_BAD_INPUT, app, emit_data, run_guarded
+
+if TYPE_CHECKING:  # the service's modules load only for the commands that use them
+    from api.settings import ServiceSettings
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -28,6 +29,8 @@ DatabaseOpt = Annotated[
 
 def _settings(database_url: str | None, **overrides: object) -> ServiceSettings:
     """The environment's settings with the command's options (a bad variable: exit 2)."""
+    from api.settings import ServiceSettings
+
     if database_url:
         overrides["database_url"] = database_url
     try:
@@ -38,6 +41,8 @@ def _settings(database_url: str | None, **overrides: object) -> ServiceSettings:
 
 
 def _database(settings: ServiceSettings):
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
     from api.db.engine import make_engine, session_factory
     from api.db.migrate import migrate
 
@@ -78,15 +83,28 @@ def serve(
         ),
     ] = None,
     workers: Annotated[
-        int, typer.Option(min=0, max=32, help="Job worker threads (0: only queue jobs).")
+        int,
+        typer.Option(min=0, max=32, help="Job worker threads per process (0: only queue jobs)."),
+    ] = 1,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Server processes sharing the port (one per core serves the most plans per "
+            "second; each runs its own job workers, which share the database's queue).",
+        ),
     ] = 1,
 ) -> None:
     """Start the REST API (OpenAPI docs at /docs) and its job workers."""
+    import os
+
     import uvicorn
 
     from api import logs
     from api.main import create_app
     from api.services.examples import load_examples
+    from api.settings import variable
 
     if dev and host not in LOOPBACK:
         typer.echo(f"error: --dev serves without keys, so only on loopback, not {host}", err=True)
@@ -98,7 +116,20 @@ def serve(
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     emit_data(_banner(url, settings.database_url, loaded, dev))
     logs.configure()
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    if processes == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+        return
+    # each process builds its app from the environment: pass the options on through it
+    for name in ("database_url", "dev_mode", "workers"):
+        os.environ[variable(name)] = str(getattr(settings, name))
+    uvicorn.run(
+        "api.main:served_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=processes,
+        log_config=None,
+    )
 
 
 def _banner(url: str, database_url: str, loaded: list[tuple[str, str]], dev: bool) -> str:

@@ -22,6 +22,15 @@ from optimizer.results.fingerprint import package_version
 log = logging.getLogger("budgetopt.api")
 
 
+def served_app() -> FastAPI:
+    """The app of one of ``serve --processes N``'s processes: its settings come from the
+    environment the parent set, and its logs are JSON lines like the parent's."""
+    from api import logs
+
+    logs.configure()
+    return create_app()
+
+
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """Build the app; the database is migrated and workers started when it starts up."""
     settings = settings or ServiceSettings()

@@ -199,9 +199,13 @@ class Curve:
                 x = s * (1.0 / np.sqrt(c) - 1.0)
             elif self.family == "hill":
                 k = np.asarray(self.shape, dtype=float)
-                start = None if guess is None else np.asarray(guess, dtype=float) / s
-                newton = hill_spend_at_slope(c, np.where(k == 1.0, 0.5, k), start)
-                x = s * np.where(k == 1.0, 1.0 / np.sqrt(c) - 1.0, newton)
+                closed = 1.0 / np.sqrt(c) - 1.0  # shape 1 is Michaelis-Menten
+                if np.all(k == 1.0):
+                    x = s * closed
+                else:
+                    start = None if guess is None else np.asarray(guess, dtype=float) / s
+                    newton = hill_spend_at_slope(c, np.where(k == 1.0, 0.5, k), start)
+                    x = s * np.where(k == 1.0, closed, newton)
             else:
                 raise ValueError(f"{self.family} has no single spend at a slope")
         # above the slope at zero: no spend (arccosh of a number below 1 is nan)

@@ -7,6 +7,7 @@ fingerprint, and the settings (with the HiGHS options they imply) into ``plan.se
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from importlib import metadata
@@ -17,8 +18,9 @@ from optimizer.core.solvers.output import highs_options
 from optimizer.schema.scenario import Scenario, SolveSettings
 
 
+@functools.cache
 def package_version() -> str:
-    """Installed budgetopt version (or 0+unknown when run from a bare checkout)."""
+    """Installed budgetopt version (or 0+unknown when run from a bare checkout); read once."""
     try:
         return metadata.version("budgetopt")
     except metadata.PackageNotFoundError:

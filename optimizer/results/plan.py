@@ -6,7 +6,9 @@ serialiser); ``to_dict`` and ``from_dict`` are its JSON round trip.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import dataclass, field, is_dataclass
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 import numpy as np
@@ -120,7 +122,7 @@ class Plan:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dictionary (NaN and infinities become None), without wall-clock
         time, so that the same scenario gives the same bytes on every route and run."""
-        data = json_ready(asdict(self))
+        data = json_ready(self)
         if data["solver"] is not None:
             del data["solver"]["seconds"]
         return data
@@ -146,7 +148,20 @@ class Plan:
 
 
 def json_ready(value: Any) -> Any:
-    """Plain JSON-ready data: numpy numbers become Python ones, NaN and infinities None."""
+    """Plain JSON-ready data: dataclasses become dicts of their fields (one pass, no deep
+    copies: ``dataclasses.asdict`` took a fifth of a small plan's time through the API),
+    numpy numbers Python ones, NaN and infinities None."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {k: json_ready(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [json_ready(v) for v in value]
+    if value is None or kind is str or kind is bool or kind is int:
+        return value
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: json_ready(getattr(value, f.name)) for f in dataclass_fields(value)}
     if isinstance(value, dict):
         return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -206,3 +206,36 @@ def test_bad_database_url_is_a_clear_error(tmp_path):
     )
     assert bad_role.returncode == 2 and "role must be one of" in bad_role.stderr
     assert "Traceback" not in done.stderr + bad_role.stderr
+
+
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_several_processes_serve_one_port_and_log_json(tmp_path):
+    database = f"sqlite:///{tmp_path}/multi.db"
+    server = Server(tmp_path, "--dev", "--processes", "2", "--database-url", database)
+    try:
+        assert len(_children(server.process.pid)) >= 2  # uvicorn's two worker processes
+        body = {"scenario": small_scenario()}
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            plans = [client.post("/v1/plans", json=body) for _ in range(6)]
+        assert {p.status_code for p in plans} == {201}
+        values = {p.json()["objective_value"] for p in plans}
+        assert len(values) == 1 and values.pop() == pytest.approx(3_800_000, rel=1e-6)
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            assert client.get("/v1/plans").json()["total"] == 6  # one database for both
+    finally:
+        server.stop()
+    lines = [json.loads(x) for x in server.log.read_text().splitlines() if x.startswith("{")]
+    assert sum(1 for e in lines if e["message"] == "request" and e["path"] == "/v1/plans") >= 6
