@@ -142,10 +142,16 @@ class Lagrangian:
         side (``bound_rows``) for their duals."""
         index, cell = bounds[:, 0].astype(int), bounds[:, 1].astype(int)
         a, b, sense = bounds[:, 2], bounds[:, 3], bounds[:, 4]
-        limit = b / np.where(a == 0, 1.0, a)
+        empty = a == 0  # 0 (sense) b: holds or not by itself, bounds nothing
+        broken = np.where(
+            sense == SENSES["<="], b < 0, np.where(sense == SENSES[">="], b > 0, b != 0)
+        )
+        if np.any(empty & broken):
+            self.infeasible = "a rule on a cell's spend with a zero coefficient cannot hold"
+        limit = b / np.where(empty, 1.0, a)
         upper = (sense == SENSES["<="]) == (a > 0)
         equal = sense == SENSES["=="]
-        to_hi, to_lo = equal | upper, equal | ~upper
+        to_hi, to_lo = (equal | upper) & ~empty, (equal | ~upper) & ~empty
         np.minimum.at(self.hi, cell[to_hi], limit[to_hi])
         np.maximum.at(self.lo, cell[to_lo], limit[to_lo])
         # (row, cell, coefficient, is the upper side) of each side a row sets
