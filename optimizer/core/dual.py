@@ -28,6 +28,8 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
+
 from optimizer.core.branch import Branching
 from optimizer.core.checks import SolveResult, broken_rows, objective_value, relative_gap
 from optimizer.core.forms import CellForm
@@ -77,24 +79,42 @@ def solve_dual(
     except OutOfTime:
         return None, "the time limit ran out"
     bound_scaled, _, x = dual.evaluate(lam)
+    bound_scaled += dual.rounding(lam, x)
+    how = f"Lagrangian bound over {len(dual.b)} coupling rows"
+    return _certified(problem, dual, x, lam, bound_scaled, tolerance, started, iterations, how)
+
+
+def _certified(
+    problem: Problem,
+    dual: Lagrangian,
+    x: np.ndarray,
+    lam: np.ndarray,
+    bound_scaled: float,
+    tolerance: float,
+    started: float,
+    rounds: int,
+    how: str,
+) -> tuple[SolveResult | None, str]:
+    """The plan at spend x with its proven gap to the (scaled) bound, once the coupling rows
+    are checked on the true curves (a cell's own limits hold exactly: x is clipped to them);
+    None and why when a row breaks or the gap is above the tolerance."""
     spend = x.reshape(problem.lo.shape)
-    # a cell's own limits hold exactly (the spend is clipped to them): check the coupling rows
     broken = broken_rows(replace(problem, rows=[problem.rows[i] for i in dual.row_index]), spend)
     if broken:
         names = ", ".join(row.name for row in broken[:3])
         return None, f"no multipliers make every rule hold ({names}): infeasible or non-convex"
     value = objective_value(problem, spend)
-    bound = dual.sign * (bound_scaled + dual.rounding(lam, x)) * dual.scale
+    bound = dual.sign * bound_scaled * dual.scale
     gap = relative_gap(problem, bound, value)
     if gap > tolerance:
-        return None, f"its proven gap {gap:.2g} is above the tolerance {tolerance:g}"
+        return None, f"its proven gap {gap:.2g} ({how}) is above the tolerance {tolerance:g}"
     result = SolveResult(
         status="optimal",
         solver="dual",
-        rounds=iterations,
+        rounds=rounds,
         is_mip=False,
         seconds=time.perf_counter() - started,
-        message=f"proven gap {gap:.2g} (Lagrangian bound over {len(dual.b)} coupling rows)",
+        message=f"proven gap {gap:.2g} ({how})",
         spend=spend,
         objective=value,
         bound=bound,
@@ -109,30 +129,8 @@ def _solve_branching(
 ) -> tuple[SolveResult | None, str]:
     """S-shaped cells: branch and bound on the Lagrangian bound (``optimizer.core.branch``)."""
     found = Branching(dual, tolerance).solve(deadline)
-    spend = found.x.reshape(problem.lo.shape)
-    broken = broken_rows(replace(problem, rows=[problem.rows[i] for i in dual.row_index]), spend)
-    if broken:
-        names = ", ".join(row.name for row in broken[:3])
-        return None, f"no multipliers make every rule hold ({names}): infeasible"
-    value = objective_value(problem, spend)
-    bound = dual.sign * found.bound * dual.scale
-    gap = relative_gap(problem, bound, value)
-    if gap > tolerance:
-        return None, f"its proven gap {gap:.2g} after {found.nodes} nodes is above {tolerance:g}"
-    result = SolveResult(
-        status="optimal",
-        solver="dual",
-        rounds=found.nodes,
-        is_mip=False,
-        seconds=time.perf_counter() - started,
-        message=(
-            f"proven gap {gap:.2g} (branch and bound on the Lagrangian bound: "
-            f"{found.nodes} node{'s' if found.nodes != 1 else ''})"
-        ),
-        spend=spend,
-        objective=value,
-        bound=bound,
-        gap=gap,
-        row_duals=dual.duals(found.lam, found.x),
+    nodes = f"{found.nodes} node{'s' if found.nodes != 1 else ''}"
+    how = f"branch and bound on the Lagrangian bound: {nodes}"
+    return _certified(
+        problem, dual, found.x, found.lam, found.bound, tolerance, started, found.nodes, how
     )
-    return result, ""
