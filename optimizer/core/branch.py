@@ -64,11 +64,10 @@ class _Node:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The best plan found, its multiplier and the proven bound (both scaled)."""
+    """The best plan found, its multiplier and the proven bound (scaled)."""
 
     x: np.ndarray
     lam: np.ndarray
-    value: float
     bound: float
     nodes: int
 
@@ -105,24 +104,20 @@ class Branching:
         S-shaped: a concave cell is on its own envelope)."""
         dual = self.dual
         multipliers = np.full(len(dual.b), lam)
-        value = self.value(x) if self._holds(x) else -np.inf
+        g = dual.value(x)
+        value = float(dual.c_s @ x + dual.c_g @ g + dual.c0) if self._holds(x, g) else -np.inf
         bound = d + dual.rounding(multipliers, x)
         split = part if part >= 0 and dual.bent[part] else -1
         return Relaxation(bound, lam, x, value, split)
 
-    def _holds(self, x: np.ndarray) -> bool:
-        """True when the coupling row holds at x, up to float dust (the scaled row is of
-        order one; the plan is re-checked on the problem's own rows at the end)."""
+    def _holds(self, x: np.ndarray, g: np.ndarray) -> bool:
+        """True when the coupling row holds at spend x (GMV g), up to float dust (the scaled
+        row is of order one; the plan is re-checked on the problem's own rows at the end)."""
         dual = self.dual
         if not len(dual.b):
             return True
-        over = float(dual.a_s[0] @ x + dual.a_g[0] @ dual.value(x) - dual.b[0])
+        over = float(dual.a_s[0] @ x + dual.a_g[0] @ g - dual.b[0])
         return (abs(over) if dual.equal[0] else over) <= 1e-12
-
-    def value(self, x: np.ndarray) -> float:
-        """The scaled objective at spend x."""
-        dual = self.dual
-        return float(dual.c_s @ x + dual.c_g @ dual.value(x) + dual.c0)
 
     def _at(self, lam: float) -> _Point:
         d, grad, x = self.dual.evaluate(np.array([lam]))
@@ -262,7 +257,7 @@ class Branching:
         bound = max([closed, best.value] + [-n.priority for n in heap])
         self.dual.lo, self.dual.hi = self.lo, self.hi
         lam = np.full(len(self.dual.b), best.lam)
-        return Outcome(best.x, lam, best.value, bound, self.nodes)
+        return Outcome(best.x, lam, bound, self.nodes)
 
     def _close_enough(self, bound: float, value: float) -> bool:
         size = max(abs(bound), abs(value), 1.0 / self.dual.scale)
