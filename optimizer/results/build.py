@@ -39,37 +39,55 @@ class _Tables:
         ]
         self.impressions = 1000.0 * spend / np.stack(cpm)
 
-    def metrics(self, mask: np.ndarray) -> Metrics:
-        """Totals over the masked unit-periods."""
-        spend = float(np.sum(self.spend[mask]))
-        gmv = float(np.sum(self.gmv[mask]))
-        basis = float(np.sum(self.basis[mask]))
-        acq_spend = float(np.sum(self.basis[mask & self.acquiring]))
-        acq_new = float(np.sum(self.new[mask & self.acquiring]))
-        impressions = self.impressions[mask]
-        known = impressions[np.isfinite(impressions)]
-        return Metrics(
-            spend_cny=spend,
-            commission_cny=float(np.sum(self.commission[mask])),
-            impressions=float(known.sum()) if known.size else None,
-            orders=float(np.sum(self.orders[mask])),
-            gmv_cny=gmv,
-            new_customers=float(np.sum(self.new[mask])),
-            roas=gmv / basis if basis > 0 else None,
-            cac_cny=acq_spend / acq_new if acq_new > 0 else None,
-            marginal_roas=self.marginal_roas(mask),
-        )
+    def metrics(self, labels: np.ndarray, count: int) -> list[Metrics]:
+        """Totals over each group of unit-periods, ``labels`` naming every cell's group
+        (0 .. count - 1): one pass over the cells for all the groups."""
+        group = labels.ravel()
 
-    def marginal_roas(self, mask: np.ndarray) -> float | None:
-        """Spend-weighted marginal ROAS (the steepest one where nothing is spent)."""
-        weights = self.spend[mask]
-        marginal = self.marginal[mask]
-        finite = np.isfinite(marginal)
-        if weights[finite].sum() > 0:
-            return float(np.average(marginal[finite], weights=weights[finite]))
-        if finite.any():
-            return float(np.max(marginal[finite]))
-        return None
+        def total(values: np.ndarray) -> np.ndarray:
+            return np.bincount(group, weights=values.ravel(), minlength=count)
+
+        spend, gmv, basis = total(self.spend), total(self.gmv), total(self.basis)
+        acquiring = np.broadcast_to(self.acquiring, self.spend.shape)
+        acq_spend = total(np.where(acquiring, self.basis, 0.0))
+        acq_new = total(np.where(acquiring, self.new, 0.0))
+        commission, orders, new = total(self.commission), total(self.orders), total(self.new)
+        seen = np.isfinite(self.impressions)
+        impressions = total(np.where(seen, self.impressions, 0.0))
+        has_impressions = total(seen.astype(float)) > 0
+        marginal = self._marginal_roas(group, count)
+        return [
+            Metrics(
+                spend_cny=float(spend[k]),
+                commission_cny=float(commission[k]),
+                impressions=float(impressions[k]) if has_impressions[k] else None,
+                orders=float(orders[k]),
+                gmv_cny=float(gmv[k]),
+                new_customers=float(new[k]),
+                roas=float(gmv[k] / basis[k]) if basis[k] > 0 else None,
+                cac_cny=float(acq_spend[k] / acq_new[k]) if acq_new[k] > 0 else None,
+                marginal_roas=marginal[k],
+            )
+            for k in range(count)
+        ]
+
+    def _marginal_roas(self, group: np.ndarray, count: int) -> list[float | None]:
+        """Each group's spend-weighted marginal ROAS (the steepest one where nothing is
+        spent; None where no cell has one)."""
+        finite = np.isfinite(self.marginal).ravel()
+        marginal = np.where(finite, self.marginal.ravel(), 0.0)
+        spend = np.where(finite, self.spend.ravel(), 0.0)
+        weighted = np.bincount(group, weights=marginal * spend, minlength=count)
+        weights = np.bincount(group, weights=spend, minlength=count)
+        steepest = np.full(count, -np.inf)
+        np.maximum.at(steepest, group[finite], marginal[finite])
+        has = np.bincount(group[finite], minlength=count) > 0
+        return [
+            float(weighted[k] / weights[k])
+            if weights[k] > 0
+            else (float(steepest[k]) if has[k] else None)
+            for k in range(count)
+        ]
 
 
 def build_plan(
@@ -160,26 +178,28 @@ def _breakdown(problem: Problem, tables: _Tables) -> dict[str, Any]:
     """The spend and the metrics by unit-period, channel, period and in total."""
     s = problem.scenario
     n_units, n_periods = tables.spend.shape
-    channel_of = np.array([u.channel for u in problem.units])
-    unit_index, period_index = np.arange(n_units), np.arange(n_periods)
-    all_units = np.ones(n_units, dtype=bool)
-    all_periods = np.ones(n_periods, dtype=bool)
-
-    def cell(unit_mask: np.ndarray, period_mask: np.ndarray) -> Metrics:
-        return tables.metrics(unit_mask[:, None] & period_mask[None, :])
-
+    channels = s.channel_ids()
+    channel_of = np.array([channels.index(u.channel) for u in problem.units], dtype=int)
+    cells = tables.metrics(
+        np.arange(n_units * n_periods).reshape(n_units, n_periods), tables.spend.size
+    )
+    by_channel = tables.metrics(
+        np.repeat(channel_of, n_periods).reshape(n_units, n_periods), len(channels)
+    )
+    by_period = tables.metrics(np.tile(np.arange(n_periods), (n_units, 1)), n_periods)
+    (total,) = tables.metrics(np.zeros((n_units, n_periods), dtype=int), 1)
+    spend = tables.spend.tolist()
     return dict(
         spend={
-            u.id: {p: float(tables.spend[i, t]) for t, p in enumerate(s.periods)}
-            for i, u in enumerate(problem.units)
+            u.id: dict(zip(s.periods, spend[i], strict=True)) for i, u in enumerate(problem.units)
         },
         by_unit_period={
-            u.id: {p: cell(unit_index == i, period_index == t) for t, p in enumerate(s.periods)}
+            u.id: dict(zip(s.periods, cells[i * n_periods : (i + 1) * n_periods], strict=True))
             for i, u in enumerate(problem.units)
         },
-        by_channel={c: cell(channel_of == c, all_periods) for c in s.channel_ids()},
-        by_period={p: cell(all_units, period_index == t) for t, p in enumerate(s.periods)},
-        total=cell(all_units, all_periods),
+        by_channel=dict(zip(channels, by_channel, strict=True)),
+        by_period=dict(zip(s.periods, by_period, strict=True)),
+        total=total,
     )
 
 
