@@ -3,7 +3,7 @@ route needs, and the paging and ``async`` query parameters."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,15 +28,20 @@ class Resources:
     worker: Worker
 
 
-def resources(request: Request) -> Resources:
-    """The app's shared resources."""
+async def resources(request: Request) -> Resources:
+    """The app's shared resources.
+
+    This and the other dependencies are ``async``: FastAPI runs a plain ``def`` dependency in
+    a worker thread, and three such hops per request cost a small plan more than its solve.
+    They do no more than look at the request, and read one key row by its indexed hash.
+    """
     return request.app.state.resources
 
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer bo_...`")
 
 
-def principal(
+async def principal(
     shared: Annotated[Resources, Depends(resources)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
@@ -54,10 +59,10 @@ def principal(
     return who
 
 
-def role(needed: Role) -> Callable[..., Principal]:
+def role(needed: Role) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller, who must hold at least ``needed``."""
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if not who.can(needed):
             raise HttpProblem(
                 403, "forbidden", f"this needs the {needed} role; your key is {who.role}"

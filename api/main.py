@@ -3,6 +3,7 @@ middleware, with errors as problem+json. ``create_app`` is what ``budgetopt serv
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +44,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         worker = Worker(factory, settings)
         worker.start()
         app.state.resources = Resources(settings, engine, factory, worker)
+        # what start-up made (modules, the app, its schemas) lives as long as the process:
+        # out of the collector's way, a full collection walks only what requests make, and a
+        # request no longer now and then waits a few hundred ms for one
+        gc.collect()
+        gc.freeze()
         if settings.dev_mode:
             log.warning(
                 "DEV MODE: requests without an API key act as admin of workspace "

@@ -25,6 +25,7 @@ class ServiceSettings(BaseSettings):
     max_periods: int = 366
     max_solve_seconds: float = 120.0
     sync_max_cells: int = 400  # unit-periods solved inside the request; more go to a job
+    quick_max_cells: int = 200  # unit-periods tried on the event loop by the dual method alone
     page_size_max: int = 100
     workers: int = 1  # job worker threads in this process (0: only enqueue)
     job_poll_seconds: float = 0.5

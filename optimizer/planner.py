@@ -39,6 +39,10 @@ SpendByUnit = Mapping[str, Mapping[str, float]]
 METHODS = ("lp", "nlp", "dual", "auto")  # ways to solve that need no particular backend installed
 
 
+class NeedsGeneralMethod(Exception):
+    """``plan(dual_only=True)``: this plan needs a general (LP, MILP or nonlinear) solve."""
+
+
 @dataclass(frozen=True)
 class SolveOptions:
     """Overrides of a scenario's settings for many plans (None: each scenario's own)."""
@@ -61,19 +65,28 @@ def plan(
     time_limit_s: float | None = None,
     start: np.ndarray | None = None,
     progress: Progress | None = None,
+    dual_only: bool = False,
 ) -> Plan:
     """Find the allocation that optimises the scenario's objective under all its rules.
 
     ``solver`` is a method (``lp``, ``nlp``, ``auto``) or an LP backend (``highs``, ``cbc``,
     ``highs-direct``); ``start`` is the nonlinear method's starting spend (units x periods);
     ``progress(round, gap)`` hears from each lp refinement round and may raise to stop it.
+    With ``dual_only``, a plan that would need more than the dual method (a general LP, MILP
+    or nonlinear solve, whose time has no small bound) raises ``NeedsGeneralMethod`` instead:
+    the plan it does return is the very one ``plan`` gives without it.
     """
     started = time.perf_counter()
     run = effective_settings(scenario, solver, tolerance, time_limit_s)
+    if dual_only and run.solver not in ("auto", "dual"):
+        raise NeedsGeneralMethod(f"the solver {run.solver!r} was asked for")
     problem = build_problem(scenario)
-    result = solve_problem(
-        problem, run.solver, run.tolerance, run.time_limit_s, start, progress, started
-    )
+    if dual_only and run.solver == "auto":
+        result = _auto(problem, run.tolerance, run.time_limit_s, start, progress, started, False)
+    else:
+        result = solve_problem(
+            problem, run.solver, run.tolerance, run.time_limit_s, start, progress, started
+        )
     result = replace(result, seconds=time.perf_counter() - started)
     return build_plan(problem, result, result.spend, run.tolerance, run)
 
@@ -161,14 +174,18 @@ def _auto(
     start: np.ndarray | None,
     progress: Progress | None,
     started: float,
+    fall_back: bool = True,
 ) -> SolveResult:
-    """The dual method where it can prove its plan; else nlp or lp by the problem's shape."""
+    """The dual method where it can prove its plan; else nlp or lp by the problem's shape
+    (or, without ``fall_back``, NeedsGeneralMethod)."""
     exact, why_not = _dual(problem, tolerance, started + time_limit_s, progress)
     if exact is not None:
         bent = any(unit.curve.is_s_shaped() for unit in problem.units)
         shape = "problem with S-shaped curves" if bent else "concave problem"
         message = f"auto chose dual: separable {shape}; {exact.message}"
         return replace(exact, solver="auto: dual", message=message)
+    if not fall_back:
+        raise NeedsGeneralMethod(f"the dual method cannot certify this plan: {why_not}")
     method, reason = choose_method(problem)
     reason = f"{reason} (dual: {why_not})"
     result = solve_problem(problem, method, tolerance, time_limit_s, start, progress, started)

@@ -1,16 +1,21 @@
 """Run prepared work now (201 with the plan) or queue it (202 with the job): small problems
-are solved inside the request, large ones (or ``?async=true``) go to the job worker."""
+are solved inside the request (the smallest on the event loop, when the dual method certifies
+them), large ones (or ``?async=true``) go to the job worker."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.db.engine import transaction
+from api.db.models import PlanRecord
 from api.deps import Resources
 from api.routes.bodies import job_out, plan_out
+from api.schemas import PlanOut
 from api.services import plans
 from api.services.checks import cells
 from api.services.jobs import enqueue
@@ -18,13 +23,43 @@ from api.services.work import Work
 from optimizer.schema.scenario import Scenario
 
 
+async def answer(
+    shared: Resources,
+    prepare: Callable[[], Work],
+    scenario: Scenario,
+    queue: bool,
+    response: Response,
+) -> Any:
+    """Prepare the work and solve it now (201 with the plan) or queue it (202 with the job).
+
+    A small plan (at most ``quick_max_cells`` unit-periods) is tried on the event loop with
+    the dual method alone, which answers in milliseconds: Python threads give a CPU-bound
+    solve no parallelism, and handing it to one costs more than such a plan's whole solve.
+    Anything else (a larger plan, a plan that needs an LP, MILP or nonlinear solve, a chosen
+    LP backend) runs in a worker thread, so the loop keeps answering meanwhile.
+    """
+    if not queue and cells(scenario) <= shared.settings.quick_max_cells:
+        work = prepare()
+        record = plans.execute_quickly(shared.factory, work)
+        if record is not None:
+            return created(shared, record, response)
+        return await run_in_threadpool(solve_or_queue, shared, work, False, response)
+    return await run_in_threadpool(lambda: solve_or_queue(shared, prepare(), queue, response))
+
+
 def solve_or_queue(shared: Resources, work: Work, queue: bool, response: Response) -> Any:
     """Solve now (201 with the plan and its Location) or queue (202 with the job)."""
     if queue:
         return queued(shared, work)
-    record = plans.execute(shared.factory, work)
-    with shared.factory() as session:
-        number = plans.version_number(session, record)
+    return created(shared, plans.execute(shared.factory, work), response)
+
+
+def created(shared: Resources, record: PlanRecord, response: Response) -> PlanOut:
+    """201 with the stored plan and its Location."""
+    number = None
+    if record.version_id is not None:
+        with shared.factory() as session:
+            number = plans.version_number(session, record)
     response.status_code = 201
     response.headers["Location"] = f"/v1/plans/{record.id}"
     return plan_out(record, number, with_result=True)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import Async, PageNo, PerPage, Planner, Shared, Viewer
 from api.routes.bodies import XLSX, attachment, plan_out
-from api.routes.dispatch import solve_or_queue, too_large
+from api.routes.dispatch import answer, too_large
 from api.schemas import AdHocPlanRequest, JobOut, Page, PlanOut, PlanRequest
 from api.services import plans
 from api.services.scenarios import load_version
+from api.services.work import Work
 from optimizer.outputs.excel import to_xlsx
 from optimizer.outputs.text import to_csv
 from optimizer.results.plan import Plan
@@ -23,7 +25,7 @@ ACCEPTED = {202: {"model": JobOut, "description": "Queued: poll the job (Locatio
 @router.post(
     "/v1/scenarios/{scenario_id}/plans", status_code=201, tags=["plans"], responses=ACCEPTED
 )
-def plan_scenario(
+async def plan_scenario(
     scenario_id: str,
     body: PlanRequest,
     who: Planner,
@@ -32,13 +34,19 @@ def plan_scenario(
     run_async: Async = False,
 ) -> PlanOut:
     """Solve a stored scenario version and store the plan (202 with a job when large)."""
-    version, scenario = load_version(shared.factory, who, scenario_id, body.version)
-    work = plans.prepare("plan", who, scenario, body, shared.settings, version)
-    return solve_or_queue(shared, work, run_async or too_large(shared, scenario), response)
+    version, scenario = await run_in_threadpool(
+        load_version, shared.factory, who, scenario_id, body.version
+    )
+
+    def prepare() -> Work:
+        return plans.prepare("plan", who, scenario, body, shared.settings, version)
+
+    queue = run_async or too_large(shared, scenario)
+    return await answer(shared, prepare, scenario, queue, response)
 
 
 @router.post("/v1/plans", status_code=201, tags=["plans"], responses=ACCEPTED)
-def plan_inline(
+async def plan_inline(
     body: AdHocPlanRequest,
     who: Planner,
     shared: Shared,
@@ -46,8 +54,12 @@ def plan_inline(
     run_async: Async = False,
 ) -> PlanOut:
     """Solve an inline scenario; the plan keeps a copy of it for audit."""
-    work = plans.prepare("plan", who, body.scenario, body, shared.settings)
-    return solve_or_queue(shared, work, run_async or too_large(shared, body.scenario), response)
+
+    def prepare() -> Work:
+        return plans.prepare("plan", who, body.scenario, body, shared.settings)
+
+    queue = run_async or too_large(shared, body.scenario)
+    return await answer(shared, prepare, body.scenario, queue, response)
 
 
 @router.get("/v1/plans", tags=["plans"])

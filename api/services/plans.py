@@ -21,7 +21,7 @@ from api.services.paging import one_page
 from api.services.work import Work
 from api.settings import ServiceSettings
 from optimizer.errors import ScenarioError, SolverFailedError, SolverUnavailableError
-from optimizer.planner import Progress, evaluate, score
+from optimizer.planner import NeedsGeneralMethod, Progress, evaluate, score
 from optimizer.planner import plan as solve
 from optimizer.results.plan import Plan
 from optimizer.schema.scenario import Scenario
@@ -57,6 +57,7 @@ def prepare(
         allocation=allocation,
         optimum_plan_id=optimum_plan_id,
         compare_to_optimum=compare_to_optimum,
+        validated=scenario,
     )
 
 
@@ -64,9 +65,27 @@ def execute(
     factory: sessionmaker[Session], work: Work, progress: Progress | None = None
 ) -> PlanRecord:
     """Solve or score the work and store the result; the one path for requests and jobs."""
-    scenario = Scenario.model_validate(work.scenario)
+    record = _execute(factory, work, progress, dual_only=False)
+    assert record is not None
+    return record
+
+
+def execute_quickly(factory: sessionmaker[Session], work: Work) -> PlanRecord | None:
+    """``execute`` a plan the dual method certifies (milliseconds, however the solve goes);
+    None, having stored nothing, for one that needs a general method: run it with ``execute``
+    away from the event loop. The plan stored is the one ``execute`` would store."""
+    return _execute(factory, work, None, dual_only=True)
+
+
+def _execute(
+    factory: sessionmaker[Session], work: Work, progress: Progress | None, *, dual_only: bool
+) -> PlanRecord | None:
+    """``execute``; with ``dual_only``, None for a plan that needs a general method."""
+    scenario = work.validated or Scenario.model_validate(work.scenario)
     try:
-        result = _result(factory, work, scenario, progress)
+        result = _result(factory, work, scenario, progress, dual_only)
+    except NeedsGeneralMethod:
+        return None
     except ScenarioError as exc:  # checked before it was run or queued: a last guard
         prefix = exc.source if exc.source.startswith("body.") else "body.scenario"
         raise invalid_input(exc, prefix) from None
@@ -95,9 +114,14 @@ def execute(
 
 
 def _result(
-    factory: sessionmaker[Session], work: Work, scenario: Scenario, progress: Progress | None
+    factory: sessionmaker[Session],
+    work: Work,
+    scenario: Scenario,
+    progress: Progress | None,
+    dual_only: bool = False,
 ) -> Plan:
-    """The plan, or the evaluation of the work's split (with its gap to the optimum)."""
+    """The plan, or the evaluation of the work's split (with its gap to the optimum); with
+    ``dual_only``, NeedsGeneralMethod for what needs more than the dual method."""
     options = work.options
     kwargs = {
         "solver": options.get("solver"),
@@ -105,7 +129,9 @@ def _result(
         "time_limit_s": options.get("time_limit_s"),
     }
     if work.kind != "evaluation":
-        return solve(scenario, progress=progress, **kwargs)
+        return solve(scenario, progress=progress, dual_only=dual_only, **kwargs)
+    if dual_only:
+        raise NeedsGeneralMethod("an evaluation is run with the general path")
     optimum = None
     if work.optimum_plan_id is not None:
         optimum = _optimum(factory, work)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from optimizer.schema.scenario import Scenario
 
 WHATIF_KINDS = ("sweep", "tornado", "frontier")  # jobs whose result is kept on the job row
 
@@ -23,7 +25,12 @@ class Work:
     optimum_plan_id: str | None = None
     compare_to_optimum: bool = True
     whatif: dict[str, Any] | None = None  # sweep/tornado: vary (and metric); frontier: budgets
+    # the validated scenario ``scenario`` was dumped from, when the work runs where it was
+    # prepared (``scenario`` validates back to an equal model: a job validates it again)
+    validated: Scenario | None = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         """The job's stored request."""
-        return asdict(self)
+        data = asdict(replace(self, validated=None))
+        del data["validated"]
+        return data
