@@ -104,6 +104,7 @@ def serve(
     from api import logs
     from api.main import create_app
     from api.services.examples import load_examples
+    from api.serving import can_share_port, serve_processes
     from api.settings import variable
 
     if dev and host not in LOOPBACK:
@@ -122,6 +123,8 @@ def serve(
     # each process builds its app from the environment: pass the options on through it
     for name in ("database_url", "dev_mode", "workers"):
         os.environ[variable(name)] = str(getattr(settings, name))
+    if can_share_port():  # a socket per process: connections spread over the processes
+        raise typer.Exit(serve_processes(host, port, processes))
     uvicorn.run(
         "api.main:served_app",
         factory=True,

@@ -32,6 +32,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which of ``serve --processes N`` wrote it
         }
         rid = request_id.get()
         if rid is not None:

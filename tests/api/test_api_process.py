@@ -239,3 +239,41 @@ def test_several_processes_serve_one_port_and_log_json(tmp_path):
         server.stop()
     lines = [json.loads(x) for x in server.log.read_text().splitlines() if x.startswith("{")]
     assert sum(1 for e in lines if e["message"] == "request" and e["path"] == "/v1/plans") >= 6
+
+
+def test_new_connections_spread_over_the_processes(tmp_path):
+    # each process listens on its own socket (SO_REUSEPORT): the kernel spreads connections
+    database = f"sqlite:///{tmp_path}/spread.db"
+    server = Server(tmp_path, "--dev", "--processes", "2", "--database-url", database)
+    try:
+        deadline = time.monotonic() + 60  # until both processes listen (readyz needs one)
+        answered: set[int] = set()
+        while len(answered) < 2 and time.monotonic() < deadline:
+            for _ in range(16):  # a new connection each
+                with httpx.Client(base_url=server.url, timeout=30) as client:
+                    client.get("/healthz")
+            lines = server.log.read_text().splitlines()
+            answered = {
+                json.loads(x)["pid"]
+                for x in lines
+                if x.startswith("{") and json.loads(x).get("path") == "/healthz"
+            }
+        assert len(answered) == 2, answered
+    finally:
+        server.stop()
+    assert server.process.returncode == 0
+
+
+def test_server_processes_stop_when_their_parent_is_killed(tmp_path):
+    database = f"sqlite:///{tmp_path}/orphans.db"
+    server = Server(tmp_path, "--dev", "--processes", "2", "--database-url", database)
+    server.kill()  # SIGKILL: the parent cannot stop them; they notice within a second or two
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{server.url}/healthz", timeout=1)
+        except httpx.TransportError:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the server processes still answer after their parent died")
