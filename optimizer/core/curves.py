@@ -208,9 +208,8 @@ class Curve:
                     x = s * np.where(k == 1.0, closed, newton)
             else:
                 raise ValueError(f"{self.family} has no single spend at a slope")
-        # above the slope at zero: no spend (arccosh of a number below 1 is nan)
-        x = np.where(np.isnan(x), 0.0, np.maximum(x, 0.0))
-        return np.where(c <= 0.0, np.inf, x)
+        # above the slope at zero: no spend (arccosh of a number below 1 is nan: fmax takes 0)
+        return np.where(c <= 0.0, np.inf, np.fmax(x, 0.0))
 
     def tangent_from(self, lo: np.ndarray | float) -> np.ndarray:
         """Where the line from (lo, f(lo)) touches f further right: the concave envelope of f

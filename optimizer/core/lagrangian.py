@@ -75,6 +75,7 @@ class Lagrangian:
             self.position[group.cells] = np.arange(len(group.cells))
             if group.curve.is_s_shaped():
                 self.bent[group.cells] = np.asarray(group.curve.shape) > 1.0
+        self.any_bent = bool(self.bent.any())
         sign = 1.0 if problem.maximise else -1.0
         form = problem.objective
         self.sign = sign
@@ -199,15 +200,20 @@ class Lagrangian:
         """Each cell's spend maximising W g(x) - P x on [lo, hi]."""
         x = np.empty_like(w)
         rising = w > 0
+        everywhere = bool(rising.all())  # the usual case: every cell's GMV is worth something
         with np.errstate(divide="ignore", invalid="ignore"):
-            target = np.where(rising, p / (w * self.gain), np.inf)
+            target = (
+                p / (w * self.gain) if everywhere else np.where(rising, p / (w * self.gain), np.inf)
+            )
         for g, group in enumerate(self.groups):
             found = group.curve.spend_at_slope(target[group.cells], self.guesses.get(g))
             if group.curve.family == "hill":
                 self.guesses[g] = found  # the next multipliers are close: start from here
             x[group.cells] = found
-        x = np.clip(np.where(rising, x, self.lo), self.lo, self.hi)
-        if self.bent.any():
+        if not everywhere:
+            x = np.where(rising, x, self.lo)
+        x = np.minimum(np.maximum(x, self.lo), self.hi)
+        if self.any_bent:
             # an S-shaped cell's other candidate is its lower end: left of the concave part,
             # W g(x) - P x is convex, and its maximum there is at an end
             at_lo = w * self.value(self.lo) - p * self.lo
@@ -215,7 +221,7 @@ class Lagrangian:
             x = np.where(self.bent & (at_lo > at_x), self.lo, x)
         # W <= 0: W g(x) - P x is convex, so its maximum is at an end
         flat = ~rising
-        if flat.any():
+        if not everywhere:
             at_lo = w * self.value(self.lo) - p * self.lo
             at_hi = w * self.value(self.hi) - p * self.hi
             x = np.where(flat & (at_hi > at_lo), self.hi, x)
