@@ -91,8 +91,9 @@ def serve(
         typer.Option(
             min=1,
             max=64,
-            help="Server processes sharing the port (one per core serves the most plans per "
-            "second; each runs its own job workers, which share the database's queue).",
+            help="Server processes sharing the port, each with its own socket that the kernel "
+            "spreads connections over (one per core serves the most plans per second; each "
+            "runs its own job workers, which share the database's queue).",
         ),
     ] = 1,
 ) -> None:
