@@ -5,7 +5,6 @@ them), large ones (or ``?async=true``) go to the job worker."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from fastapi import Response
 from fastapi.responses import JSONResponse
@@ -15,7 +14,6 @@ from api.db.engine import transaction
 from api.db.models import PlanRecord
 from api.deps import Resources
 from api.routes.bodies import job_out, plan_out
-from api.schemas import PlanOut
 from api.services import plans
 from api.services.checks import cells
 from api.services.jobs import enqueue
@@ -28,8 +26,7 @@ async def answer(
     prepare: Callable[[], Work],
     scenario: Scenario,
     queue: bool,
-    response: Response,
-) -> Any:
+) -> Response:
     """Prepare the work and solve it now (201 with the plan) or queue it (202 with the job).
 
     A small plan (at most ``quick_max_cells`` unit-periods) is tried on the event loop with
@@ -42,27 +39,28 @@ async def answer(
         work = prepare()
         record = plans.execute_quickly(shared.factory, work)
         if record is not None:
-            return created(shared, record, response)
-        return await run_in_threadpool(solve_or_queue, shared, work, False, response)
-    return await run_in_threadpool(lambda: solve_or_queue(shared, prepare(), queue, response))
+            return created(shared, record)
+        return await run_in_threadpool(solve_or_queue, shared, work, False)
+    return await run_in_threadpool(lambda: solve_or_queue(shared, prepare(), queue))
 
 
-def solve_or_queue(shared: Resources, work: Work, queue: bool, response: Response) -> Any:
+def solve_or_queue(shared: Resources, work: Work, queue: bool) -> Response:
     """Solve now (201 with the plan and its Location) or queue (202 with the job)."""
     if queue:
         return queued(shared, work)
-    return created(shared, plans.execute(shared.factory, work), response)
+    return created(shared, plans.execute(shared.factory, work))
 
 
-def created(shared: Resources, record: PlanRecord, response: Response) -> PlanOut:
-    """201 with the stored plan and its Location."""
+def created(shared: Resources, record: PlanRecord) -> Response:
+    """201 with the stored plan (a ``PlanOut``, made into JSON once, here: the route's
+    response model would check and copy the whole plan again) and its Location."""
     number = None
     if record.version_id is not None:
         with shared.factory() as session:
             number = plans.version_number(session, record)
-    response.status_code = 201
-    response.headers["Location"] = f"/v1/plans/{record.id}"
-    return plan_out(record, number, with_result=True)
+    body = plan_out(record, number, with_result=True).model_dump_json()
+    headers = {"Location": f"/v1/plans/{record.id}"}
+    return Response(body, status_code=201, media_type="application/json", headers=headers)
 
 
 def queued(shared: Resources, work: Work) -> JSONResponse:

@@ -17,6 +17,7 @@ router = APIRouter()
 @router.post(
     "/v1/scenarios/{scenario_id}/evaluations",
     status_code=201,
+    response_model=PlanOut,
     tags=["plans"],
     responses=ACCEPTED,
 )
@@ -25,9 +26,8 @@ def evaluate(
     body: EvaluationRequest,
     who: Planner,
     shared: Shared,
-    response: Response,
     run_async: Async = False,
-) -> PlanOut:
+) -> Response:
     """Score a hand-made split with a plan's metrics and rules, and its gap to the optimum."""
     version, scenario = load_version(shared.factory, who, scenario_id, body.version)
     if body.optimum_plan_id is not None:
@@ -46,6 +46,4 @@ def evaluate(
     )
     solves = body.optimum_plan_id is None and body.compare_to_optimum
     # Scoring alone is quick: only a solve for the optimum goes to a job.
-    return solve_or_queue(
-        shared, work, solves and (run_async or too_large(shared, scenario)), response
-    )
+    return solve_or_queue(shared, work, solves and (run_async or too_large(shared, scenario)))

@@ -23,16 +23,19 @@ ACCEPTED = {202: {"model": JobOut, "description": "Queued: poll the job (Locatio
 
 
 @router.post(
-    "/v1/scenarios/{scenario_id}/plans", status_code=201, tags=["plans"], responses=ACCEPTED
+    "/v1/scenarios/{scenario_id}/plans",
+    status_code=201,
+    response_model=PlanOut,
+    tags=["plans"],
+    responses=ACCEPTED,
 )
 async def plan_scenario(
     scenario_id: str,
     body: PlanRequest,
     who: Planner,
     shared: Shared,
-    response: Response,
     run_async: Async = False,
-) -> PlanOut:
+) -> Response:
     """Solve a stored scenario version and store the plan (202 with a job when large)."""
     version, scenario = await run_in_threadpool(
         load_version, shared.factory, who, scenario_id, body.version
@@ -42,24 +45,25 @@ async def plan_scenario(
         return plans.prepare("plan", who, scenario, body, shared.settings, version)
 
     queue = run_async or too_large(shared, scenario)
-    return await answer(shared, prepare, scenario, queue, response)
+    return await answer(shared, prepare, scenario, queue)
 
 
-@router.post("/v1/plans", status_code=201, tags=["plans"], responses=ACCEPTED)
+@router.post(
+    "/v1/plans", status_code=201, response_model=PlanOut, tags=["plans"], responses=ACCEPTED
+)
 async def plan_inline(
     body: AdHocPlanRequest,
     who: Planner,
     shared: Shared,
-    response: Response,
     run_async: Async = False,
-) -> PlanOut:
+) -> Response:
     """Solve an inline scenario; the plan keeps a copy of it for audit."""
 
     def prepare() -> Work:
         return plans.prepare("plan", who, body.scenario, body, shared.settings)
 
     queue = run_async or too_large(shared, body.scenario)
-    return await answer(shared, prepare, body.scenario, queue, response)
+    return await answer(shared, prepare, body.scenario, queue)
 
 
 @router.get("/v1/plans", tags=["plans"])
