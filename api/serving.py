@@ -2,7 +2,7 @@
 
 uvicorn's own ``workers`` share one socket, and whichever process wakes first accepts every
 connection waiting: eight keep-alive clients that connect at once all land on one process and
-the other cores idle (measured: 11.9 s of CPU on one process, 1.8 s on the other). Here each
+the other cores idle (measured: 9.9 s of CPU on one process, 1.8 s on the other). Here each
 process binds its own socket with ``SO_REUSEPORT``, and the kernel spreads new connections
 over them, as nginx's ``reuseport`` does. The parent only starts the processes, forwards the
 end (SIGINT, SIGTERM) and exits non-zero if one of them dies on its own.
