@@ -47,6 +47,7 @@ SUMMARY_COLUMNS = (
     "gap",
     "result",
     "error",
+    "reason",  # why the row has no plan: the error, or the solver's verdict and diagnosis
 )
 
 
@@ -142,9 +143,10 @@ def run_file(path: str, out: str, options: BatchOptions) -> dict[str, Any]:
             draw_charts(scenario, stored_plan(data), Path(out) / "charts", key)
         return {**_summary(row, data), "reused": reused}
     except OptimizerError as exc:
-        row.update(status="error", error=str(exc))
+        row.update(status="error", error=str(exc), reason=str(exc))
     except Exception as exc:  # a broken file must not stop the batch: record why
-        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        row.update(status="error", error=error, reason=error)
     return {**row, "reused": False}
 
 
@@ -174,7 +176,16 @@ def _summary(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         "gross_profit_cny": data.get("gross_profit_cny"),
         "solver": solver.get("solver"),
         "gap": solver.get("gap"),
+        "reason": _no_plan_reason(data),
     }
+
+
+def _no_plan_reason(data: dict[str, Any]) -> str | None:
+    """Why a stored plan has no allocation: its message and diagnosis (None when it has one)."""
+    if data.get("total") is not None:
+        return None
+    texts = [d.get("text") for d in data.get("diagnosis") or [] if isinstance(d, dict)]
+    return "\n".join([data.get("message") or data["status"], *(t for t in texts if t)])
 
 
 Done = Callable[[dict[str, Any]], None]

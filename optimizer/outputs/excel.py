@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import io
 import math
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.drawing.image import Image
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from optimizer.outputs.text import CSV_COLUMNS, csv_rows
 from optimizer.results.plan import Plan
 
-MONEY = "#,##0.00"
-RATIO = "0.0000"
+MONEY = '"¥"#,##0'  # whole yuan with thousands separators: 581,227,282 reads at a glance
+RATIO = "0.00"  # ROAS and marginal ROAS: GMV per yuan
+COUNT = "#,##0"  # orders, customers, impressions
+PERCENT = "0.0%"  # shares and rates
+GAP = "0.0E+00"  # a proven gap of 1e-12 is not 0.00%
 BOLD = Font(bold=True)
+WIDEST = 60  # characters: longer text wraps in the cell instead
 
 
 def to_xlsx(plan: Plan, images: Sequence[Path] = ()) -> bytes:
@@ -51,22 +56,56 @@ def tables_xlsx(sheets: dict[str, Sequence[dict[str, Any]]], images: Sequence[Pa
             sheet.append([_cell(row.get(c)) for c in columns])
         _header(sheet)
         _number_formats(sheet, list(columns))
-        _widths(sheet, [max(12, min(40, len(c) + 2)) for c in columns])
+        _objective_formats(sheet, list(columns), rows)
+        _widths(sheet)
         sheet.freeze_panes = "A2"
     if images:
         _images(book.create_sheet(_sheet_title("Charts", taken)), images, row=1)
     return _bytes(book)
 
 
+def number_format(name: str) -> str | None:
+    """The Excel format of a figure by its field name (None: as it comes)."""
+    key = name.split(":", 1)[-1] if name.startswith("delta:") else name
+    if key.endswith("_cny") or key.startswith("spend_cny:") or key.endswith("(CNY)"):
+        return MONEY
+    if key.startswith("delta:"):
+        return None
+    if key in ("roas", "marginal_roas", "marginal_gmv_per_budget", "min_roas") or "ROAS" in key:
+        return RATIO
+    if key in ("orders", "new_customers", "impressions", "new customers"):
+        return COUNT
+    if key in ("gap", "mip_gap", "objective_gap_share") or key.endswith("_share"):
+        return GAP if "gap" in key else PERCENT
+    return None
+
+
 def _number_formats(sheet: Worksheet, columns: list[str]) -> None:
+    """Each figure column its format by name; in a table of metrics by row (a ``metric``
+    column, as comparisons have), each row's figures by that metric."""
+    by_row = "metric" in columns
+    metric_col = columns.index("metric") + 1 if by_row else 0
     for j, name in enumerate(columns, start=1):
-        fmt = MONEY if name.endswith("_cny") or name.startswith("spend_cny:") else None
-        if name in ("roas", "marginal_roas", "marginal_gmv_per_budget"):
-            fmt = RATIO
-        if fmt is None:
+        fmt = number_format(name)
+        if fmt is None and not by_row:
             continue
         for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
-            cell.number_format = fmt
+            if by_row and j > metric_col:
+                fmt = number_format(str(sheet.cell(cell.row, metric_col).value))
+            if fmt is not None and isinstance(cell.value, int | float):
+                cell.number_format = fmt
+
+
+def _objective_formats(
+    sheet: Worksheet, columns: list[str], rows: Sequence[dict[str, Any]]
+) -> None:
+    """Each row's objective value in yuan, but a number of new customers as a count."""
+    if "objective_value" not in columns or "objective_kind" not in columns:
+        return
+    at = columns.index("objective_value") + 1
+    for r, row in enumerate(rows, start=2):
+        fmt = COUNT if row.get("objective_kind") == "max_new_customers" else MONEY
+        sheet.cell(r, at).number_format = fmt
 
 
 def _images(sheet: Worksheet, images: Sequence[Path], row: int) -> None:
@@ -85,33 +124,56 @@ def _bytes(book: Workbook) -> bytes:
 
 def _summary(sheet: Worksheet, plan: Plan) -> None:
     total = plan.total
-    rows: list[tuple[str, Any]] = [
-        ("scenario", plan.scenario),
-        ("status", plan.status),
-        ("message", plan.message),
-        ("objective", plan.objective_kind),
-        ("objective value", plan.objective_value),
-        ("budget total (CNY)", plan.budget_total_cny),
-        ("media spend (CNY)", total.spend_cny if total else None),
-        ("commission (CNY)", total.commission_cny if total else None),
-        ("GMV (CNY)", total.gmv_cny if total else None),
-        ("ROAS", total.roas if total else None),
-        ("CAC (CNY)", total.cac_cny if total else None),
-        ("new customers", total.new_customers if total else None),
-        ("fixed costs (CNY)", plan.fixed_costs_cny),
-        ("contingency (CNY)", plan.contingency_cny),
-        ("gross profit (CNY)", plan.gross_profit_cny),
-        ("solver", plan.solver.solver if plan.solver else "evaluation (no solve)"),
-        ("gap", plan.solver.gap if plan.solver else None),
-        ("fingerprint", plan.fingerprint),
-        ("budgetopt version", plan.version),
+    money_objective = plan.objective_kind in ("max_gmv", "max_profit", "min_spend")
+    rows: list[tuple[str, Any, str | None]] = [
+        ("scenario", plan.scenario, None),
+        ("status", plan.status, None),
+        ("message", plan.message, None),
+        ("why there is no plan", no_plan_reason(plan), None),
+        ("objective", plan.objective_kind, None),
+        ("objective value", plan.objective_value, MONEY if money_objective else COUNT),
+        ("budget total (CNY)", plan.budget_total_cny, MONEY),
+        ("media spend (CNY)", total.spend_cny if total else None, MONEY),
+        ("commission (CNY)", total.commission_cny if total else None, MONEY),
+        ("GMV (CNY)", total.gmv_cny if total else None, MONEY),
+        ("ROAS", total.roas if total else None, RATIO),
+        ("CAC (CNY)", total.cac_cny if total else None, MONEY),
+        ("new customers", total.new_customers if total else None, COUNT),
+        ("fixed costs (CNY)", plan.fixed_costs_cny, MONEY),
+        ("contingency (CNY)", plan.contingency_cny, MONEY),
+        ("gross profit (CNY)", plan.gross_profit_cny, MONEY),
+        ("solver", plan.solver.solver if plan.solver else "evaluation (no solve)", None),
+        ("proven gap", plan.solver.gap if plan.solver else None, GAP),
+        ("fingerprint", plan.fingerprint, None),
+        ("budgetopt version", plan.version, None),
     ]
-    for name, value in rows:
+    for name, value, fmt in rows:
+        if name == "why there is no plan" and not value:
+            continue
+        if name == "message" and total is None:
+            continue  # the reason below starts with it
         sheet.append([name, _cell(value)])
         sheet.cell(sheet.max_row, 1).font = BOLD
-        if isinstance(value, float):
-            sheet.cell(sheet.max_row, 2).number_format = RATIO if "ROAS" in name else MONEY
-    _widths(sheet, [24, 60])
+        if fmt is not None and isinstance(value, int | float):
+            sheet.cell(sheet.max_row, 2).number_format = fmt
+    _widths(sheet, [24, 16])
+
+
+def no_plan_reason(plan: Plan) -> str:
+    """Why a plan has no allocation: its verdict, then each change the diagnosis found that
+    would restore one, a line each; empty when it has an allocation."""
+    if plan.total is not None:
+        return ""
+    return reason_text(plan.message or plan.status, plan.diagnosis)
+
+
+def reason_text(verdict: str, diagnosis: Sequence[Any]) -> str:
+    """The verdict and the diagnosis's suggestions (objects or their dicts), a line each."""
+    texts = [
+        getattr(d, "text", None) or (d.get("text") if isinstance(d, dict) else None)
+        for d in diagnosis
+    ]
+    return "\n".join([verdict, *(text for text in texts if text)])
 
 
 def _allocation(sheet: Worksheet, plan: Plan) -> None:
@@ -119,21 +181,43 @@ def _allocation(sheet: Worksheet, plan: Plan) -> None:
     for unit, by_period in plan.spend.items():
         values = [by_period[p] for p in plan.periods]
         sheet.append([unit, plan.names.get(unit, unit), *values, sum(values)])
+    if plan.spend:
+        columns = [plan.spend[u] for u in plan.spend]
+        sums = [sum(c[p] for c in columns) for p in plan.periods]
+        sheet.append(["total", "", *sums, sum(sums)])
+        for cell in sheet[sheet.max_row]:
+            cell.font = BOLD
+    else:
+        sheet.append(["", no_plan_reason(plan)])
     _header(sheet)
     for row in sheet.iter_rows(min_row=2, min_col=3):
         for cell in row:
             cell.number_format = MONEY
-    _widths(sheet, [22, 22, *[14] * (len(plan.periods) + 1)])
+    _widths(sheet, [10, 12])
     sheet.freeze_panes = "C2"
 
 
 def _metrics(sheet: Worksheet, plan: Plan) -> None:
-    sheet.append(list(CSV_COLUMNS))
+    columns = [*CSV_COLUMNS[:3], "name", *CSV_COLUMNS[3:]]
+    sheet.append(columns)
     for row in csv_rows(plan):
-        sheet.append([_cell(row[c]) for c in CSV_COLUMNS])
+        key = row["unit"] or row["channel"]
+        named = {**row, "name": plan.names.get(key, key) if key else ""}
+        sheet.append([_cell(named[c]) for c in columns])
     _header(sheet)
-    _widths(sheet, [12, 22, 18, 10, *[16] * (len(CSV_COLUMNS) - 4)])
-    sheet.freeze_panes = "E2"
+    _number_formats(sheet, columns)
+    _widths(sheet)
+    sheet.freeze_panes = "F2"
+
+
+RULE_FORMATS = {"roas_floor": RATIO, "gmv_share": PERCENT}
+
+
+def _rule_format(kind: str, name: str) -> str:
+    """How a rule's value, limit and slack read: a ROAS, a share or rate, else yuan."""
+    if kind == "commission_cap":
+        return PERCENT if name.endswith(".rate") else MONEY
+    return RULE_FORMATS.get(kind, MONEY)
 
 
 def _rules(sheet: Worksheet, plan: Plan) -> None:
@@ -142,8 +226,14 @@ def _rules(sheet: Worksheet, plan: Plan) -> None:
     sheet.append(columns)
     for rule in plan.rules:
         sheet.append([_cell(getattr(rule, c)) for c in columns])
+        fmt = _rule_format(rule.kind, rule.name)
+        for name in ("value", "limit", "slack"):
+            sheet.cell(sheet.max_row, columns.index(name) + 1).number_format = fmt
+        for name in ("shadow_price", "value_of_relaxing"):
+            sheet.cell(sheet.max_row, columns.index(name) + 1).number_format = "#,##0.00"
     _header(sheet)
-    _widths(sheet, [28, 16, 50, *[14] * (len(columns) - 3)])
+    _widths(sheet)
+    sheet.freeze_panes = "B2"
 
 
 def _cell(value: Any) -> Any:
@@ -153,14 +243,70 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _header(sheet: Worksheet) -> None:
-    for cell in sheet[1]:
+def _header(sheet: Worksheet, row: int = 1) -> None:
+    """Bold header on ``row``, repeated on every printed page."""
+    for cell in sheet[row]:
         cell.font = BOLD
+    sheet.print_title_rows = f"{row}:{row}"
 
 
-def _widths(sheet: Worksheet, widths: list[int]) -> None:
-    for i, width in enumerate(widths, start=1):
-        sheet.column_dimensions[get_column_letter(i)].width = width
+def _widths(sheet: Worksheet, widths: list[int] | None = None) -> None:
+    """Columns as wide as their longest entry (a Chinese character counts two), at least
+    ``widths`` where given, and the sheet set up to print: landscape, A4, fit to one page
+    wide."""
+    fitted: dict[int, float] = {}
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.value is not None:
+                shown = _shown(cell.value, cell.number_format).split("\n")
+                size = max(display_width(line) for line in shown)
+                fitted[cell.column] = max(fitted.get(cell.column, 0.0), size)
+    for i, size in fitted.items():
+        least = widths[i - 1] if widths and i <= len(widths) else 8
+        sheet.column_dimensions[get_column_letter(i)].width = min(max(size + 2, least), WIDEST)
+    for row in sheet.iter_rows():
+        lines = 1
+        for cell in row:
+            if isinstance(cell.value, str) and (
+                display_width(cell.value) > WIDEST - 2 or "\n" in cell.value
+            ):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+                lines = max(lines, _lines(cell.value))
+        if lines > 1:  # neither Excel nor LibreOffice grows a row for wrapped text on opening
+            sheet.row_dimensions[row[0].row].height = 15 * lines
+            for cell in row:  # the row's other cells at its top, beside the text's start
+                if not cell.alignment.wrap_text:
+                    cell.alignment = Alignment(vertical="top")
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0  # as many pages down as it takes
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _lines(text: str) -> int:
+    """Lines a wrapped text takes in a column ``WIDEST`` wide."""
+    return sum(max(1, math.ceil(display_width(part) / (WIDEST - 2))) for part in text.split("\n"))
+
+
+def display_width(text: str) -> int:
+    """Columns a text takes in a spreadsheet cell: two for a wide (CJK) character."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _shown(value: Any, fmt: str) -> str:
+    """A cell's value about as Excel shows it in its number format."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if fmt == MONEY:
+        return f"¥{value:,.0f}"
+    if fmt == COUNT:
+        return f"{value:,.0f}"
+    if fmt == RATIO:
+        return f"{value:.2f}"
+    if fmt in (PERCENT, GAP):
+        return f"{value:.1e}" if fmt == GAP else f"{100 * value:.1f}%"
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
 def batch_xlsx(
@@ -177,8 +323,10 @@ def batch_xlsx(
     for row in rows:
         summary.append([_cell(row.get(c)) for c in columns])
     _header(summary)
+    _number_formats(summary, list(columns))
+    _objective_formats(summary, list(columns), rows)
     summary.freeze_panes = "B2"
-    _widths(summary, [40, 30, 18, *[14] * (len(columns) - 3)])
+    _widths(summary)
     names: set[str] = {"Summary"}
     for i, row in enumerate(rows, start=1):
         plan = plans.get(row.get("fingerprint") or "")
@@ -191,6 +339,8 @@ def batch_xlsx(
         sheet.append(["file", row["file"]])
         sheet.append(["status", plan.status])
         sheet.append(["GMV (CNY)", plan.total.gmv_cny if plan.total else None])
+        sheet.cell(sheet.max_row, 2).number_format = MONEY
+        _widths(sheet, [10, 12])
         _images(sheet, charts.get(row["fingerprint"], []), row=sheet.max_row + 2)
     return _bytes(book)
 

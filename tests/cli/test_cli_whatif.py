@@ -126,6 +126,11 @@ def test_compare_writes_a_workbook_with_a_chart(t1, tmp_path):
     assert (tmp_path / "cmp.png").exists()
     header = [c.value for c in book["compare"][1]]
     assert header[:5] == ["level", "key", "metric", "t1", "t1 (2)"]
+    rows = {(r[0].value, r[2].value): r for r in book["compare"].iter_rows(min_row=2)}
+    gmv = rows[("total", "gmv_cny")]
+    assert gmv[3].value == pytest.approx(520, rel=1e-6)  # 6 x 60 + 4 x 40, by hand
+    assert gmv[3].number_format == '"¥"#,##0' and rows[("total", "roas")][3].number_format == "0.00"
+    assert book["compare"].print_title_rows == "$1:$1"
 
 
 def test_plan_workbook_embeds_its_charts(t1, tmp_path):
