@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 from api.auth import Principal
 from api.db.models import PlanRecord
 from api.problems import HttpProblem, limit_exceeded
-from api.services.plans import get_plan
+from api.services.plans import get_plan, version_number
 from api.services.scenarios import get_scenario, get_version
-from optimizer.analysis.compare import side_by_side
+from optimizer.analysis.compare import side_by_side, unique_labels
 from optimizer.results.plan import Plan
 
 MAX_COMPARED = 10
@@ -21,13 +21,17 @@ MAX_COMPARED = 10
 def compare(
     session: Session, who: Principal, plan_ids: list[str], refs: list[tuple[str, int | None]]
 ) -> dict[str, Any]:
-    """Side by side: the named plans, then each scenario version's newest plan."""
+    """Side by side: the named plans, then each scenario version's newest plan, each labelled
+    with its scenario's name and version (made unique with a number) and carrying its plan id."""
     plans: list[Plan] = []
-    labels: list[str] = []
+    names: list[str] = []
+    ids: list[str] = []
     for plan_id in plan_ids:
         record = get_plan(session, who, plan_id)
         plans.append(Plan.from_dict(record.result))
-        labels.append(record.id)
+        number = version_number(session, record)
+        names.append(record.scenario_name + (f" v{number}" if number is not None else ""))
+        ids.append(record.id)
     for i, (scenario_id, number) in enumerate(refs):
         version = get_version(session, get_scenario(session, who, scenario_id), number)
         record = session.scalar(
@@ -45,7 +49,8 @@ def compare(
                 errors=[{"path": f"body.scenarios[{i}]", "message": "no stored plan"}],
             )
         plans.append(Plan.from_dict(record.result))
-        labels.append(f"{scenario_id}@v{version.version}")
+        names.append(f"{record.scenario_name} v{version.version}")
+        ids.append(record.id)
     if len(plans) < 2:
         raise HttpProblem(
             422,
@@ -55,4 +60,7 @@ def compare(
         )
     if len(plans) > MAX_COMPARED:
         raise limit_exceeded(422, "max_compared", len(plans), MAX_COMPARED, "body")
-    return side_by_side(plans, labels)
+    data = side_by_side(plans, unique_labels(names))
+    for entry, plan_id in zip(data["plans"], ids, strict=True):
+        entry["plan_id"] = plan_id
+    return data

@@ -29,6 +29,16 @@ def side_by_side(plans: Sequence[Plan], labels: Sequence[str]) -> dict[str, Any]
     }
 
 
+def unique_labels(names: Sequence[str]) -> list[str]:
+    """The names, a repeated one numbered from its second use: "plan", "plan (2)"."""
+    seen: dict[str, int] = {}
+    unique = []
+    for text in names:
+        seen[text] = seen.get(text, 0) + 1
+        unique.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
+    return unique
+
+
 def _union(keys: Any) -> list[str]:
     seen: dict[str, None] = {}
     for group in keys:

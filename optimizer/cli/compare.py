@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from optimizer.analysis.compare import side_by_side
+from optimizer.analysis.compare import side_by_side, unique_labels
 from optimizer.cli.common import (
     EXIT_BAD_INPUT,
     ReportFormat,
@@ -134,13 +134,7 @@ def _labels(names: list[str], given: list[str]) -> list[str]:
     """Given labels first, then file names made unique with a number."""
     if len(given) > len(names):
         fail(f"{len(given)} --label values for {len(names)} items", EXIT_BAD_INPUT)
-    labels = [*given, *names[len(given) :]]
-    seen: dict[str, int] = {}
-    unique = []
-    for text in labels:
-        seen[text] = seen.get(text, 0) + 1
-        unique.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
-    return unique
+    return unique_labels([*given, *names[len(given) :]])
 
 
 def _compare_xlsx(

@@ -161,7 +161,9 @@ def test_compare_shows_channel_and_period_deltas(api):
     response = api.call("POST", "/v1/compare", json=body, role="viewer")
     assert response.status_code == 200, response.text
     result = response.json()
-    assert result["labels"] == [low["id"], high["id"]]
+    # labelled by scenario name and version, each with its plan id
+    assert result["labels"] == ["two channels v1", "two channels v2"]
+    assert [p["plan_id"] for p in result["plans"]] == [low["id"], high["id"]]
     search = result["by_channel"]["search"]["spend_cny"]
     assert search["values"] == pytest.approx([600_000, 1_100_000], rel=1e-6)
     assert search["delta"] == pytest.approx([0, 500_000], abs=1e-3)
@@ -170,7 +172,9 @@ def test_compare_shows_channel_and_period_deltas(api):
     # By scenario version: each version's newest plan.
     refs = {"scenarios": [{"scenario_id": sid, "version": 1}, {"scenario_id": sid}]}
     by_ref = api.call("POST", "/v1/compare", json=refs).json()
-    assert by_ref["labels"] == [f"{sid}@v1", f"{sid}@v2"]
+    assert by_ref["labels"] == ["two channels v1", "two channels v2"]
+    same = api.call("POST", "/v1/compare", json={"plan_ids": [low["id"], low["id"]]}).json()
+    assert same["labels"] == ["two channels v1", "two channels v1 (2)"]
     assert by_ref["total"]["gmv_cny"]["delta"][1] == pytest.approx(1_500_000, rel=1e-6)
     one = api.call("POST", "/v1/compare", json={"plan_ids": [low["id"]]})
     assert one.status_code == 422
@@ -212,3 +216,34 @@ def test_request_id_is_echoed_or_made(api):
     assert given.headers["x-request-id"] == "abc-123"
     made = api.client.get("/healthz", headers={"X-Request-ID": "bad id;" * 20})
     assert len(made.headers["x-request-id"]) == 32
+
+
+def test_compare_as_a_workbook_and_as_csv(api):
+    sid = create(api)["id"]
+    low = api.call("POST", f"/v1/scenarios/{sid}/plans", json={}).json()
+    bigger = small_scenario(budget=1_500_000)
+    api.call("POST", f"/v1/scenarios/{sid}/versions", json={"scenario": bigger})
+    high = api.call("POST", f"/v1/scenarios/{sid}/plans", json={}).json()
+    body = {"plan_ids": [low["id"], high["id"]]}
+    answer = api.call("POST", "/v1/compare?format=xlsx", json=body, role="viewer")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "comparison.xlsx" in answer.headers["content-disposition"]
+    book = openpyxl.load_workbook(io.BytesIO(answer.content))
+    sheet = book["compare"]
+    header = [c.value for c in sheet[1]]
+    assert header[3:5] == ["two channels v1", "two channels v2"]  # names, not plan ids
+    rows = {(r[0].value, r[2].value): r for r in sheet.iter_rows(min_row=2)}
+    gmv = rows[("total", "gmv_cny")]
+    assert gmv[header.index("delta:two channels v2")].value == pytest.approx(1_500_000, rel=1e-6)
+    assert gmv[3].number_format == '"¥"#,##0'
+    plans = book["plans"]
+    at = [c.value for c in plans[1]].index("plan_id")
+    ids = [r[at].value for r in plans.iter_rows(min_row=2)]
+    assert ids == [low["id"], high["id"]]
+    csv_answer = api.call("POST", "/v1/compare?format=csv", json=body, role="viewer")
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    lines = csv_answer.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("level,key,metric,two channels v1,two channels v2")
+    bad = api.call("POST", "/v1/compare?format=pdf", json=body, role="viewer")
+    assert bad.status_code == 422
