@@ -60,8 +60,12 @@ def serve_one(host: str, port: int, parent: int) -> None:
 
 def serve_processes(host: str, port: int, processes: int) -> int:
     """Run ``processes`` server processes until SIGINT or SIGTERM (exit code 0) or until one
-    dies on its own (the others are stopped; exit code 1)."""
-    listening_socket(host, port).close()  # the port is free: say so now, not in N children
+    dies on its own (the others are stopped; exit code 1); 1 at once if the port is taken."""
+    try:  # the port is free: say so now, once, not in N children
+        listening_socket(host, port).close()
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     context = multiprocessing.get_context("spawn")
     children = [
         context.Process(

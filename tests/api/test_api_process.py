@@ -277,3 +277,24 @@ def test_server_processes_stop_when_their_parent_is_killed(tmp_path):
         time.sleep(0.2)
     else:
         raise AssertionError("the server processes still answer after their parent died")
+
+
+def test_several_processes_on_a_taken_port_is_a_clear_error(tmp_path):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = str(taken.getsockname()[1])
+        done = subprocess.run(
+            [BUDGETOPT, "serve", "--dev", "--processes", "2", "--port", port],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/taken.db"},
+            timeout=120,
+        )
+    finally:
+        taken.close()
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
