@@ -39,6 +39,9 @@ SpendByUnit = Mapping[str, Mapping[str, float]]
 METHODS = ("lp", "nlp", "dual", "auto")  # ways to solve that need no particular backend installed
 
 
+DUAL_ONLY_SECONDS = 0.25  # plan(dual_only=True) gives up after this (the event loop waits)
+
+
 class NeedsGeneralMethod(Exception):
     """``plan(dual_only=True)``: this plan needs a general (LP, MILP or nonlinear) solve."""
 
@@ -72,17 +75,22 @@ def plan(
     ``solver`` is a method (``lp``, ``nlp``, ``auto``) or an LP backend (``highs``, ``cbc``,
     ``highs-direct``); ``start`` is the nonlinear method's starting spend (units x periods);
     ``progress(round, gap)`` hears from each lp refinement round and may raise to stop it.
-    With ``dual_only``, a plan that would need more than the dual method (a general LP, MILP
-    or nonlinear solve, whose time has no small bound) raises ``NeedsGeneralMethod`` instead:
-    the plan it does return is the very one ``plan`` gives without it.
+    With ``dual_only``, a plan the dual method does not certify within ``DUAL_ONLY_SECONDS``
+    (one that needs a general LP, MILP or nonlinear solve, whose time has no small bound, or a
+    long branch and bound) raises ``NeedsGeneralMethod`` instead: the plan it does return is
+    the very one ``plan`` gives without it.
     """
     started = time.perf_counter()
     run = effective_settings(scenario, solver, tolerance, time_limit_s)
     if dual_only and run.solver not in ("auto", "dual"):
         raise NeedsGeneralMethod(f"the solver {run.solver!r} was asked for")
     problem = build_problem(scenario)
-    if dual_only and run.solver == "auto":
-        result = _auto(problem, run.tolerance, run.time_limit_s, start, progress, started, False)
+    if dual_only:
+        deadline = started + min(run.time_limit_s, DUAL_ONLY_SECONDS)
+        exact, why_not = _dual(problem, run.tolerance, deadline, progress)
+        if exact is None:
+            raise NeedsGeneralMethod(f"the dual method did not certify this plan: {why_not}")
+        result = _chose_dual(problem, exact) if run.solver == "auto" else exact
     else:
         result = solve_problem(
             problem, run.solver, run.tolerance, run.time_limit_s, start, progress, started
@@ -174,18 +182,11 @@ def _auto(
     start: np.ndarray | None,
     progress: Progress | None,
     started: float,
-    fall_back: bool = True,
 ) -> SolveResult:
-    """The dual method where it can prove its plan; else nlp or lp by the problem's shape
-    (or, without ``fall_back``, NeedsGeneralMethod)."""
+    """The dual method where it can prove its plan; else nlp or lp by the problem's shape."""
     exact, why_not = _dual(problem, tolerance, started + time_limit_s, progress)
     if exact is not None:
-        bent = any(unit.curve.is_s_shaped() for unit in problem.units)
-        shape = "problem with S-shaped curves" if bent else "concave problem"
-        message = f"auto chose dual: separable {shape}; {exact.message}"
-        return replace(exact, solver="auto: dual", message=message)
-    if not fall_back:
-        raise NeedsGeneralMethod(f"the dual method cannot certify this plan: {why_not}")
+        return _chose_dual(problem, exact)
     method, reason = choose_method(problem)
     reason = f"{reason} (dual: {why_not})"
     result = solve_problem(problem, method, tolerance, time_limit_s, start, progress, started)
@@ -196,6 +197,14 @@ def _auto(
         )
     message = f"auto chose {reason}" + (f"; {result.message}" if result.message else "")
     return replace(result, solver=f"auto: {result.solver}", message=message)
+
+
+def _chose_dual(problem: Problem, exact: SolveResult) -> SolveResult:
+    """The dual method's plan as ``auto`` reports it: which method, and why."""
+    bent = any(unit.curve.is_s_shaped() for unit in problem.units)
+    shape = "problem with S-shaped curves" if bent else "concave problem"
+    message = f"auto chose dual: separable {shape}; {exact.message}"
+    return replace(exact, solver="auto: dual", message=message)
 
 
 def choose_method(problem: Problem) -> tuple[str, str]:

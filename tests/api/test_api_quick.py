@@ -10,6 +10,8 @@ import pytest
 from api_helpers import GMV, running_api, small_scenario
 
 from api.services.work import Work
+from optimizer import planner
+from optimizer.planner import NeedsGeneralMethod, plan
 from optimizer.schema.scenario import Scenario
 
 TWINS_GMV = 2 * 10e6 * (1 - math.exp(-1))  # two equal curves share 2M: 1M each, by hand
@@ -106,3 +108,24 @@ def test_a_queued_work_stores_the_scenario_as_json_not_the_model():
     assert "validated" not in stored
     assert Work(**stored).validated is None
     assert Scenario.model_validate(stored["scenario"]) == scenario
+
+
+def test_the_planner_says_when_a_plan_needs_more_than_the_dual():
+    concave = Scenario.model_validate(twins())
+    quick = plan(concave, dual_only=True)
+    full = plan(concave)
+    assert quick.to_dict() == full.to_dict()  # the same plan, timing aside (to_dict drops it)
+    with pytest.raises(NeedsGeneralMethod, match="dual method did not certify"):
+        plan(Scenario.model_validate(small_scenario()), dual_only=True)  # linear: LP
+    with pytest.raises(NeedsGeneralMethod, match="'lp'"):
+        plan(concave, solver="lp", dual_only=True)
+
+
+def test_a_dual_that_runs_past_its_short_budget_goes_to_a_thread(api, monkeypatch):
+    monkeypatch.setattr(planner, "DUAL_ONLY_SECONDS", 0.0)  # the event loop's budget is spent
+    with pytest.raises(NeedsGeneralMethod, match="time limit"):
+        plan(Scenario.model_validate(twins()), dual_only=True)
+    answer = api.call("POST", "/v1/plans", json={"scenario": twins()})
+    assert answer.status_code == 201, answer.text  # solved in a thread, with its full time
+    assert answer.json()["result"]["solver"]["solver"] == "auto: dual"
+    assert answer.json()["objective_value"] == pytest.approx(TWINS_GMV, rel=1e-9)
