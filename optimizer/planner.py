@@ -90,6 +90,8 @@ def plan(
         exact, why_not = _dual(problem, run.tolerance, deadline, progress)
         if exact is None:
             raise NeedsGeneralMethod(f"the dual method did not certify this plan: {why_not}")
+        if time.perf_counter() > deadline:  # branch and bound stopped early: its best so far
+            raise NeedsGeneralMethod("the dual method ran past the event loop's budget")
         result = _chose_dual(problem, exact) if run.solver == "auto" else exact
     else:
         result = solve_problem(

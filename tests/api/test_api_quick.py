@@ -129,3 +129,19 @@ def test_a_dual_that_runs_past_its_short_budget_goes_to_a_thread(api, monkeypatc
     assert answer.status_code == 201, answer.text  # solved in a thread, with its full time
     assert answer.json()["result"]["solver"]["solver"] == "auto: dual"
     assert answer.json()["objective_value"] == pytest.approx(TWINS_GMV, rel=1e-9)
+
+
+def test_a_dual_that_certifies_only_after_its_budget_is_not_taken(monkeypatch):
+    # branch and bound stopped by the deadline returns its best plan so far, which a full
+    # run might improve on: the event loop must not store it
+    real = planner._dual
+
+    def slow(*args, **kwargs):
+        found = real(*args, **kwargs)
+        time.sleep(0.02)
+        return found
+
+    monkeypatch.setattr(planner, "DUAL_ONLY_SECONDS", 0.01)
+    monkeypatch.setattr(planner, "_dual", slow)
+    with pytest.raises(NeedsGeneralMethod, match="budget"):
+        plan(Scenario.model_validate(twins()), dual_only=True)
