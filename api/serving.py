@@ -23,8 +23,18 @@ STOP_SECONDS = 30.0  # a process's graceful shutdown before it is killed
 
 
 def can_share_port() -> bool:
-    """Whether this system spreads connections over sockets bound to one port."""
-    return hasattr(socket, "SO_REUSEPORT")
+    """Whether this system spreads connections over sockets bound to one port: Linux (BSD
+    and macOS accept SO_REUSEPORT but give every connection to one socket)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def port_is_free(host: str, port: int) -> None:
+    """Raise OSError if anything listens on host:port, another ``serve`` too (a socket
+    without SO_REUSEPORT cannot join their group; SO_REUSEADDR only passes TIME_WAIT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -62,7 +72,7 @@ def serve_processes(host: str, port: int, processes: int) -> int:
     """Run ``processes`` server processes until SIGINT or SIGTERM (exit code 0) or until one
     dies on its own (the others are stopped; exit code 1); 1 at once if the port is taken."""
     try:  # the port is free: say so now, once, not in N children
-        listening_socket(host, port).close()
+        port_is_free(host, port)
     except OSError as exc:
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -73,8 +83,6 @@ def serve_processes(host: str, port: int, processes: int) -> int:
         )
         for i in range(processes)
     ]
-    for child in children:
-        child.start()
     stopping = threading.Event()
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
@@ -83,6 +91,8 @@ def serve_processes(host: str, port: int, processes: int) -> int:
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     code = 0
     try:
+        for child in children:
+            child.start()
         while not stopping.wait(0.5):
             dead = [c for c in children if not c.is_alive()]
             if dead:
@@ -94,10 +104,11 @@ def serve_processes(host: str, port: int, processes: int) -> int:
                 code = 1
                 break
     finally:
-        for child in children:
+        started = [child for child in children if child.pid is not None]
+        for child in started:
             if child.is_alive():
                 child.terminate()  # SIGTERM: uvicorn finishes its requests and shuts down
-        for child in children:
+        for child in started:
             child.join(STOP_SECONDS)
             if child.is_alive():
                 child.kill()

@@ -52,3 +52,15 @@ def test_accepted_connections_send_at_once():
         return value
 
     assert asyncio.run(accepted_nodelay()) != 0
+
+
+def test_another_server_on_the_port_is_seen():
+    from api.serving import port_is_free
+
+    other = listening_socket("127.0.0.1", 0)  # a running serve --processes N holds one
+    other.listen()
+    try:
+        with pytest.raises(OSError):
+            port_is_free("127.0.0.1", other.getsockname()[1])
+    finally:
+        other.close()
