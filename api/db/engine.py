@@ -23,8 +23,8 @@ def normalise_url(url: str) -> str:
 def json_text(value: Any) -> str:
     """A JSON column's text: pydantic-core's serialiser, five times faster than ``json.dumps``
     on a plan (a quarter of a millisecond per stored plan); compact UTF-8, NaN and
-    infinities as null (PostgreSQL refuses ``NaN`` in JSON)."""
-    return to_json(value).decode()
+    infinities as null (PostgreSQL refuses ``NaN`` in JSON, ``json.dumps`` wrote it)."""
+    return to_json(value, inf_nan_mode="null").decode()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
