@@ -29,13 +29,21 @@ def side_by_side(plans: Sequence[Plan], labels: Sequence[str]) -> dict[str, Any]
     }
 
 
-def unique_labels(names: Sequence[str]) -> list[str]:
-    """The names, a repeated one numbered from its second use: "plan", "plan (2)"."""
-    seen: dict[str, int] = {}
+RESERVED_LABELS = ("level", "key", "metric")  # the tidy comparison rows' own columns
+
+
+def unique_labels(names: Sequence[str], reserved: Sequence[str] = RESERVED_LABELS) -> list[str]:
+    """The names, each made unique with a number ("plan", "plan (2)"), also against the
+    reserved column names and against a name that already carries that number."""
+    taken = set(reserved)
     unique = []
     for text in names:
-        seen[text] = seen.get(text, 0) + 1
-        unique.append(text if seen[text] == 1 else f"{text} ({seen[text]})")
+        candidate, n = text, 1
+        while candidate in taken:
+            n += 1
+            candidate = f"{text} ({n})"
+        taken.add(candidate)
+        unique.append(candidate)
     return unique
 
 

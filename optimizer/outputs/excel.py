@@ -19,6 +19,7 @@ from optimizer.outputs.text import CSV_COLUMNS, csv_rows
 from optimizer.results.plan import Plan
 
 MONEY = '"¥"#,##0'  # whole yuan with thousands separators: 581,227,282 reads at a glance
+PER_HEAD = '"¥"#,##0.00'  # yuan per customer (CAC): 34.99 is not 35
 RATIO = "0.00"  # ROAS and marginal ROAS: GMV per yuan
 COUNT = "#,##0"  # orders, customers, impressions
 PERCENT = "0.0%"  # shares and rates
@@ -67,16 +68,18 @@ def tables_xlsx(sheets: dict[str, Sequence[dict[str, Any]]], images: Sequence[Pa
 def number_format(name: str) -> str | None:
     """The Excel format of a figure by its field name (None: as it comes)."""
     key = name.split(":", 1)[-1] if name.startswith("delta:") else name
+    if key in ("cac_cny", "max_cac_cny", "CAC (CNY)"):
+        return PER_HEAD
     if key.endswith("_cny") or key.startswith("spend_cny:") or key.endswith("(CNY)"):
         return MONEY
-    if key.startswith("delta:"):
-        return None
     if key in ("roas", "marginal_roas", "marginal_gmv_per_budget", "min_roas") or "ROAS" in key:
         return RATIO
     if key in ("orders", "new_customers", "impressions", "new customers"):
         return COUNT
-    if key in ("gap", "mip_gap", "objective_gap_share") or key.endswith("_share"):
-        return GAP if "gap" in key else PERCENT
+    if key in ("gap", "mip_gap", "proven gap"):
+        return GAP
+    if key.endswith("_share") or key.endswith("_rate"):
+        return PERCENT
     return None
 
 
@@ -137,7 +140,7 @@ def _summary(sheet: Worksheet, plan: Plan) -> None:
         ("commission (CNY)", total.commission_cny if total else None, MONEY),
         ("GMV (CNY)", total.gmv_cny if total else None, MONEY),
         ("ROAS", total.roas if total else None, RATIO),
-        ("CAC (CNY)", total.cac_cny if total else None, MONEY),
+        ("CAC (CNY)", total.cac_cny if total else None, PER_HEAD),
         ("new customers", total.new_customers if total else None, COUNT),
         ("fixed costs (CNY)", plan.fixed_costs_cny, MONEY),
         ("contingency (CNY)", plan.contingency_cny, MONEY),
@@ -210,7 +213,7 @@ def _metrics(sheet: Worksheet, plan: Plan) -> None:
     sheet.freeze_panes = "F2"
 
 
-RULE_FORMATS = {"roas_floor": RATIO, "gmv_share": PERCENT}
+RULE_FORMATS = {"roas_floor": RATIO, "gmv_share": PERCENT, "cac_ceiling": PER_HEAD}
 
 
 def _rule_format(kind: str, name: str) -> str:
@@ -252,11 +255,13 @@ def _header(sheet: Worksheet, row: int = 1) -> None:
 
 def _widths(sheet: Worksheet, widths: list[int] | None = None) -> None:
     """Columns as wide as their longest entry (a Chinese character counts two), at least
-    ``widths`` where given, and the sheet set up to print: landscape, A4, fit to one page
-    wide."""
+    ``widths`` where given, text starting with "=" kept as text, and the sheet set up to
+    print: landscape, A4, fit to one page wide (every sheet ends here)."""
     fitted: dict[int, float] = {}
     for row in sheet.iter_rows():
         for cell in row:
+            if cell.data_type == "f":  # these workbooks hold no formulas: a name like "=x"
+                cell.data_type = "s"  # is text, never something Excel would run
             if cell.value is not None:
                 shown = _shown(cell.value, cell.number_format).split("\n")
                 size = max(display_width(line) for line in shown)
@@ -273,7 +278,7 @@ def _widths(sheet: Worksheet, widths: list[int] | None = None) -> None:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
                 lines = max(lines, _lines(cell.value))
         if lines > 1:  # neither Excel nor LibreOffice grows a row for wrapped text on opening
-            sheet.row_dimensions[row[0].row].height = 15 * lines
+            sheet.row_dimensions[row[0].row].height = min(15 * lines, 409)  # Excel's highest
             for cell in row:  # the row's other cells at its top, beside the text's start
                 if not cell.alignment.wrap_text:
                     cell.alignment = Alignment(vertical="top")

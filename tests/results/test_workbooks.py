@@ -170,3 +170,18 @@ def test_batch_summary_gives_a_reason_on_rows_without_a_plan(tmp_path):
     assert gmv.number_format == MONEY and gmv.value > 5e8
     assert rows["good.yaml"][header.index("objective_value")].number_format == MONEY
     assert summary.freeze_panes == "B2" and summary.page_setup.orientation == "landscape"
+
+
+def test_labels_are_unique_and_never_a_column_of_the_table():
+    from optimizer.analysis.compare import unique_labels
+
+    assert unique_labels(["a v1", "a v1", "a v1 (2)"]) == ["a v1", "a v1 (2)", "a v1 (2) (2)"]
+    assert unique_labels(["metric", "key"]) == ["metric (2)", "key (2)"]
+
+
+def test_text_that_looks_like_a_formula_stays_text():
+    workbook = book(tables_xlsx({"t": [{"=HYPERLINK(1)": "=1+1", "cac_cny": 34.994}]}))
+    sheet = workbook["t"]
+    assert sheet["A1"].value == "=HYPERLINK(1)" and sheet["A1"].data_type == "s"
+    assert sheet["A2"].value == "=1+1" and sheet["A2"].data_type == "s"
+    assert sheet["B2"].number_format == '"¥"#,##0.00'  # CAC keeps its fen
