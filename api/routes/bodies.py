@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+from fastapi import Response
 
 from api.db.models import ApiKey, Base, Job, PlanRecord, ScenarioRecord, ScenarioVersion
 from api.schemas import JobOut, KeyOut, PlanOut, ScenarioOut, VersionOut
 from api.services.work import WHATIF_KINDS
+from optimizer.outputs.excel import tables_xlsx
+from optimizer.outputs.whatif_rows import to_csv_text
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -81,3 +86,15 @@ def key_out(row: ApiKey, key: str | None = None) -> KeyOut:
 def attachment(filename: str) -> dict[str, str]:
     """The header that makes a download of ``filename``."""
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def table_download(
+    sheets: dict[str, Sequence[dict[str, Any]]], format: str, filename: str
+) -> Response:
+    """Tables as a workbook (a sheet each) or, for csv, the first table as CSV (UTF-8 with
+    a BOM, so Excel reads Chinese names), downloaded as ``filename``.``format``."""
+    disposition = attachment(f"{filename}.{format}")
+    if format == "xlsx":
+        return Response(tables_xlsx(sheets), media_type=XLSX, headers=disposition)
+    rows = next(iter(sheets.values()))
+    return Response(to_csv_text(rows), media_type="text/csv; charset=utf-8", headers=disposition)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query
 
 from api.deps import Shared, Viewer
-from api.routes.bodies import XLSX, attachment
+from api.routes.bodies import XLSX, table_download
 from api.schemas import CompareRequest
 from api.services import comparisons
 from optimizer.outputs.comparison import comparison_rows
-from optimizer.outputs.excel import tables_xlsx
-from optimizer.outputs.whatif_rows import to_csv_text
 
 router = APIRouter()
 
@@ -37,9 +35,6 @@ def compare(
         data = comparisons.compare(session, who, body.plan_ids, refs)
     if format == "json":
         return data
-    rows = comparison_rows(data)
-    if format == "csv":
-        headers = attachment("comparison.csv")  # UTF-8 with a BOM: Excel reads Chinese names
-        return Response(to_csv_text(rows), media_type="text/csv; charset=utf-8", headers=headers)
-    content = tables_xlsx({"compare": rows, "plans": data["plans"]})
-    return Response(content, media_type=XLSX, headers=attachment("comparison.xlsx"))
+    return table_download(
+        {"compare": comparison_rows(data), "plans": data["plans"]}, format, "comparison"
+    )

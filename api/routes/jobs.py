@@ -9,11 +9,9 @@ from fastapi.responses import JSONResponse
 
 from api.db.engine import transaction
 from api.deps import PageNo, PerPage, Planner, Shared, Viewer
-from api.routes.bodies import XLSX, attachment, job_out
+from api.routes.bodies import XLSX, job_out, table_download
 from api.schemas import JobKind, JobOut, JobStatus, Page
 from api.services import jobs, whatif
-from optimizer.outputs.excel import tables_xlsx
-from optimizer.outputs.whatif_rows import to_csv_text
 
 router = APIRouter()
 RESULT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -80,12 +78,7 @@ def job_result(
         job, data = jobs.whatif_result(session, who, job_id)
     if format == "json":
         return JSONResponse(data)
-    sheets = whatif.sheets(job.kind, data)
-    disposition = attachment(f"{job.id}-{job.kind}.{format}")
-    if format == "xlsx":
-        return Response(tables_xlsx(sheets), media_type=XLSX, headers=disposition)
-    rows = next(iter(sheets.values()))
-    return Response(to_csv_text(rows), media_type="text/csv; charset=utf-8", headers=disposition)
+    return table_download(whatif.sheets(job.kind, data), format, f"{job.id}-{job.kind}")
 
 
 @router.post("/v1/jobs/{job_id}/cancel", tags=["jobs"], summary="Cancel a job")

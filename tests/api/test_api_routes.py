@@ -151,12 +151,18 @@ def test_evaluation_names_unknown_channels_and_periods(api):
     assert bad.json()["errors"][0]["path"] == "body.allocation.live.Y"
 
 
-def test_compare_shows_channel_and_period_deltas(api):
+def two_versions_planned(api):
+    """A scenario's plans at a 1M budget (version 1) and at 1.5M (version 2)."""
     sid = create(api)["id"]
     low = api.call("POST", f"/v1/scenarios/{sid}/plans", json={}).json()
     bigger = small_scenario(budget=1_500_000)
     api.call("POST", f"/v1/scenarios/{sid}/versions", json={"scenario": bigger})
     high = api.call("POST", f"/v1/scenarios/{sid}/plans", json={}).json()
+    return sid, low, high
+
+
+def test_compare_shows_channel_and_period_deltas(api):
+    sid, low, high = two_versions_planned(api)
     body = {"plan_ids": [low["id"], high["id"]]}
     response = api.call("POST", "/v1/compare", json=body, role="viewer")
     assert response.status_code == 200, response.text
@@ -219,11 +225,7 @@ def test_request_id_is_echoed_or_made(api):
 
 
 def test_compare_as_a_workbook_and_as_csv(api):
-    sid = create(api)["id"]
-    low = api.call("POST", f"/v1/scenarios/{sid}/plans", json={}).json()
-    bigger = small_scenario(budget=1_500_000)
-    api.call("POST", f"/v1/scenarios/{sid}/versions", json={"scenario": bigger})
-    high = api.call("POST", f"/v1/scenarios/{sid}/plans", json={}).json()
+    _, low, high = two_versions_planned(api)
     body = {"plan_ids": [low["id"], high["id"]]}
     answer = api.call("POST", "/v1/compare?format=xlsx", json=body, role="viewer")
     assert answer.status_code == 200, answer.text
