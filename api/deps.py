@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -78,6 +78,10 @@ Admin = Annotated[Principal, Depends(role("admin"))]
 Shared = Annotated[Resources, Depends(resources)]
 PageNo = Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")]
 PerPage = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 100).")]
+TableFormat = Annotated[
+    Literal["json", "csv", "xlsx"],
+    Query(description="json (default), csv (UTF-8 with BOM) or xlsx"),
+]
 Async = Annotated[
     bool,
     Query(alias="async", description="Always answer 202 with a job, whatever the size."),

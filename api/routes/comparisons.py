@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
-from api.deps import Shared, Viewer
+from api.deps import Shared, TableFormat, Viewer
 from api.routes.bodies import XLSX, table_download
 from api.schemas import CompareRequest
 from api.services import comparisons
@@ -24,9 +24,7 @@ def compare(
     body: CompareRequest,
     who: Viewer,
     shared: Shared,
-    format: Annotated[
-        Literal["json", "csv", "xlsx"], Query(description="json, csv or xlsx")
-    ] = "json",
+    format: TableFormat = "json",
 ) -> Any:
     """Plans side by side: per-channel, per-period and total metrics with deltas, labelled by
     scenario name and version; as JSON, a tidy CSV or a workbook (compare and plans sheets)."""

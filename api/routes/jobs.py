@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.db.engine import transaction
-from api.deps import PageNo, PerPage, Planner, Shared, Viewer
+from api.deps import PageNo, PerPage, Planner, Shared, TableFormat, Viewer
 from api.routes.bodies import XLSX, job_out, table_download
 from api.schemas import JobKind, JobOut, JobStatus, Page
 from api.services import jobs, whatif
@@ -66,9 +66,7 @@ def job_result(
     job_id: str,
     who: Viewer,
     shared: Shared,
-    format: Annotated[
-        Literal["json", "csv", "xlsx"], Query(description="json (default), csv or xlsx")
-    ] = "json",
+    format: TableFormat = "json",
 ) -> Response:
     """The points of a succeeded what-if job: JSON with every point's values, headline
     figures and spend by channel (a tornado adds each field's swing, a frontier the
