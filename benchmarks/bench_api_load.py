@@ -11,8 +11,9 @@ scenario (3 channels x 4 quarters, a budget and a ROAS floor: the dual method) a
 answers come. Every answer must be a 201 with a plan; its GMV is checked against the first one.
 
 For each process count it prints the median over ``--runs`` runs of: plans per second,
-p50 / p99 latency in milliseconds, and the ratio of throughput to the first count. Not part of
-the test run.
+p50 / p99 latency in milliseconds, the ratio of throughput to the first count, and the server's
+CPU time per plan (all its processes, from /proc; "n/a" elsewhere), the figure that does not
+depend on how busy the machine's other tenants are. Not part of the test run.
 """
 
 from __future__ import annotations
@@ -68,6 +69,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_cpu_seconds(root: int) -> float | None:
+    """User + system CPU seconds of ``root`` and its descendants so far (Linux /proc), else None."""
+    proc = Path("/proc")
+    if not (proc / str(root) / "stat").exists():
+        return None
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    family, grew = {root}, True
+    while grew:
+        more = {pid for pid, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    return sum(times.get(pid, 0.0) for pid in family)
+
+
 def start_server(port: int, processes: int, database: str) -> subprocess.Popen[bytes]:
     """``budgetopt serve --dev`` on the port, once it answers /healthz."""
     command = [
@@ -119,8 +145,8 @@ async def _connection(port: int, request: bytes, until: float, out: list[float],
     writer.close()
 
 
-def drive(port: int, seconds: float, concurrency: int) -> tuple[float, float, float]:
-    """Plans per second, p50 and p99 milliseconds over ``seconds`` of load."""
+def drive(port: int, seconds: float, concurrency: int) -> tuple[float, float, float, int]:
+    """Plans per second, p50 and p99 milliseconds and the plan count over ``seconds`` of load."""
     body = json.dumps({"scenario": SCENARIO}).encode()
     request = (
         f"POST /v1/plans HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -143,7 +169,7 @@ def drive(port: int, seconds: float, concurrency: int) -> tuple[float, float, fl
     latencies.sort()
     p50 = latencies[len(latencies) // 2]
     p99 = latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))]
-    return len(latencies) / elapsed, 1000 * p50, 1000 * p99
+    return len(latencies) / elapsed, 1000 * p50, 1000 * p99, len(latencies)
 
 
 def main() -> None:
@@ -156,7 +182,10 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; {args.concurrency} connections; {args.seconds:g} s per run")
-    print(f"{'processes':>9}{'plans/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}")
+    print(
+        f"{'processes':>9}{'plans/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'ratio':>8}"
+        f"{'server CPU ms/plan':>20}"
+    )
     first = None
     for processes in [int(p) for p in args.processes.split(",")]:
         rows = []
@@ -169,15 +198,25 @@ def main() -> None:
                 server = start_server(port, processes, database)
                 try:
                     drive(port, 2.0, args.concurrency)  # warm-up: imports, first plans
-                    rows.append(drive(port, args.seconds, args.concurrency))
+                    cpu_before = server_cpu_seconds(server.pid)
+                    rate, p50, p99, count = drive(port, args.seconds, args.concurrency)
+                    cpu_after = server_cpu_seconds(server.pid)
+                    cpu = None
+                    if cpu_before is not None and cpu_after is not None:
+                        cpu = 1000 * (cpu_after - cpu_before) / count
+                    rows.append((rate, p50, p99, cpu))
                 finally:
                     server.terminate()
                     server.wait(timeout=30)
         rate = statistics.median(r[0] for r in rows)
         p50 = statistics.median(r[1] for r in rows)
         p99 = statistics.median(r[2] for r in rows)
+        cpus = [r[3] for r in rows if r[3] is not None]
+        cpu_text = f"{statistics.median(cpus):.2f}" if cpus else "n/a"
         first = first or rate
-        print(f"{processes:>9}{rate:>10.1f}{p50:>9.1f}{p99:>9.1f}{rate / first:>7.2f}x")
+        print(
+            f"{processes:>9}{rate:>10.1f}{p50:>9.1f}{p99:>9.1f}{rate / first:>7.2f}x{cpu_text:>20}"
+        )
         sys.stdout.flush()
 
 
