@@ -1,5 +1,6 @@
 # Two commands set up a fresh machine: `make run` (the API with the examples, dev mode) and `make test`.
-# Both install the exact versions pinned, with hashes, in requirements.lock (only pip is needed);
+# Both install the exact versions pinned, with hashes, in requirements.lock (pip) and the page's
+# front-end files pinned in api/web/package-lock.json (npm ci; Node.js and npm must be installed);
 # `make upgrade` re-resolves that lock to the newest releases on purpose and runs the suite.
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -14,6 +15,9 @@ COMPILE := $(TOOLS)/bin/uv pip compile pyproject.toml build-requirements.in --ex
 
 .PHONY: run test lint lock upgrade schema bench bench-api clean
 
+WEB := api/web
+WEB_STAMP := $(WEB)/node_modules/.installed
+
 $(STAMP): pyproject.toml $(LOCK)
 	python3 -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
@@ -21,14 +25,20 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m pip check
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(WEB_STAMP)
 	$(VENV)/bin/budgetopt serve --dev --examples scenarios
 
-test: $(STAMP)
+test: $(STAMP) $(WEB_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
+
+# The page's scripts, styles and fonts, and Swagger UI / ReDoc: served by the service, never a CDN.
+$(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the page's files (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	npm ci --prefix $(WEB) --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -53,4 +63,4 @@ bench-api: $(STAMP)
 	$(PY) benchmarks/bench_api.py --runs 20
 
 clean:
-	rm -rf $(VENV) $(TOOLS) build *.egg-info
+	rm -rf $(VENV) $(TOOLS) build *.egg-info $(WEB)/node_modules

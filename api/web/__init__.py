@@ -1,0 +1,1 @@
+"""The planner's web page and the front-end files the service serves itself."""
