@@ -13,7 +13,7 @@ COMPILE := $(TOOLS)/bin/uv pip compile pyproject.toml build-requirements.in --ex
 	--universal --fork-strategy fewest --python-version 3.11 --generate-hashes \
 	--custom-compile-command 'make lock' --quiet
 
-.PHONY: run test lint lock upgrade schema bench bench-api clean
+.PHONY: run test browser lint lock upgrade schema bench bench-api clean
 
 WEB := api/web
 WEB_STAMP := $(WEB)/node_modules/.installed
@@ -29,6 +29,7 @@ run: $(STAMP) $(WEB_STAMP)
 	$(VENV)/bin/budgetopt serve --dev --examples scenarios
 
 test: $(STAMP) $(WEB_STAMP)
+	@command -v chromium >/dev/null || [ -x "$$BUDGETOPT_CHROMIUM" ] || $(MAKE) browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
@@ -39,6 +40,13 @@ $(WEB_STAMP): $(WEB)/package.json $(WEB)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed to install the page's files (Debian: apt-get install nodejs npm)" >&2; exit 1; }
 	npm ci --prefix $(WEB) --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(WEB_STAMP)
+
+# The page's end-to-end tests drive Debian's Chromium (Playwright's own browser download is not
+# used); installed here when missing, so those tests fail rather than skip without it.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	$(SUDO) apt-get install -y --no-install-recommends chromium \
+		|| ($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)

@@ -17,6 +17,7 @@ from api.middleware import BodyLimit, RequestContext
 from api.problems import install
 from api.routes import ROUTERS
 from api.settings import ServiceSettings
+from api.web import assets, pages
 from api.worker import Worker
 from optimizer.results.fingerprint import package_version
 
@@ -74,4 +75,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)  # added last: the outermost, around every other layer
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(pages.router)
+    assets.mount(app)
     return app

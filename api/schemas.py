@@ -225,6 +225,29 @@ class PlanOut(BaseModel):
     result: dict[str, Any] | None = None
 
 
+class CurveOut(BaseModel):
+    """One channel's GMV against its annual spend (spread as the plan spreads it), and the
+    plan's own point on the curve."""
+
+    channel: str
+    name: str
+    spread: Literal["plan", "even"] = Field(
+        description="plan: in the plan's proportions over units and periods; even: the plan "
+        "spends nothing on this channel, so evenly."
+    )
+    spend_cny: list[float]
+    gmv_cny: list[float]
+    chosen_spend_cny: float
+    chosen_gmv_cny: float
+
+
+class CurvesOut(BaseModel):
+    """Each channel's response curve around a stored plan."""
+
+    plan_id: str
+    curves: list[CurveOut]
+
+
 class JobOut(BaseModel):
     """A queued or running solve and, once done, the link to its plan (plan and evaluation
     jobs) or to its result (sweep, tornado and frontier jobs)."""

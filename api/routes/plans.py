@@ -10,13 +10,23 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Async, PageNo, PerPage, Planner, Shared, Viewer
 from api.routes.bodies import XLSX, attachment, plan_out
 from api.routes.dispatch import answer, too_large
-from api.schemas import AdHocPlanRequest, JobOut, Page, PlanOut, PlanRequest
+from api.schemas import (
+    AdHocPlanRequest,
+    CurveOut,
+    CurvesOut,
+    JobOut,
+    Page,
+    PlanOut,
+    PlanRequest,
+)
 from api.services import plans
 from api.services.scenarios import load_version
 from api.services.work import Work
 from optimizer.outputs.excel import to_xlsx
 from optimizer.outputs.text import to_csv
+from optimizer.results.curves import channel_curves
 from optimizer.results.plan import Plan
+from optimizer.schema.scenario import Scenario
 
 router = APIRouter()
 ACCEPTED = {202: {"model": JobOut, "description": "Queued: poll the job (Location header)."}}
@@ -111,3 +121,19 @@ def export_plan(
     if format == "xlsx":
         return Response(to_xlsx(plan), media_type=XLSX, headers=disposition)
     return Response(to_csv(plan), media_type="text/csv; charset=utf-8", headers=disposition)
+
+
+@router.get("/v1/plans/{plan_id}/curves", tags=["plans"])
+def plan_curves(
+    plan_id: str,
+    who: Viewer,
+    shared: Shared,
+    points: Annotated[int, Query(ge=2, le=201, description="Points per curve.")] = 41,
+) -> CurvesOut:
+    """Each channel's GMV from zero to twice its spend in the plan (spread over its units and
+    periods as the plan spreads it), with the plan's point: the data of the response charts."""
+    with shared.factory() as session:
+        record = plans.get_plan(session, who, plan_id)
+        body, spend = record.scenario_body, record.result.get("spend") or {}
+    curves = channel_curves(Scenario.model_validate(body), spend, points)
+    return CurvesOut(plan_id=plan_id, curves=[CurveOut(**vars(c)) for c in curves])

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
+import tempfile
+from pathlib import Path as FilePath
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from api.db.engine import transaction
 from api.deps import PageNo, PerPage, Planner, Shared, Viewer
+from api.problems import HttpProblem
 from api.routes.bodies import scenario_out, version_out
 from api.schemas import MAX_VERSION, Page, ScenarioCreate, ScenarioOut, VersionCreate, VersionOut
 from api.services import scenarios
 from api.services.checks import check_scenario
+from optimizer.errors import ScenarioError
+from optimizer.inputs.files import load_scenario
+from optimizer.schema.scenario import Scenario
 
 router = APIRouter()
 
@@ -28,6 +36,53 @@ def create_scenario(
         out = scenario_out(record, version)
     response.headers["Location"] = f"/v1/scenarios/{record.id}"
     return out
+
+
+IMPORTABLE = (".yaml", ".yml", ".json", ".xlsx", ".xlsm")
+
+
+@router.post("/v1/scenarios/import", status_code=201, tags=["scenarios"])
+async def import_scenario(
+    file: Annotated[
+        UploadFile,
+        File(description="A scenario file: YAML, JSON or an Excel workbook (budgetopt template)."),
+    ],
+    who: Planner,
+    shared: Shared,
+    response: Response,
+) -> ScenarioOut:
+    """Store a scenario file (as `budgetopt plan` reads it) as version 1 of a new scenario;
+    a problem in the file is a 422 naming the field and its line or cell."""
+    name = file.filename or "upload"
+    raw = await file.read()
+    scenario = await run_in_threadpool(read_upload, name, raw)
+    return create_scenario(ScenarioCreate(scenario=scenario), who, shared, response)
+
+
+def read_upload(name: str, raw: bytes) -> Scenario:
+    """The uploaded file's scenario, read as a file of that name; 422 naming field and line."""
+    suffix = FilePath(name).suffix.lower()
+    if suffix not in IMPORTABLE:
+        message = f"expected a {', '.join(IMPORTABLE)} file, got '{name}'"
+        raise HttpProblem(
+            422, "validation-error", message, errors=[{"path": "file", "message": message}]
+        )
+    safe = re.sub(r"[^\w.\-]+", "_", FilePath(name).name)[-100:] or f"upload{suffix}"
+    with tempfile.TemporaryDirectory() as folder:
+        path = FilePath(folder) / safe
+        path.write_bytes(raw)
+        try:
+            return load_scenario(path)
+        except ScenarioError as exc:
+            errors = [
+                {
+                    "path": "file" if p.path in ("file", "") else f"file.{p.path}",
+                    "message": f"{p.message} (line {p.line})" if p.line else p.message,
+                }
+                for p in exc.problems
+            ]
+            detail = f"{name}: " + "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3])
+            raise HttpProblem(422, "validation-error", detail, errors=errors) from None
 
 
 @router.get("/v1/scenarios", tags=["scenarios"])

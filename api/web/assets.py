@@ -17,7 +17,6 @@ MODULES = HERE / "node_modules"
 OWN = HERE / "static"
 # URL name -> folder inside node_modules: only what a page loads, never the whole tree
 VENDOR = {
-    "htmx": "htmx.org/dist",
     "echarts": "echarts/dist",
     "swagger-ui": "swagger-ui-dist",
     "redoc": "redoc/bundles",
