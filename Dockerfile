@@ -1,9 +1,15 @@
 # budgetopt REST API: `docker build -t budgetopt .` then `docker run -p 8000:8000 budgetopt`
 # (SQLite inside the container's volume), or `docker compose up` for PostgreSQL.
+# The page's front-end files (ECharts, fonts, Swagger UI, ReDoc), exactly as package-lock.json pins them.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY api/web/package.json api/web/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    DATABASE_URL=sqlite:////data/budgetopt.db
+    DATABASE_URL=sqlite:////data/budgetopt.db BUDGETOPT_ASSETS_DIR=/app/web-assets
 WORKDIR /app
 
 COPY pyproject.toml README.md ./
@@ -13,6 +19,7 @@ RUN pip install --no-compile . \
     && useradd --create-home --uid 10001 budgetopt \
     && mkdir /data && chown budgetopt /data
 
+COPY --from=web /web/node_modules ./web-assets
 COPY scenarios ./scenarios
 USER budgetopt
 VOLUME /data

@@ -97,7 +97,7 @@ def serve(
         ),
     ] = 1,
 ) -> None:
-    """Start the REST API (OpenAPI docs at /docs) and its job workers."""
+    """Start the REST API, the planner's page at / (API docs at /docs) and its job workers."""
     import os
 
     import uvicorn
@@ -139,6 +139,7 @@ def serve(
 def _banner(url: str, database_url: str, loaded: list[tuple[str, str]], dev: bool) -> str:
     """What ``serve`` prints before it starts: where it listens and how to try it."""
     lines = [f"budgetopt API on {url}  (docs: {url}/docs, database: {database_url})"]
+    lines.append(f"  the planner's page: {url}/")
     lines += [f"  loaded example {name!r} as {ident}" for name, ident in loaded]
     if dev:
         lines.append("  DEV MODE: no API key needed, every request is admin of 'default'.")

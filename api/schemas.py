@@ -103,6 +103,12 @@ class CompareRequest(Body):
 
     plan_ids: list[Ident] = Field(default_factory=list, max_length=10)
     scenarios: list[ScenarioRef] = Field(default_factory=list, max_length=10)
+    labels: list[Annotated[str, StringConstraints(min_length=1, max_length=100)]] | None = Field(
+        default=None,
+        max_length=10,
+        description="A name for each plan, in order (plan_ids, then scenarios), e.g. what a "
+        "what-if changed; default: the scenario's name and version. Made unique with a number.",
+    )
 
 
 class ValueRange(Body):

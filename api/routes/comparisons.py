@@ -30,7 +30,7 @@ def compare(
     scenario name and version; as JSON, a tidy CSV or a workbook (compare and plans sheets)."""
     refs = [(r.scenario_id, r.version) for r in body.scenarios]
     with shared.factory() as session:
-        data = comparisons.compare(session, who, body.plan_ids, refs)
+        data = comparisons.compare(session, who, body.plan_ids, refs, body.labels)
     if format == "json":
         return data
     return table_download(

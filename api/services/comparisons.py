@@ -19,10 +19,15 @@ MAX_COMPARED = 10
 
 
 def compare(
-    session: Session, who: Principal, plan_ids: list[str], refs: list[tuple[str, int | None]]
+    session: Session,
+    who: Principal,
+    plan_ids: list[str],
+    refs: list[tuple[str, int | None]],
+    labels: list[str] | None = None,
 ) -> dict[str, Any]:
     """Side by side: the named plans, then each scenario version's newest plan, each labelled
-    with its scenario's name and version (made unique with a number) and carrying its plan id."""
+    with ``labels`` or its scenario's name and version (made unique with a number) and
+    carrying its plan id."""
     plans: list[Plan] = []
     names: list[str] = []
     ids: list[str] = []
@@ -60,6 +65,16 @@ def compare(
         )
     if len(plans) > MAX_COMPARED:
         raise limit_exceeded(422, "max_compared", len(plans), MAX_COMPARED, "body")
+    if labels is not None:
+        if len(labels) != len(plans):
+            message = f"expected one label per plan ({len(plans)}), got {len(labels)}"
+            raise HttpProblem(
+                422,
+                "validation-error",
+                message,
+                errors=[{"path": "body.labels", "message": message}],
+            )
+        names = labels
     data = side_by_side(plans, unique_labels(names))
     for entry, plan_id in zip(data["plans"], ids, strict=True):
         entry["plan_id"] = plan_id

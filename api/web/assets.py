@@ -1,19 +1,21 @@
 """Front-end files the service serves itself, so every page works with no internet access.
 
 The packages are pinned in ``api/web/package-lock.json`` and installed by ``make`` with
-``npm ci`` into ``api/web/node_modules``; only the folders named in ``VENDOR`` are served, under
+``npm ci`` into ``api/web/node_modules`` (or wherever ``BUDGETOPT_ASSETS_DIR`` names, as the
+Docker image does); only the folders named in ``VENDOR`` are served, under
 ``/static/vendor/<name>/``. The page's own scripts and styles are under ``/static/app/``.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 HERE = Path(__file__).resolve().parent
-MODULES = HERE / "node_modules"
+MODULES = Path(os.environ.get("BUDGETOPT_ASSETS_DIR") or HERE / "node_modules")
 OWN = HERE / "static"
 # URL name -> folder inside node_modules: only what a page loads, never the whole tree
 VENDOR = {

@@ -6,7 +6,7 @@ import io
 
 import openpyxl
 import pytest
-from api_helpers import GMV, small_scenario
+from api_helpers import GMV, errors, small_scenario
 
 from optimizer.core.solvers import available_solvers
 
@@ -184,6 +184,18 @@ def test_compare_shows_channel_and_period_deltas(api):
     assert by_ref["total"]["gmv_cny"]["delta"][1] == pytest.approx(1_500_000, rel=1e-6)
     one = api.call("POST", "/v1/compare", json={"plan_ids": [low["id"]]})
     assert one.status_code == 422
+    # the caller's own names (the page's: what each what-if changed), made unique
+    named = {**body, "labels": ["budget 1M", "budget 1M"]}
+    labelled = api.call("POST", "/v1/compare", json=named, role="viewer").json()
+    assert labelled["labels"] == ["budget 1M", "budget 1M (2)"]
+    for labels in (["only one"], ["a", "b", "c"]):
+        wrong = api.call("POST", "/v1/compare", json={**body, "labels": labels})
+        assert errors(wrong) == {
+            "body.labels": f"expected one label per plan (2), got {len(labels)}"
+        }
+    assert "body.labels[0]" in errors(
+        api.call("POST", "/v1/compare", json={**body, "labels": ["", "b"]})
+    )
 
 
 def test_compare_of_a_version_without_plan_says_what_to_do(api):

@@ -483,10 +483,16 @@ const COMPARED = [
   ["commission_cny", "佣金 Commission", money],
 ];
 
+function compareBody() {
+  // each plan named by its letter in the tray and what it changed, in the table and the files
+  const labels = state.tray.map((t, i) => `${String.fromCharCode(65 + i)}: ${t.label}`.slice(0, 100));
+  return { plan_ids: state.tray.map((t) => t.id), labels };
+}
+
 async function comparePlans() {
   if (state.tray.length < 2) throw new Error("至少选两个方案 Put at least two plans in the comparison.");
-  const data = await (await call("POST", "/v1/compare", { plan_ids: state.tray.map((t) => t.id) })).json();
-  const labels = state.tray.map((t, i) => `${String.fromCharCode(65 + i)}: ${t.label}`);
+  const data = await (await call("POST", "/v1/compare", compareBody())).json();
+  const labels = data.labels;
   let html = `<tr><th>指标 Metric</th>${labels.map((l) => `<th>${escapeHtml(l)}</th>`).join("")}</tr>`;
   const row = (title, block, format) => `<tr><td>${title}</td>${block.values.map((v, i) =>
     `<td class="n">${format(v)}${i && block.delta[i] !== null ? `<br>${signed(format(block.delta[i]), block.delta[i])}` : ""}</td>`).join("")}</tr>`;
@@ -559,7 +565,7 @@ function wire() {
   document.querySelectorAll("[data-compare-download]").forEach((button) => button.addEventListener("click", () => task(async () => {
     if (state.tray.length < 2) throw new Error("至少选两个方案 Put at least two plans in the comparison.");
     const format = button.dataset.compareDownload;
-    await download("POST", `/v1/compare?format=${format}`, { plan_ids: state.tray.map((t) => t.id) }, `comparison.${format}`);
+    await download("POST", `/v1/compare?format=${format}`, compareBody(), `comparison.${format}`);
   })));
   $("to-tray").addEventListener("click", () => addToTray(state.plan, state.label));
   $("tray").addEventListener("click", (event) => {
