@@ -510,7 +510,9 @@ async function drawFrontier() {
     "POST", `/v1/scenarios/${encodeURIComponent(state.scenarioId)}/frontiers`, body);
   const job = await waitForJob(await response.json());
   const result = await getJson(job.links.result);
-  const points = result.points.filter((p) => p.gmv_cny !== null && p.gmv_cny !== undefined);
+  const points = result.points
+    .filter((p) => p.point.metrics.feasible)
+    .map((p) => [millions(p.budget_total_cny), millions(p.point.metrics.gmv_cny)]);
   const plan = state.plan.result;
   chart("chart-frontier").setOption({
     textStyle: FONT,
@@ -520,16 +522,20 @@ async function drawFrontier() {
     xAxis: { type: "value", name: "总预算 百万元 Budget, CNY million", nameLocation: "middle", nameGap: 26, scale: true },
     yAxis: { type: "value", name: "GMV 百万元 CNY million", scale: true },
     series: [
-      { name: "前沿 frontier", type: "line", data: points.map((p) => [millions(p.budget_total_cny), millions(p.gmv_cny)]) },
+      { name: "前沿 frontier", type: "line", data: points },
       { name: "当前方案 current plan", type: "scatter", symbol: "path://M0,-10L3,-3L10,-3L4,2L6,10L0,5L-6,10L-4,2L-10,-3L-3,-3Z", symbolSize: 18, color: "#c2410c",
         data: [[millions(plan.budget_total_cny), millions(plan.total.gmv_cny)]] },
     ],
   }, true);
-  const summary = result.summary || {};
   const parts = [];
-  if (summary.below_one_cny) parts.push(`边际 ROAS 在总预算 ${money(summary.below_one_cny)} 处低于 1 (marginal ROAS below 1)`);
-  if (summary.below_floor_cny) parts.push(`在 ${money(summary.below_floor_cny)} 处低于 ROAS 下限 (below the ROAS floor)`);
-  $("frontier-summary").textContent = parts.join("; ") || "在此范围内边际 ROAS 未低于 1 (marginal ROAS stays above 1 in this range)";
+  if (result.below_one_cny !== null) {
+    parts.push(`边际 ROAS 在总预算 ${money(result.below_one_cny)} 处低于 1 (marginal ROAS falls below 1 at this total budget)`);
+  }
+  if (result.below_floor_cny !== null) {
+    parts.push(`在 ${money(result.below_floor_cny)} 处低于 ROAS 下限 ${ratio(result.roas_floor)} (below the ROAS floor)`);
+  }
+  $("frontier-summary").textContent = parts.join("; ")
+    || "在此范围内边际 ROAS 未低于 1 (marginal ROAS stays above 1 in this range)";
 }
 
 // --- wiring ------------------------------------------------------------------------------------
