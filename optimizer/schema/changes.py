@@ -36,6 +36,7 @@ from optimizer.schema.scenario import Scenario
 
 OPS = ("set", "scale", "shift")
 SYMBOLS = {"set": "=", "scale": "*=", "shift": "+="}  # as the CLI's --set writes them
+Locs = list[tuple[str | int, ...]]  # the fields one change wrote, by position
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,6 @@ def check_change(scenario: Scenario, change: Change) -> None:
     selecting nothing, a scale or shift of a field that is not a number); its value is not
     checked against the schema."""
     _apply(scenario, copy.deepcopy(scenario.model_dump(mode="json")), change)
-
-
-Locs = list[tuple[str | int, ...]]
 
 
 def _applied(
