@@ -17,7 +17,8 @@ Tag = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{1,50}$")]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}_[0-9a-f]{1,40}$")]
 T = TypeVar("T")
 SolverName = SolveSettings.model_fields["solver"].annotation  # the scenario's list, the one list
-MAX_VERSION = 2**31 - 1  # a version number the databases can store (a larger one is 422)
+MAX_VERSION = 2**31 - 1
+MAX_CHANGES = 50  # a version number the databases can store (a larger one is 422)
 JobKind = Literal["plan", "evaluation", "sweep", "tornado", "frontier"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -57,16 +58,52 @@ class SolveOptions(Body):
     time_limit_s: float | None = Field(default=None, gt=0, le=3600)
 
 
+Op = Literal["set", "scale", "shift"]
+PATH_HELP = (
+    "Dotted field path; list items by id, period name or position, [*] for every item, "
+    "[a,b] for several: budget.total_cny, channels[live_traffic].cpm.base_cny, "
+    "channels[live_traffic,search].cpm.base_cny, channels[kol].tiers[*].commission_rate, "
+    "seasonality[Q4], rules[roas_floor].min_roas."
+)
+
+
+class ChangeSpec(Body):
+    """One what-if change to the scenario: set, scale (multiply) or shift (add to) every
+    field ``path`` selects."""
+
+    path: FieldPath = Field(description=PATH_HELP, examples=["channels[*].cpm.base_cny"])
+    op: Op = Field(
+        default="set",
+        description="set: value is the new value; scale: each field is multiplied by value; "
+        "shift: value is added to each field (a per-period list: every element).",
+    )
+    value: VaryValue = Field(description="The value, factor or amount.", examples=[1.42])
+
+
+Changes = Annotated[
+    list[ChangeSpec],
+    Field(
+        default_factory=list,
+        max_length=MAX_CHANGES,
+        description="What-if changes applied, in order, to a copy of the scenario before it is "
+        "solved (all together, validated once; the stored scenario is not modified). A channel "
+        "is switched off with {path: channels[x].max_spend_cny, value: 0}.",
+    ),
+]
+
+
 class PlanRequest(SolveOptions):
     """Plan a stored scenario: its latest version unless ``version`` names one."""
 
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
+    changes: Changes
 
 
 class AdHocPlanRequest(SolveOptions):
     """Plan an inline scenario without storing the scenario itself (the plan keeps a copy)."""
 
     scenario: Scenario
+    changes: Changes
 
 
 Allocation = dict[
@@ -89,6 +126,7 @@ class EvaluationRequest(SolveOptions):
     compare_to_optimum: bool = Field(
         default=True, description="Solve the optimum when no optimum_plan_id is given."
     )
+    changes: Changes
 
 
 class ScenarioRef(Body):
@@ -122,11 +160,11 @@ class ValueRange(Body):
 class VarySpec(Body):
     """One scenario field and the values it takes: a list, or an evenly spaced range."""
 
-    path: FieldPath = Field(
-        description="Dotted field path; list items by id, period name or position: "
-        "budget.total_cny, channels[live_traffic].cpm.base_cny, seasonality[Q4], "
-        "rules[roas_floor].min_roas.",
-        examples=["budget.total_cny"],
+    path: FieldPath = Field(description=PATH_HELP, examples=["budget.total_cny"])
+    op: Op = Field(
+        default="set",
+        description="set: the values are absolute; scale: multipliers of the current value "
+        "(e.g. [0.8, 1, 1.2]); shift: amounts added to it.",
     )
     values: list[VaryValue] | None = Field(
         default=None,
@@ -154,6 +192,7 @@ class SweepRequest(SolveOptions):
         default=None,
         description="What the tornado ranks fields by (default objective_value); tornado only.",
     )
+    changes: Changes
 
 
 class FrontierRequest(SolveOptions):
@@ -171,6 +210,7 @@ class FrontierRequest(SolveOptions):
     )
     points: int = Field(default=16, ge=2, le=200)
     objective: Literal["max_gmv", "max_profit", "max_new_customers"] = "max_gmv"
+    changes: Changes
 
 
 class KeyCreate(Body):
@@ -228,6 +268,11 @@ class PlanOut(BaseModel):
     objective_value: float | None
     created_at: datetime
     links: dict[str, str]
+    changes: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The what-if changes applied to the scenario version before solving; the "
+        "plan's scenario (and fingerprint) is the changed one.",
+    )
     result: dict[str, Any] | None = None
 
 

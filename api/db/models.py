@@ -128,6 +128,11 @@ class PlanRecord(Base):
     version_id: Mapped[str | None] = mapped_column(ForeignKey("scenario_versions.id"))
     scenario_name: Mapped[str] = mapped_column(String(200))
     scenario_body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the what-if changes applied to the version before solving (NULL: none); scenario_body is
+    # the changed scenario
+    changes: Mapped[list[dict[str, Any]] | None] = mapped_column(
+        JSON(none_as_null=True), nullable=True
+    )
     status: Mapped[str] = mapped_column(String(16))
     feasible: Mapped[bool] = mapped_column(Boolean)
     objective_value: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -9,6 +9,7 @@ from api.routes.dispatch import solve_or_queue, too_large
 from api.routes.plans import ACCEPTED
 from api.schemas import EvaluationRequest, PlanOut
 from api.services import plans
+from api.services.changes import changed_scenario, recorded
 from api.services.scenarios import load_version
 
 router = APIRouter()
@@ -28,8 +29,10 @@ def evaluate(
     shared: Shared,
     run_async: Async = False,
 ) -> Response:
-    """Score a hand-made split with a plan's metrics and rules, and its gap to the optimum."""
-    version, scenario = load_version(shared.factory, who, scenario_id, body.version)
+    """Score a hand-made split with a plan's metrics and rules, and its gap to the optimum;
+    `changes` apply to a copy of the version first, as for plans."""
+    version, stored = load_version(shared.factory, who, scenario_id, body.version)
+    scenario = changed_scenario(stored, body.changes)
     if body.optimum_plan_id is not None:
         with shared.factory() as session:
             plans.get_plan(session, who, body.optimum_plan_id)
@@ -43,6 +46,7 @@ def evaluate(
         allocation=body.allocation,
         optimum_plan_id=body.optimum_plan_id,
         compare_to_optimum=body.compare_to_optimum,
+        changes=recorded(body.changes),
     )
     solves = body.optimum_plan_id is None and body.compare_to_optimum
     # Scoring alone is quick: only a solve for the optimum goes to a job.

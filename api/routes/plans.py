@@ -20,6 +20,7 @@ from api.schemas import (
     PlanRequest,
 )
 from api.services import plans
+from api.services.changes import changed_scenario, recorded
 from api.services.scenarios import load_version
 from api.services.work import Work
 from optimizer.outputs.excel import to_xlsx
@@ -46,13 +47,21 @@ async def plan_scenario(
     shared: Shared,
     run_async: Async = False,
 ) -> Response:
-    """Solve a stored scenario version and store the plan (202 with a job when large)."""
-    version, scenario = await run_in_threadpool(
+    """Solve a stored scenario version and store the plan (202 with a job when large).
+
+    `changes` (`[{path, op, value}]`, op `set`, `scale` or `shift`) are applied to a copy of
+    the version first: the plan keeps the changed scenario and the changes; the version is
+    not modified. A change that cannot apply is a 422 naming `body.changes[i].path` or
+    `body.changes[i].value`.
+    """
+    version, stored = await run_in_threadpool(
         load_version, shared.factory, who, scenario_id, body.version
     )
+    scenario = changed_scenario(stored, body.changes)
+    changes = recorded(body.changes)
 
     def prepare() -> Work:
-        return plans.prepare("plan", who, scenario, body, shared.settings, version)
+        return plans.prepare("plan", who, scenario, body, shared.settings, version, changes=changes)
 
     queue = run_async or too_large(shared, scenario)
     return await answer(shared, prepare, scenario, queue)
@@ -67,13 +76,16 @@ async def plan_inline(
     shared: Shared,
     run_async: Async = False,
 ) -> Response:
-    """Solve an inline scenario; the plan keeps a copy of it for audit."""
+    """Solve an inline scenario, after its `changes` if any; the plan keeps a copy of the
+    scenario it solved (and the changes) for audit."""
+    scenario = changed_scenario(body.scenario, body.changes)
+    changes = recorded(body.changes)
 
     def prepare() -> Work:
-        return plans.prepare("plan", who, body.scenario, body, shared.settings)
+        return plans.prepare("plan", who, scenario, body, shared.settings, changes=changes)
 
-    queue = run_async or too_large(shared, body.scenario)
-    return await answer(shared, prepare, body.scenario, queue)
+    queue = run_async or too_large(shared, scenario)
+    return await answer(shared, prepare, scenario, queue)
 
 
 @router.get("/v1/plans", tags=["plans"])

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from api.deps import Planner, Shared
 from api.routes.dispatch import queued
 from api.schemas import FrontierRequest, JobOut, SweepRequest
+from api.services.changes import changed_scenario
 from api.services.frontiers import prepare_frontier
 from api.services.scenarios import load_version
 from api.services.sweeps import prepare_sweep
@@ -39,13 +40,16 @@ def sweep(scenario_id: str, body: SweepRequest, who: Planner, shared: Shared) ->
     stored (`mode: tornado`, fields ranked by the swing they cause in `metric`).
 
     Each `vary` item is a field `path` (`budget.total_cny`, `channels[live].cpm.base_cny`,
-    `seasonality[Q4]`, `rules[roas_floor].min_roas`) with `values` or an evenly spaced
-    `range: {start, stop, count}`. Every point is a full plan, as
-    `POST /v1/scenarios/{id}/plans` would make of that scenario. Paths, values and the
-    number of points are checked now (422); the points are solved by a job (202): poll
-    `Location`, then read `links.result`.
+    `seasonality[Q4]`, `rules[roas_floor].min_roas`; `[*]` every item, `[a,b]` several) with
+    `values` or an evenly spaced `range: {start, stop, count}`, and an `op`: `set` (absolute
+    values, the default), `scale` (factors of the current value) or `shift` (amounts added).
+    `changes` (as for plans) apply to the version first, then the fields vary around it.
+    Every point is a full plan, as `POST /v1/scenarios/{id}/plans` would make of that
+    scenario. Paths, values and the number of points are checked now (422); the points are
+    solved by a job (202): poll `Location`, then read `links.result`.
     """
-    version, scenario = load_version(shared.factory, who, scenario_id, body.version)
+    version, stored = load_version(shared.factory, who, scenario_id, body.version)
+    scenario = changed_scenario(stored, body.changes)
     return queued(shared, prepare_sweep(who, scenario, body, shared.settings, version))
 
 
@@ -63,7 +67,9 @@ def frontier(scenario_id: str, body: FrontierRequest, who: Planner, shared: Shar
     contingency plus 5% of the budget) to `to_cny` (default: twice the scenario's budget),
     with the marginal ROAS (GMV per extra yuan spent) between neighbouring
     budgets and the budgets where it falls below 1 and below the scenario's ROAS floor
-    (`summary`). Checked now (422), solved by a job (202).
+    (`summary`). `changes` (as for plans) apply to the version first. Checked now (422),
+    solved by a job (202).
     """
-    version, scenario = load_version(shared.factory, who, scenario_id, body.version)
+    version, stored = load_version(shared.factory, who, scenario_id, body.version)
+    scenario = changed_scenario(stored, body.changes)
     return queued(shared, prepare_frontier(who, scenario, body, shared.settings, version))

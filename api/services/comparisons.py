@@ -42,6 +42,7 @@ def compare(
         record = session.scalar(
             select(PlanRecord)
             .where(PlanRecord.version_id == version.id, PlanRecord.kind == "plan")
+            .where(PlanRecord.changes.is_(None))  # a what-if of the version is not its plan
             .order_by(PlanRecord.created_at.desc())
             .limit(1)
         )

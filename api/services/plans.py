@@ -7,6 +7,7 @@ is done then), and runs it at once or queues it; the worker runs a queued one th
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -37,9 +38,10 @@ def prepare(
     allocation: dict[str, dict[str, float]] | None = None,
     optimum_plan_id: str | None = None,
     compare_to_optimum: bool = True,
+    changes: list[dict[str, Any]] | None = None,
 ) -> Work:
     """Check numbers and limits (and, for an evaluation, the split's names) before any solve
-    or queueing."""
+    or queueing; ``changes`` are the what-if changes ``scenario`` was made with, recorded."""
     check_scenario(scenario, options, settings)
     if allocation is not None:
         try:
@@ -57,6 +59,7 @@ def prepare(
         allocation=allocation,
         optimum_plan_id=optimum_plan_id,
         compare_to_optimum=compare_to_optimum,
+        changes=changes,
         validated=scenario,
     )
 
@@ -101,6 +104,7 @@ def _execute(
         "version_id": work.version_id,
         "scenario_name": scenario.name,
         "scenario_body": work.scenario,
+        "changes": work.changes,
         "status": result.status,
         "feasible": result.is_feasible,
         "objective_value": _finite(result.objective_value),
@@ -150,12 +154,18 @@ def _optimum(factory: sessionmaker[Session], work: Work) -> Plan:
     with factory() as session:
         who = Principal(work.workspace, "viewer", work.created_by)
         record = get_plan(session, who, work.optimum_plan_id or "")
-        if record.kind != "plan" or record.version_id != work.version_id:
+        same = record.version_id == work.version_id and record.changes == work.changes
+        if record.kind != "plan" or not same:
             raise HttpProblem(
                 422,
                 "validation-error",
-                f"plan {record.id!r} is not a plan of this scenario version",
-                errors=[{"path": "body.optimum_plan_id", "message": "not a plan of this version"}],
+                f"plan {record.id!r} is not a plan of this scenario version with these changes",
+                errors=[
+                    {
+                        "path": "body.optimum_plan_id",
+                        "message": "not a plan of this version with the same changes",
+                    }
+                ],
             )
         return Plan.from_dict(record.result)
 

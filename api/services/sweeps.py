@@ -23,6 +23,7 @@ from api.settings import ServiceSettings
 from optimizer.analysis.whatif import MAX_POINTS, budget_range, point_count, vary_problems
 from optimizer.errors import FieldProblem
 from optimizer.results.whatif import Vary
+from optimizer.schema.changes import Change
 from optimizer.schema.scenario import Scenario
 
 Point = tuple[tuple[int, int], ...]  # (vary index, value index) of each field that moves
@@ -55,7 +56,9 @@ def prepare_sweep(
     if count > MAX_POINTS:
         raise limit_exceeded(422, "max_points", count, MAX_POINTS, "body.vary")
     _check_points(scenario, body, settings, varies, sources, points)
-    spec: dict[str, Any] = {"vary": [{"path": v.path, "values": list(v.values)} for v in varies]}
+    spec: dict[str, Any] = {
+        "vary": [{"path": v.path, "op": v.op, "values": list(v.values)} for v in varies]
+    }
     if body.mode == "tornado":
         spec["metric"] = body.metric or "objective_value"
     kind = "tornado" if body.mode == "tornado" else "sweep"
@@ -79,7 +82,7 @@ def _varies(scenario: Scenario, specs: list[VarySpec]) -> tuple[list[Vary], list
         else:
             values = list(spec.values or [])
             sources.append(f"vary[{i}].values")
-        varies.append(Vary(spec.path.strip(), tuple(values)))
+        varies.append(Vary(spec.path.strip(), tuple(values), spec.op))
     problems = vary_problems(scenario, varies) + problems
     if problems:
         refuse(problems)
@@ -104,8 +107,8 @@ def _check_points(
 
     def single(i: int, j: int) -> list[str]:
         if (i, j) not in alone:
-            values = {varies[i].path: varies[i].values[j]}
-            alone[(i, j)] = point_problems(scenario, values, body, settings)
+            values = {varies[i].label: varies[i].values[j]}
+            alone[(i, j)] = point_problems(scenario, values, body, settings, varies)
         return alone[(i, j)]
 
     def where(i: int, j: int) -> str:
@@ -113,7 +116,7 @@ def _check_points(
         return f"{source}[{j}]" if source.endswith(".values") else source
 
     def value(i: int, j: int) -> str:
-        return f"{varies[i].path}={_show(varies[i].values[j])}"
+        return str(Change(varies[i].path, varies[i].op, varies[i].values[j]))
 
     for point in points:
         if len(point) == 1:
@@ -121,8 +124,8 @@ def _check_points(
             problems = single(i, j)
             blamed = [(where(i, j), f"{value(i, j)}: {p}") for p in problems]
         else:
-            values = {varies[i].path: varies[i].values[j] for i, j in point}
-            problems = point_problems(scenario, values, body, settings)
+            values = {varies[i].label: varies[i].values[j] for i, j in point}
+            problems = point_problems(scenario, values, body, settings, varies)
             if not problems:
                 continue
             blamed = [(where(i, j), f"{value(i, j)}: {p}") for i, j in point for p in single(i, j)]
@@ -135,7 +138,3 @@ def _check_points(
             break
     if found:
         refuse(list(found.values()))
-
-
-def _show(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)

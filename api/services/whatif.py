@@ -11,6 +11,7 @@ sweep`` and ``budgetopt frontier`` do, point after point, and keeps the JSON res
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from api.auth import Principal
@@ -21,12 +22,12 @@ from api.services.checks import check_limits
 from api.services.work import Work
 from api.settings import ServiceSettings
 from optimizer.analysis import whatif
-from optimizer.analysis.whatif import PointProgress
+from optimizer.analysis.whatif import PointProgress, point_changes
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.outputs.whatif_rows import report_sheets
 from optimizer.planner import available_solvers, check_numbers, is_available
 from optimizer.results.whatif import Frontier, Sweep, Tornado, Vary, from_json_data, to_json_data
-from optimizer.schema.paths import set_values
+from optimizer.schema.changes import with_changes
 from optimizer.schema.scenario import Scenario
 
 Rows = list[dict[str, Any]]
@@ -53,6 +54,7 @@ def whatif_work(
         version_id=version.id,
         options=body.model_dump(include={"solver", "tolerance", "time_limit_s"}),
         whatif=spec,
+        changes=[c.model_dump() for c in getattr(body, "changes", [])] or None,
     )
 
 
@@ -70,12 +72,18 @@ def check_solver(scenario: Scenario, body: SolveOptions) -> None:
 
 
 def point_problems(
-    scenario: Scenario, values: dict[str, Any], body: SolveOptions, settings: ServiceSettings
+    scenario: Scenario,
+    values: dict[str, Any],
+    body: SolveOptions,
+    settings: ServiceSettings,
+    varies: Sequence[Vary] = (),
 ) -> list[str]:
-    """What is wrong with the scenario at these values (nothing: an empty list): a field, a
-    number derived from the fields that no solver can take, or this service's limits."""
+    """What is wrong with the scenario at these values (keyed by path, or by a vary's label:
+    nothing is an empty list): a field, a number derived from the fields that no solver can
+    take, or this service's limits."""
     try:
-        point = set_values(scenario, values, check_numbers)  # as the worker builds each point
+        # as the worker builds each point
+        point = with_changes(scenario, point_changes(values, varies), check_numbers)
     except ScenarioError as exc:
         return [str(p) for p in exc.problems]
     except ValueError as exc:  # PathError (checked before), or a selector int() cannot read
@@ -110,7 +118,7 @@ def execute(work: Work, progress: PointProgress | None = None) -> dict[str, Any]
             budgets = [float(b) for b in spec["budgets"]]
             result = whatif.frontier(scenario, budgets, spec["objective"], options, 1, progress)
         else:
-            varies = [Vary(v["path"], tuple(v["values"])) for v in spec["vary"]]
+            varies = [Vary(v["path"], tuple(v["values"]), v.get("op", "set")) for v in spec["vary"]]
             if work.kind == "tornado":
                 result = whatif.tornado(scenario, varies, spec["metric"], options, 1, progress)
             else:

@@ -25,6 +25,7 @@ class Work:
     optimum_plan_id: str | None = None
     compare_to_optimum: bool = True
     whatif: dict[str, Any] | None = None  # sweep/tornado: vary (and metric); frontier: budgets
+    changes: list[dict[str, Any]] | None = None  # what-if changes ``scenario`` was made with
     # the validated scenario ``scenario`` was dumped from, when the work runs where it was
     # prepared (``scenario`` validates back to an equal model: a job validates it again)
     validated: Scenario | None = field(default=None, repr=False, compare=False)

@@ -28,7 +28,15 @@ from optimizer.results.whatif import (
     TornadoBar,
     Vary,
 )
-from optimizer.schema.paths import get_value, parse_values, set_values
+from optimizer.schema.changes import (
+    OPS,
+    Change,
+    check_change,
+    signed,
+    split_assignment,
+    with_changes,
+)
+from optimizer.schema.paths import get_values, parse_values
 from optimizer.schema.scenario import Scenario
 
 MAX_POINTS = 10_000
@@ -52,27 +60,42 @@ PointProgress = Callable[[int, int], None]  # (points solved, points in all): fo
 
 
 def parse_vary(text: str) -> Vary:
-    """``path=a:b:n`` or ``path=v1,v2,...`` -> Vary; ValueError saying what is wrong."""
-    path, sep, values = text.partition("=")
-    if not sep or not path.strip():
-        raise ValueError("expected PATH=VALUES, e.g. budget.total_cny=100e6:160e6:7")
-    return Vary(path.strip(), tuple(parse_values(values)))
+    """``path=a:b:n`` or ``path=v1,v2,...`` (absolute values), ``path*=...`` (factors),
+    ``path+=...`` / ``path-=...`` (amounts added / taken off) -> Vary; ValueError saying what
+    is wrong."""
+    path, op, raw, sign = split_assignment(text)
+    values = tuple(signed(v, op, sign) for v in parse_values(raw))
+    return Vary(path, values, op)
 
 
 def vary_problems(scenario: Scenario, varies: Sequence[Vary]) -> list[FieldProblem]:
-    """Each path that names no field of the scenario or is given twice, as ``vary[i].path``."""
+    """Each path that selects no field of the scenario (or, for a scale or shift, a field
+    that is not a number), each op unknown, each field given twice, as ``vary[i].path``."""
     found: list[FieldProblem] = []
     seen: set[str] = set()
     for i, vary in enumerate(varies):
+        if vary.op not in OPS:
+            message = f"unknown op '{vary.op}'; choose one of {', '.join(OPS)}"
+            found.append(FieldProblem(f"vary[{i}].op", message))
+            continue
+        if vary.op != "set":
+            for j, value in enumerate(vary.values):
+                if not _is_number(value):
+                    message = f"{vary.op} needs numbers, got {value!r}"
+                    found.append(FieldProblem(f"vary[{i}].values[{j}]", message))
         try:
-            get_value(scenario, vary.path)
-        except ValueError as exc:  # PathError, or a selector int() cannot read
+            check_change(scenario, Change(vary.path, vary.op, 1.0))
+        except ValueError as exc:  # PathError, or a field a scale or shift cannot move
             found.append(FieldProblem(f"vary[{i}].path", str(exc)))
-        if vary.path in seen:
-            message = f"{vary.path} is given twice: list all its values once"
+        if vary.label in seen:
+            message = f"{vary.label} is given twice: list all its values once"
             found.append(FieldProblem(f"vary[{i}].path", message))
-        seen.add(vary.path)
+        seen.add(vary.label)
     return found
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def point_count(varies: Sequence[Vary], one_at_a_time: bool = False) -> int:
@@ -94,15 +117,28 @@ def check_request(scenario: Scenario, varies: Sequence[Vary], one_at_a_time: boo
 
 
 def grid(varies: Sequence[Vary]) -> list[dict[str, Any]]:
-    """Every combination of the values, first field varying slowest."""
+    """Every combination of the values (keyed by each vary's label), first field slowest."""
     combos = itertools.product(*(v.values for v in varies))
-    return [dict(zip((v.path for v in varies), combo, strict=True)) for combo in combos]
+    return [dict(zip((v.label for v in varies), combo, strict=True)) for combo in combos]
 
 
-def scenarios_for(scenario: Scenario, points: Sequence[dict[str, Any]]) -> list[Scenario]:
+def point_changes(values: dict[str, Any], varies: Sequence[Vary] = ()) -> list[Change]:
+    """A point's values as changes: a vary's label gives its path and op, any other key is a
+    path set to its value (a frontier's budget and objective)."""
+    by_label = {v.label: v for v in varies}
+    changes = []
+    for key, value in values.items():
+        vary = by_label.get(key)
+        changes.append(Change(vary.path, vary.op, value) if vary else Change(key, "set", value))
+    return changes
+
+
+def scenarios_for(
+    scenario: Scenario, points: Sequence[dict[str, Any]], varies: Sequence[Vary] = ()
+) -> list[Scenario]:
     """The scenario at each point, all validated (derived numbers too) before anything is solved."""
     return [
-        set_values(scenario, values, check_numbers) if values else scenario for values in points
+        with_changes(scenario, point_changes(values, varies), check_numbers) for values in points
     ]
 
 
@@ -179,7 +215,7 @@ def sweep(
     """Plan every combination of the varied values."""
     check_request(scenario, varies, one_at_a_time=False)
     points = grid(varies)
-    results = solve_all(scenarios_for(scenario, points), options, workers, progress)
+    results = solve_all(scenarios_for(scenario, points, varies), options, workers, progress)
     solved = [to_point(v, r) for v, r in zip(points, results, strict=True)]
     return Sweep(scenario.name, list(varies), solved, scenario.channel_ids())
 
@@ -199,8 +235,8 @@ def tornado(
         raise RequestError([FieldProblem("metric", message)])
     check_request(scenario, varies, one_at_a_time=True)
     points: list[dict[str, Any]] = [{}]
-    points += [{v.path: value} for v in varies for value in v.values]
-    results = solve_all(scenarios_for(scenario, points), options, workers, progress)
+    points += [{v.label: value} for v in varies for value in v.values]
+    results = solve_all(scenarios_for(scenario, points, varies), options, workers, progress)
     solved = [to_point(v, r) for v, r in zip(points, results, strict=True)]
     base, rest = solved[0], iter(solved[1:])
     bars = []
@@ -209,8 +245,8 @@ def tornado(
         found = [p.metrics[metric] for p in mine if p.metrics[metric] is not None]
         bars.append(
             TornadoBar(
-                vary.path,
-                get_value(scenario, vary.path),
+                vary.label,
+                base_value(scenario, vary),
                 mine,
                 min(found) if found else None,
                 max(found) if found else None,
@@ -218,6 +254,15 @@ def tornado(
         )
     bars.sort(key=lambda bar: -bar.swing)
     return Tornado(scenario.name, metric, base, bars, scenario.channel_ids())
+
+
+def base_value(scenario: Scenario, vary: Vary) -> Any:
+    """The value at which a tornado's field is as given: 1 for a factor, 0 for a shift, else
+    the field's value (None when the path selects fields of different values)."""
+    if vary.op != "set":
+        return 1.0 if vary.op == "scale" else 0.0
+    found = list(get_values(scenario, vary.path).values())
+    return found[0] if all(v == found[0] for v in found) else None
 
 
 def default_budgets(scenario: Scenario, points: int = 16) -> list[float]:

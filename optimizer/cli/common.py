@@ -8,6 +8,7 @@ evaluated split breaks a rule, 2 bad input (file, field, option), 3 the solver i
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, NoReturn, get_args
@@ -16,12 +17,19 @@ import typer
 from pydantic import BaseModel
 
 from optimizer.cli.guard import emit_data
-from optimizer.errors import ScenarioError, SolverFailedError, SolverUnavailableError
+from optimizer.errors import (
+    FieldProblem,
+    RequestError,
+    ScenarioError,
+    SolverFailedError,
+    SolverUnavailableError,
+)
 from optimizer.inputs.allocation import load_allocation
 from optimizer.inputs.files import load_scenario
-from optimizer.planner import available_solvers, compare, is_available, score
+from optimizer.planner import available_solvers, check_numbers, compare, is_available, score
 from optimizer.planner import plan as make_plan
 from optimizer.results.plan import Plan
+from optimizer.schema.changes import apply_changes, parse_change
 from optimizer.schema.scenario import Scenario
 
 EXIT_OK, EXIT_NO_PLAN, EXIT_BAD_INPUT, EXIT_SOLVER_FAILED = 0, 1, 2, 3
@@ -83,6 +91,20 @@ TimeLimitOpt = Annotated[
 ]
 
 
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="EXPR",
+        help="A what-if change to the scenario before solving; repeat for linked changes, "
+        "applied in order. PATH=VALUE sets, PATH*=FACTOR scales, PATH+=AMOUNT / PATH-=AMOUNT "
+        r"shifts. PATH selects fields: channels\[*] every channel, channels\[a,b] several, "
+        r"e.g. --set 'channels\[live_traffic,search].cpm.base_cny*=1.42' --set "
+        r"'budget.total_cny*=0.9'. Switch a channel off: --set 'channels\[x].max_spend_cny=0'.",
+    ),
+]
+
+
 def fail(message: str, code: int) -> NoReturn:
     """Say what went wrong on stderr and exit with ``code``."""
     typer.echo(f"error: {message}", err=True)
@@ -110,6 +132,31 @@ def load(path: Path) -> Scenario:
         return load_scenario(path)
     except ScenarioError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
+
+
+def with_sets(scenario: Scenario, sets: list[str] | None) -> Scenario:
+    """The scenario with every --set change applied (one copy, validated once); exit 2
+    naming the option when one cannot be read or applied."""
+    if not sets:
+        return scenario
+    changes = []
+    for text in sets:
+        try:
+            changes.append(parse_change(text))
+        except ValueError as exc:
+            fail(f"--set {text}: {exc}", EXIT_BAD_INPUT)
+    try:
+        return apply_changes(scenario, changes, check_numbers)
+    except RequestError as exc:
+        lines = [_by_set(problem, sets) for problem in exc.problems]
+        fail(lines[0] if len(lines) == 1 else "\n".join(lines), EXIT_BAD_INPUT)
+
+
+def _by_set(problem: FieldProblem, sets: list[str]) -> str:
+    """A change's problem named by its option: changes[1].value -> --set TEXT."""
+    index = re.match(r"changes\[(\d+)\]", problem.path)
+    where = f"--set {sets[int(index[1])]}" if index else "--set"
+    return f"{where}: {problem.message}"
 
 
 def solver_value(solver: SolverName | None) -> str | None:

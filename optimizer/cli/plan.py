@@ -17,6 +17,7 @@ from optimizer.cli.common import (
     OutputFormat,
     ReportFormat,
     ScenarioArg,
+    SetOpt,
     SolverOpt,
     TimeLimitOpt,
     ToleranceOpt,
@@ -25,6 +26,7 @@ from optimizer.cli.common import (
     score_allocation,
     solve,
     with_gap,
+    with_sets,
     write_output,
 )
 from optimizer.cli.guard import emit_data
@@ -58,11 +60,17 @@ def plan(
     solver: SolverOpt = None,
     tolerance: ToleranceOpt = None,
     time_limit: TimeLimitOpt = None,
+    set: SetOpt = None,
 ) -> None:
-    """Find the best allocation: spend by channel and period, metrics, rules and their slack."""
+    """Find the best allocation: spend by channel and period, metrics, rules and their slack.
+
+    With --set, the plan is of the scenario after those what-if changes (the file is not
+    modified); its fingerprint is the changed scenario's.
+    Example: budgetopt plan scenarios/annual_2026.yaml --set 'budget.total_cny*=0.9'
+    """
     if format is ReportFormat.xlsx and out is None:
         fail("--format xlsx needs --out FILE.xlsx", EXIT_BAD_INPUT)
-    scenario = load(scenario_file)
+    scenario = with_sets(load(scenario_file), set)
     result = solve(scenario, solver, tolerance, time_limit)
     if format is ReportFormat.xlsx:
         assert out is not None
@@ -106,9 +114,11 @@ def evaluate(
     format: FormatOpt = OutputFormat.table,
     out: OutOpt = None,
     solver: SolverOpt = None,
+    set: SetOpt = None,
 ) -> None:
-    """Score a hand-made split with the plan's metrics and rules, and its gap to the optimum."""
-    scenario = load(scenario_file)
+    """Score a hand-made split with the plan's metrics and rules, and its gap to the optimum
+    (with --set: on the scenario after those what-if changes)."""
+    scenario = with_sets(load(scenario_file), set)
     scored = score_allocation(scenario, allocation)
     scored = with_gap(scored, scenario, solve(scenario, solver, None, None))
     write_output(_render(scored, format), out)

@@ -26,6 +26,7 @@ from optimizer.cli.common import (
     FormatOpt,
     OutputFormat,
     ScenarioArg,
+    SetOpt,
     SolverName,
     SolverOpt,
     TimeLimitOpt,
@@ -35,6 +36,7 @@ from optimizer.cli.common import (
     load,
     schema_choices,
     solver_value,
+    with_sets,
     write_output,
 )
 from optimizer.errors import FieldProblem, RequestError, ScenarioError
@@ -74,10 +76,13 @@ VaryOpt = Annotated[
     typer.Option(
         "--vary",
         "-v",
-        help="PATH=START:STOP:COUNT (evenly spaced) or PATH=V1,V2,...; repeat for a grid. "
-        "PATH is a field by its dotted path, items picked by id or period: budget.total_cny, "
-        r"channels\[live_traffic].cpm.base_cny, channels\[kol].tiers\[head].commission_rate, "
-        r"rules\[roas_floor].min_roas, seasonality\[Q4].",
+        help="PATH=START:STOP:COUNT (evenly spaced) or PATH=V1,V2,... (absolute values); "
+        "PATH*=... (factors of the current value, e.g. 0.8:1.2:5), PATH+=... or PATH-=... "
+        "(amounts added or taken off); repeat for a grid. PATH is a field by its dotted "
+        "path, items picked by id or period, [*] for every item, [a,b] for several: "
+        r"budget.total_cny, channels\[live_traffic].cpm.base_cny, "
+        r"channels\[kol].tiers\[*].commission_rate, rules\[roas_floor].min_roas, "
+        r"seasonality\[Q4].",
     ),
 ]
 TornadoOpt = Annotated[
@@ -112,15 +117,18 @@ def sweep(
     solver: SolverOpt = None,
     tolerance: ToleranceOpt = None,
     time_limit: TimeLimitOpt = None,
+    set: SetOpt = None,
 ) -> None:
     """Plan the scenario at every combination of field values (or one field at a time).
 
     Example: budgetopt sweep scenarios/annual_2026.yaml --vary budget.total_cny=100e6:160e6:7
     --vary rules\\[kol_share].max_share=0.3,0.35 --out sweep/
+    Relative: --vary 'channels\\[live_traffic,search].cpm.base_cny*=0.8:1.2:5'.
+    --set changes apply to the scenario first; the fields then vary around it.
     Exit code 0 when every point has a plan keeping every rule, 1 otherwise.
     """
     _check_folder(out)
-    scenario = load(scenario_file)
+    scenario = with_sets(load(scenario_file), set)
     options = _options(solver, tolerance, time_limit)
     varies = [_vary(text) for text in vary]
     with _progress("tornado" if tornado else "sweep") as progress:
@@ -134,7 +142,7 @@ def sweep(
             )
     sheets = report_sheets(result)
     ((stem, rows),) = sheets.items()
-    keys = ["field", "value"] if isinstance(result, Tornado) else [v.path for v in varies]
+    keys = ["field", "value"] if isinstance(result, Tornado) else [v.label for v in varies]
     data = to_json_data(result)
     title = f"{scenario.name}: {stem} of {metric if tornado else ', '.join(keys)}"
     _print(format, title, rows, keys, data)
@@ -155,6 +163,7 @@ def frontier(
     solver: SolverOpt = None,
     tolerance: ToleranceOpt = None,
     time_limit: TimeLimitOpt = None,
+    set: SetOpt = None,
 ) -> None:
     """GMV, profit and ROAS of the best plan at each total budget (the efficient frontier).
 
@@ -162,9 +171,10 @@ def frontier(
     between neighbouring budgets) falls below 1 and below the scenario's ROAS floor.
     Exit code 0 when some budget has a plan keeping every rule, 1 when none has.
     Example: budgetopt frontier scenarios/annual_2026.yaml --from 60e6 --to 200e6 --out frontier/
+    (--set changes apply to the scenario first.)
     """
     _check_folder(out)
-    scenario = load(scenario_file)
+    scenario = with_sets(load(scenario_file), set)
     options = _options(solver, tolerance, time_limit)
     budgets = _checked(lambda: frontier_budgets(scenario, start, stop, points))
 

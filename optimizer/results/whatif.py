@@ -15,10 +15,17 @@ from optimizer.results.plan import json_ready
 
 @dataclass(frozen=True)
 class Vary:
-    """One field to vary and the values it takes."""
+    """Fields to vary (a path may select several) and the values they take: absolute values
+    (op ``set``), multipliers of the current values (``scale``) or amounts added (``shift``)."""
 
     path: str
     values: tuple[Any, ...]
+    op: str = "set"
+
+    @property
+    def label(self) -> str:
+        """The column naming its values: the path, with ``*`` for factors, ``+`` for shifts."""
+        return self.path + {"scale": "*", "shift": "+"}.get(self.op, "")
 
 
 @dataclass(frozen=True)
@@ -139,7 +146,7 @@ def from_json_data(kind: str, data: dict[str, Any]) -> WhatIf:
         return _tornado(data)
     if kind == "frontier":
         return _frontier(data)
-    varies = [Vary(v["path"], tuple(v["values"])) for v in data["varies"]]
+    varies = [Vary(v["path"], tuple(v["values"]), v.get("op", "set")) for v in data["varies"]]
     return Sweep(data["scenario"], varies, _points(data["points"]), data["channels"])
 
 

@@ -1,9 +1,13 @@
-"""Scenario fields named by path, for sweeps: ``channels[live_traffic].cpm.base_cny``.
+"""Scenario fields named by path, for what-ifs: ``channels[live_traffic].cpm.base_cny``.
 
-A path is dotted field names; ``[...]`` picks an item of a list by its ``id`` (channels, tiers,
+A path is dotted field names; ``[...]`` picks items of a list: by ``id`` (channels, tiers,
 rules, fixed costs), by period name (a per-period list such as ``seasonality[Q4]``) or by
-position (``channels[0]``). Setting a value copies the scenario's data and validates it again,
-so a value the schema refuses is an error naming the path.
+position (``channels[0]``); ``[*]`` picks every item and ``[a,b,c]`` several, so one path can
+select many fields (``channels[*].cpm.base_cny``). A selection that matches nothing, an unknown
+item (the known ones are listed) or a field that some selected items lack (``channels[*].tiers``
+when only KOL channels have tiers: the message lists the others) is a PathError naming the path:
+select only the items that have the field. Setting a value copies the scenario's data and
+validates it again, so a value the schema refuses is an error naming the path.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -49,7 +54,7 @@ def parse_path(path: str) -> list[str | tuple[str]]:
 
 
 def set_value(scenario: Scenario, path: str, value: Any) -> Scenario:
-    """A copy of the scenario with the field at ``path`` set to ``value``, validated again."""
+    """A copy of the scenario with the field(s) at ``path`` set to ``value``, validated again."""
     return set_values(scenario, {path: value})
 
 
@@ -62,7 +67,8 @@ def set_values(scenario: Scenario, values: dict[str, Any], check: Check | None =
     """
     data = copy.deepcopy(scenario.model_dump(mode="json"))
     for path, value in values.items():
-        _assign(data, path, value, scenario.periods)
+        for target in locate(data, path, scenario.periods):
+            target.parent[target.key] = copy.deepcopy(value)
     shown = ", ".join(f"{p}={_show(v)}" for p, v in values.items())
     source = f"{scenario.name} with {shown}"
     try:
@@ -75,47 +81,121 @@ def set_values(scenario: Scenario, values: dict[str, Any], check: Check | None =
 
 
 def get_value(scenario: Scenario, path: str) -> Any:
-    """The value at ``path`` (per-period scalars read as the same value in every period)."""
+    """The value at ``path`` (per-period scalars read as the same value in every period);
+    PathError when the path selects several fields (read those with ``get_values``)."""
+    found = get_values(scenario, path)
+    if len(found) > 1:
+        raise PathError(f"{path} selects {len(found)} fields ({_few(found)}): name one")
+    return next(iter(found.values()))
+
+
+def get_values(scenario: Scenario, path: str) -> dict[str, Any]:
+    """Every field ``path`` selects (``[*]``, ``[a,b]``), by its own path, with its value."""
     data = scenario.model_dump(mode="json")
-    parent, key = _locate(data, path, scenario.periods)
-    return parent[key]
+    return {t.where: t.parent[t.key] for t in locate(data, path, scenario.periods)}
 
 
-def _assign(data: dict[str, Any], path: str, value: Any, periods: list[str]) -> None:
-    parent, key = _locate(data, path, periods)
-    parent[key] = value
+@dataclass(frozen=True)
+class Target:
+    """One field a path selects: its container in the data, its key there, where it is
+    (``channels[live].cpm.base_cny``) and its location by position (``('channels', 2, ...)``)."""
+
+    parent: Any
+    key: Any
+    where: str
+    loc: tuple[str | int, ...]
 
 
-def _locate(data: Any, path: str, periods: list[str]) -> tuple[Any, Any]:
-    """The container holding the field at ``path`` and its key there."""
-    steps = parse_path(path)
-    parent: Any = None
-    key: Any = None
-    node = data
-    where = "the scenario"
-    for step in steps:
+def locate(data: Any, path: str, periods: list[str]) -> list[Target]:
+    """Every field ``path`` selects in the scenario's data, at least one; PathError naming the
+    path when a selector or field matches nothing, or a field is absent on some items."""
+    targets = [Target(None, None, "", ())]
+    for step in parse_path(path):
         if isinstance(step, str):
-            if not isinstance(node, dict) or step not in node:
-                raise PathError(_unknown_field(path, where, step, node))
-            parent, key, node = node, step, node[step]
-            where = step if where == "the scenario" else f"{where}.{step}"
-            continue
-        (selector,) = step
-        if _is_number(node) and parent is not None:
-            node = parent[key] = [node] * len(periods)  # one number for every period: spread it
+            targets = _field_step(data, targets, step, path)
+        else:
+            targets = _selector_step(data, targets, step[0], periods, path)
+        if not targets:
+            raise PathError(f"{path} selects nothing: the list before its last [...] is empty")
+    return targets
+
+
+def _node(data: Any, target: Target) -> Any:
+    return data if target.parent is None else target.parent[target.key]
+
+
+def _field_step(data: Any, targets: list[Target], step: str, path: str) -> list[Target]:
+    """Each target's field ``step``; every target must have it."""
+    nodes = [_node(data, t) for t in targets]
+    lacking = [t for t, n in zip(targets, nodes, strict=True) if not _has(n, step)]
+    if lacking and len(lacking) == len(targets):
+        where = targets[0].where or "the scenario"
+        raise PathError(_unknown_field(where, step, nodes[0]))
+    if lacking:
+        pairs = list(zip(targets, nodes, strict=True))
+        shown = ", ".join(_described(t, n) for t, n in pairs if t in lacking)
+        having = ", ".join(t.where for t in targets if t not in lacking)
+        raise PathError(
+            f"{path}: {len(lacking)} of the {len(targets)} items selected have no '{step}': "
+            f"{shown}; select only items that have it ({having})"
+        )
+    return [
+        Target(n, step, f"{t.where}.{step}" if t.where else step, (*t.loc, step))
+        for t, n in zip(targets, nodes, strict=True)
+    ]
+
+
+def _has(node: Any, step: str) -> bool:
+    return isinstance(node, dict) and step in node
+
+
+def _described(target: Target, node: Any) -> str:
+    kind = node.get("kind") if isinstance(node, dict) else None
+    return f"{target.where} ({kind})" if isinstance(kind, str) else target.where
+
+
+def _selector_step(
+    data: Any, targets: list[Target], selector: str, periods: list[str], path: str
+) -> list[Target]:
+    """The items ``selector`` picks in each target's list: ``*``, ``a,b,c`` or one item."""
+    picked: list[Target] = []
+    for target in targets:
+        node = _node(data, target)
+        if _is_number(node) and target.parent is not None:
+            # one number for every period: spread it, so one period can differ
+            node = target.parent[target.key] = [node] * len(periods)
         if not isinstance(node, list):
-            raise PathError(f"{where} is not a list, so [{selector}] picks nothing")
-        index = _select(node, selector, periods, path, where)
-        parent, key, node = node, index, node[index]
-        where = f"{where}[{selector}]"
-    return parent, key
+            raise PathError(f"{target.where} is not a list, so [{selector}] picks nothing")
+        if selector == "*":
+            indexes = list(range(len(node)))
+        else:
+            names = [part.strip() for part in selector.split(",")]
+            if not all(names):
+                raise PathError(f"an empty name in [{selector}] of '{path}'")
+            indexes = list(dict.fromkeys(_select(node, n, periods, target.where) for n in names))
+        for index in indexes:
+            label = _label(node, index, periods)
+            where = f"{target.where}[{label}]"
+            picked.append(Target(node, index, where, (*target.loc, index)))
+    return picked
+
+
+def _label(node: list[Any], index: int, periods: list[str]) -> str:
+    """How an item is named in a path: its id, its period, or its position."""
+    item = node[index]
+    if isinstance(item, dict) and isinstance(item.get("id"), str):
+        return str(item["id"])
+    ids = [x.get("id") for x in node if isinstance(x, dict)]
+    if not ids and len(node) == len(periods):
+        return periods[index]
+    return str(index)
 
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _select(node: list[Any], selector: str, periods: list[str], path: str, where: str) -> int:
+def _select(node: list[Any], selector: str, periods: list[str], where: str) -> int:
     """Index of the item ``selector`` names: an id, a period name or a position."""
     ids = [item.get("id") for item in node if isinstance(item, dict)]
     if selector in ids:
@@ -132,12 +212,17 @@ def _select(node: list[Any], selector: str, periods: list[str], path: str, where
     raise PathError(f"no position {selector} in {where} (it has {len(node)} items)")
 
 
-def _unknown_field(path: str, where: str, step: str, node: Any) -> str:
-    place = where or "the scenario"
+def _unknown_field(where: str, step: str, node: Any) -> str:
+    place = where
     if not isinstance(node, dict):
         return f"{place} is a value, not a group of fields, so it has no '{step}'"
     known = ", ".join(sorted(node))
     return f"no field '{step}' in {place}; known: {known}"
+
+
+def _few(found: dict[str, Any]) -> str:
+    names = list(found)
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
 
 
 def _show(value: Any) -> str:

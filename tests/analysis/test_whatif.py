@@ -98,6 +98,65 @@ def test_a_bad_vary_names_the_request_field():
     assert "budget.total_cny is given twice" in str(caught.value)
 
 
+def test_relative_varies_parse():
+    assert parse_vary("channels[*].response.roas*=0.8:1.2:3") == Vary(
+        "channels[*].response.roas", (0.8, 1.0, 1.2), "scale"
+    )
+    assert parse_vary("budget.total_cny-=1e5,2e5") == Vary(
+        "budget.total_cny", (-1e5, -2e5), "shift"
+    )
+    assert parse_vary("budget.total_cny+=1e5").label == "budget.total_cny+"
+    with pytest.raises(ValueError, match="scale needs a number"):
+        parse_vary("budget.total_cny*=max_gmv")
+
+
+def test_a_scale_sweep_is_the_sweep_of_the_absolute_values():
+    base = two_linear()  # budget 2M, roas a 5 b 3
+    relative = sweep(
+        base,
+        [
+            Vary("budget.total_cny", (0.5, 1.0, 1.5), "scale"),
+            Vary("channels[*].response.roas", (1.0, 1.2), "scale"),
+        ],
+    )
+    absolute = sweep(
+        base,
+        [Vary("budget.total_cny", (1e6, 2e6, 3e6)), Vary("channels[a].response.roas", (5.0, 6.0))],
+    )  # b's ROAS moves too in the relative sweep: compare with a hand sum
+    assert [list(p.values) for p in relative.points[:1]] == [
+        ["budget.total_cny*", "channels[*].response.roas*"]
+    ]
+    for rel, ab in zip(relative.points, absolute.points, strict=True):
+        budget = ab.values["budget.total_cny"]
+        factor = rel.values["channels[*].response.roas*"]
+        assert budget == pytest.approx(2e6 * rel.values["budget.total_cny*"])
+        expected = factor * linear_gmv(budget)  # both ROAS scaled: the same split, GMV x factor
+        assert rel.metrics["gmv_cny"] == pytest.approx(expected, rel=1e-6)
+        if factor == 1.0:
+            assert rel.metrics["gmv_cny"] == pytest.approx(ab.metrics["gmv_cny"], rel=1e-9)
+    shifted = sweep(base, [Vary("budget.total_cny", (-1e6, 0.0, 1e6), "shift")])
+    assert [p.metrics["gmv_cny"] for p in shifted.points] == pytest.approx(
+        [p.metrics["gmv_cny"] for p in absolute.points[::2]], rel=1e-9
+    )
+
+
+def test_a_relative_tornado_is_centred_on_one_and_zero():
+    result = tornado(
+        two_linear(),
+        [
+            Vary("budget.total_cny", (0.5, 1.5), "scale"),
+            Vary("channels[a].response.roas", (-1.0, 1.0), "shift"),
+        ],
+    )
+    bars = {bar.path: bar for bar in result.bars}
+    assert bars["budget.total_cny*"].base_value == 1.0
+    assert bars["channels[a].response.roas+"].base_value == 0.0
+    # budget 1M: a alone, 5M GMV; 3M: a 1M x 5 + b 2M x 3 = 11M
+    assert [p.metrics["gmv_cny"] for p in bars["budget.total_cny*"].points] == pytest.approx(
+        [5e6, 11e6], rel=1e-6
+    )
+
+
 def test_every_bad_path_is_listed_at_once():
     varies = [Vary("channels[tv].ctr", (1,)), Vary("budget.totl_cny", (1,)), Vary("x", (1,))]
     found = vary_problems(two_linear(), varies)

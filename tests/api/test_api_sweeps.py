@@ -254,3 +254,44 @@ def test_bad_paths_values_and_sizes_are_422_naming_the_body_field(api):
         assert post(api, sid, "sweeps", body).status_code == 422, body
     # nothing was queued by any of them
     assert api.call("GET", "/v1/jobs").json()["total"] == 0
+
+
+def test_a_scale_sweep_with_changes_is_the_sweep_of_the_absolute_values(api):
+    sid = stored_scenario(api)
+    changes = [{"path": "channels[live].max_spend_cny", "value": 300_000}]
+    relative = {
+        "vary": [{"path": "budget.total_cny", "op": "scale", "values": [0.8, 1.2]}],
+        "changes": changes,
+    }
+    absolute = {
+        "vary": [{"path": "budget.total_cny", "values": [800_000, 1_200_000]}],
+        "changes": changes,
+    }
+    job = queued(api, sid, "sweeps", relative)
+    data = result(api, run(api, job["id"])).json()
+    other = result(api, run(api, queued(api, sid, "sweeps", absolute)["id"])).json()
+    assert data["varies"][0]["op"] == "scale"
+    assert [p["values"] for p in data["points"]] == [
+        {"budget.total_cny*": 0.8},
+        {"budget.total_cny*": 1.2},
+    ]
+    gmv = [p["metrics"]["gmv_cny"] for p in data["points"]]
+    # live capped at 300k by the change: 5 x 300k + 3 x (budget - 300k)
+    assert gmv == pytest.approx([1_500_000 + 1_500_000, 1_500_000 + 2_700_000], rel=1e-6)
+    assert gmv == pytest.approx([p["metrics"]["gmv_cny"] for p in other["points"]], rel=1e-12)
+
+
+def test_relative_varies_and_changes_are_checked_before_queueing(api):
+    sid = stored_scenario(api)
+    bad_op = {"vary": [{"path": "budget.total_cny", "op": "scale", "values": ["x"]}]}
+    assert "body.vary[0].values[0]" in errors(post(api, sid, "sweeps", bad_op))
+    text = {"vary": [{"path": "name", "op": "shift", "values": [1]}]}
+    assert "cannot shift name" in errors(post(api, sid, "sweeps", text))["body.vary[0].path"]
+    body = {
+        "vary": [{"path": "budget.total_cny", "values": [1e6]}],
+        "changes": [{"path": "channels[tv].max_spend_cny", "value": 0}],
+    }
+    assert "no item 'tv'" in errors(post(api, sid, "sweeps", body))["body.changes[0].path"]
+    frontier = {"changes": [{"path": "channels[live].max_spend_cny", "op": "scale", "value": -1}]}
+    found = errors(post(api, sid, "frontiers", frontier))
+    assert "greater than or equal to 0, got -400000" in found["body.changes[0].value"]

@@ -171,3 +171,106 @@ def test_bad_options_exit_2_with_a_reason(t1, tmp_path, args, words):
     done = run(*[a.format(t1=t1) for a in args])
     assert done.exit_code == 2, done.output
     assert words in done.output and "Traceback" not in done.output
+
+
+# --- what-if changes (--set) and relative --vary -----------------------------------------------
+
+
+def test_plan_with_linked_sets_is_the_hand_edited_plan(t1, tmp_path):
+    done = run(
+        "plan",
+        t1,
+        "-f",
+        "json",
+        "--set",
+        "budget.total_cny*=0.9",
+        "--set",
+        "channels[search].max_spend_cny-=10",
+    )
+    assert done.exit_code == 0, done.output
+    changed = json.loads(done.stdout)
+    # budget 90, search up to 50: 6 x 50 + 4 x 40 = 460
+    assert changed["total"]["gmv_cny"] == pytest.approx(460.0, rel=1e-9)
+    hand = tmp_path / "hand.yaml"
+    text = T1.replace("total_cny: 100", "total_cny: 90").replace(
+        "max_spend_cny: 60", "max_spend_cny: 50"
+    )
+    hand.write_text(text, encoding="utf-8")
+    by_hand = json.loads(run("plan", hand, "-f", "json").stdout)
+    assert by_hand["fingerprint"] == changed["fingerprint"]
+    assert by_hand["total"]["gmv_cny"] == changed["total"]["gmv_cny"]
+    base = json.loads(run("plan", t1, "-f", "json").stdout)
+    assert base["fingerprint"] != changed["fingerprint"]
+
+
+def test_every_roas_scaled_and_a_channel_switched_off(t1):
+    done = run("plan", t1, "-f", "json", "--set", "channels[*].response.roas*=1.5")
+    assert json.loads(done.stdout)["total"]["gmv_cny"] == pytest.approx(1.5 * t1_gmv(100), rel=1e-9)
+    off = run("plan", t1, "-f", "json", "--set", "channels[search].max_spend_cny=0")
+    plan = json.loads(off.stdout)
+    assert plan["by_channel"]["search"]["spend_cny"] == pytest.approx(0.0, abs=1e-9)
+    assert plan["total"]["gmv_cny"] == pytest.approx(400.0, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        ("channels[tv].max_spend_cny=0", "no item 'tv' in channels; known: search, kol"),
+        ("channels[*].groups*=2", "cannot scale channels[search].groups"),
+        ("name*=2", "cannot scale name: it is text"),
+        ("budget.total_cny=-1", "expected a number greater than 0"),
+        ("budget.total_cny", "expected PATH=VALUES"),
+        ("objective.kind*=max_gmv", "scale needs a number"),
+    ],
+)
+def test_a_bad_set_exits_2_naming_the_option(t1, option, words):
+    done = run("plan", t1, "--set", option)
+    assert done.exit_code == 2
+    assert f"--set {option}: " in done.stderr and words in done.stderr
+    assert done.stdout == ""
+
+
+def test_evaluate_takes_sets(t1, tmp_path):
+    split = tmp_path / "split.csv"
+    split.write_text("unit,period,spend_cny\nsearch,Y,60\nkol,Y,40\n", encoding="utf-8")
+    done = run(
+        "evaluate",
+        t1,
+        "--allocation",
+        split,
+        "-f",
+        "json",
+        "--set",
+        "channels[kol].response.roas+=1",
+    )
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["total"]["gmv_cny"] == pytest.approx(6 * 60 + 5 * 40, rel=1e-9)
+
+
+def test_a_relative_sweep_is_the_absolute_sweep(t1):
+    relative = run("sweep", t1, "--vary", "budget.total_cny*=0.5:1.5:3", "-f", "json")
+    absolute = run("sweep", t1, "--vary", "budget.total_cny=50,100,150", "-f", "json")
+    assert relative.exit_code == absolute.exit_code == 0, relative.output
+    rel, ab = json.loads(relative.stdout), json.loads(absolute.stdout)
+    assert rel["varies"][0] == {
+        "path": "budget.total_cny",
+        "values": [0.5, 1.0, 1.5],
+        "op": "scale",
+    }
+    assert [p["metrics"]["gmv_cny"] for p in rel["points"]] == pytest.approx(
+        [t1_gmv(b) for b in (50, 100, 150)], rel=1e-9
+    )
+    assert [p["metrics"] for p in rel["points"]] == [p["metrics"] for p in ab["points"]]
+    shifted = run(
+        "sweep",
+        t1,
+        "--set",
+        "budget.total_cny=50",
+        "--vary",
+        "budget.total_cny-=0,-50",
+        "-f",
+        "csv",
+    )
+    assert [float(r["gmv_cny"]) for r in csv_rows(shifted.stdout)] == pytest.approx(
+        [t1_gmv(50), t1_gmv(100)]
+    )
