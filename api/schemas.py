@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    model_validator,
+)
 
 from api.auth import Role
 from optimizer.analysis.whatif import RANKED_METRICS
@@ -17,8 +24,9 @@ Tag = Annotated[str, StringConstraints(pattern=r"^[\w.:-]{1,50}$")]
 Ident = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,4}_[0-9a-f]{1,40}$")]
 T = TypeVar("T")
 SolverName = SolveSettings.model_fields["solver"].annotation  # the scenario's list, the one list
-MAX_VERSION = 2**31 - 1
-MAX_CHANGES = 50  # a version number the databases can store (a larger one is 422)
+MAX_VERSION = 2**31 - 1  # a version number the databases can store (a larger one is 422)
+MAX_CHANGES = 50  # what-if changes in one request
+MAX_PERIODS_IN_A_CHANGE = 1000  # numbers in a list a change sets (a per-period field)
 JobKind = Literal["plan", "evaluation", "sweep", "tornado", "frontier"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -26,6 +34,13 @@ NoControl = r"^[^\x00-\x1f\x7f]*$"
 FieldPath = Annotated[str, StringConstraints(min_length=1, max_length=300, pattern=NoControl)]
 VaryValue = (
     bool | int | Finite | Annotated[str, StringConstraints(max_length=200, pattern=NoControl)]
+)
+# a set may give any value a field can take; the scenario is validated again after the changes
+ChangeValue = (
+    VaryValue
+    | Annotated[list[Finite], Field(max_length=MAX_PERIODS_IN_A_CHANGE)]
+    | dict[Annotated[str, StringConstraints(max_length=64)], JsonValue]
+    | None
 )
 Metric = Literal[RANKED_METRICS]  # type: ignore[valid-type]  # the engine's names, one list
 
@@ -77,7 +92,13 @@ class ChangeSpec(Body):
         description="set: value is the new value; scale: each field is multiplied by value; "
         "shift: value is added to each field (a per-period list: every element).",
     )
-    value: VaryValue = Field(description="The value, factor or amount.", examples=[1.42])
+    value: ChangeValue = Field(
+        description="scale / shift: the factor or amount (a number). set: the new value, of "
+        "the field's own type: a number, text, true/false, a list of numbers (a per-period "
+        "field such as cpm_index), an object (such as a CPM trend), or null to clear an "
+        "optional field.",
+        examples=[1.42],
+    )
 
 
 Changes = Annotated[

@@ -111,3 +111,29 @@ def test_a_plan_with_changes_is_not_the_versions_plan(api):
     assert "body.optimum_plan_id" in errors(response)
     same = api.call("POST", f"/v1/scenarios/{sid}/evaluations", json={**split, "changes": LINKED})
     assert same.status_code == 201, same.text
+
+
+def test_set_takes_lists_objects_and_null_of_the_fields_own_type(api):
+    sid = stored_scenario(api)
+    # null clears live's 400k cap: all 1M goes to live at 5 per yuan
+    uncapped = plan(
+        api, sid, {"changes": [{"path": "channels[live].max_spend_cny", "value": None}]}
+    )
+    assert uncapped["result"]["total"]["gmv_cny"] == pytest.approx(5_000_000, rel=1e-9)
+    # a per-period list, as the page sends a CPM index: the same plan as the edited file
+    index = [{"path": "channels[live].cpm_index", "value": [2.0]}]
+    changed = plan(api, sid, {"changes": index})
+    doc = small_scenario()
+    doc["channels"][0]["cpm_index"] = [2.0]
+    by_hand = api.call("POST", "/v1/plans", json={"scenario": doc}).json()
+    assert changed["result"]["fingerprint"] == by_hand["result"]["fingerprint"]
+    assert changed["result"]["total"]["gmv_cny"] < 3_800_000
+    # an object where the schema wants a number is refused, naming the field
+    wrong = {"path": "channels[live].max_spend_cny", "value": {"amount": 1}}
+    response = api.call("POST", f"/v1/scenarios/{sid}/plans", json={"changes": [wrong]})
+    message = errors(response)["body.changes[0].value"]
+    assert "channels[0].max_spend_cny: expected a number, got a mapping" in message
+    # scale and shift still need a number
+    bad = {"path": "budget.total_cny", "op": "scale", "value": [2.0]}
+    refused = api.call("POST", f"/v1/scenarios/{sid}/plans", json={"changes": [bad]})
+    assert errors(refused)["body.changes[0].value"].startswith("scale needs a finite number")

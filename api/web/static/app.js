@@ -439,7 +439,15 @@ function whatIfChanges(doc) {
   }
   const off = $("wi-off").value;
   if (off) {
-    changes.push({ path: `channels[${off}].enabled`, op: "set", value: false });
+    // off = at most 0 CNY, with the channel's own minimums lifted so the plan stays possible
+    const channel = doc.channels.find((c) => c.id === off);
+    changes.push({ path: `channels[${off}].max_spend_cny`, op: "set", value: 0 });
+    for (const field of ["min_spend_cny", "period_min_spend_cny", "locked_spend_cny"]) {
+      const value = channel[field];
+      if (value !== null && value !== undefined && value !== 0 && !(Array.isArray(value) && value.every((v) => v === 0))) {
+        changes.push({ path: `channels[${off}].${field}`, op: "set", value: field === "locked_spend_cny" ? null : 0 });
+      }
+    }
     words.push(`关闭 off: ${off}`);
   }
   const ruleIndex = $("wi-rule").value;
