@@ -30,7 +30,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ANNUAL = "2026 年度营销预算 · annual plan (v1)"
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 60_000  # generous: a loaded 2-core CI machine, never a measure of speed
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def chromium_path() -> str:
