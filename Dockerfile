@@ -12,6 +12,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     DATABASE_URL=sqlite:////data/budgetopt.db BUDGETOPT_ASSETS_DIR=/app/web-assets
 WORKDIR /app
 
+# a CJK font, so charts draw Chinese channel names instead of empty boxes
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk \
+    && rm -rf /var/lib/apt/lists/*
+
 COPY pyproject.toml README.md ./
 COPY optimizer ./optimizer
 COPY api ./api

@@ -12,11 +12,12 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from optimizer.analysis.pool import process_pool
 from optimizer.errors import FieldProblem, OptimizerError, RequestError
-from optimizer.planner import SolveOptions, check_numbers
+from optimizer.planner import SolveOptions, check_numbers, score
 from optimizer.planner import plan as solve
 from optimizer.results.plan import Plan
 from optimizer.results.whatif import (
@@ -321,10 +322,15 @@ def frontier(
         message = "expected two or more budgets in increasing order"
         raise RequestError([FieldProblem("budgets", message)])
     points = [{"budget.total_cny": b, "objective.kind": objective} for b in budgets]
-    results = solve_all(scenarios_for(scenario, points), options, workers, progress)
+    scenarios = scenarios_for(scenario, points)
+    results = solve_all(scenarios, options, workers, progress)
+    notes = []
+    if scenario.budget.mode == "up_to":
+        results, reused = never_worse(scenarios, results)
+        if reused:
+            notes.append(_reused_note(budgets, reused))
     solved = frontier_points(budgets, results, scenario.accounting.spend_basis)
     floor = roas_floor(scenario)
-    notes = []
     if objective != scenario.objective.kind:
         notes.append(f"solved as {objective} (the scenario itself is {scenario.objective.kind})")
     below_one, early_one = crossing(solved, 1.0)
@@ -335,10 +341,76 @@ def frontier(
                 f"marginal ROAS is below {name} from the first budgets tried: lower the lowest "
                 "budget (--from) to see where it falls below"
             )
+    unspent = unspent_from(solved)
+    if unspent is not None:
+        notes.append(_unspent_note(unspent, budgets[0]))
     channels = scenario.channel_ids()
     return Frontier(
         scenario.name, objective, solved, floor, below_one, below_floor, channels, notes
     )
+
+
+def never_worse(
+    scenarios: Sequence[Scenario], results: Sequence[Plan | str]
+) -> tuple[list[Plan | str], dict[int, float]]:
+    """Each budget's plan, or the plan kept at the budget before, re-scored at this budget
+    when it does better, and where that happened: index -> objective gained over the solver's.
+
+    When budget may be left unspent, a larger budget can always keep a smaller one's plan, so the
+    best objective never falls as the budget grows; a solver stopping within its tolerance can
+    still return a slightly worse plan. The kept plan is re-checked against every rule at the
+    new budget and replaces the solver's only if it keeps them all.
+    """
+    kept: list[Plan | str] = []
+    reused: dict[int, float] = {}
+    for i, (scenario, result) in enumerate(zip(scenarios, results, strict=True)):
+        before = kept[-1] if kept else None
+        if isinstance(before, Plan) and isinstance(result, Plan) and _beats(before, result):
+            again = score(scenario, before.spend)
+            if again.is_feasible and _beats(again, result):
+                kept.append(replace(again, status=result.status, message=result.message))
+                reused[i] = (again.objective_value or 0.0) - (result.objective_value or 0.0)
+                continue
+        kept.append(result)
+    return kept, reused
+
+
+def _beats(plan: Plan, other: Plan) -> bool:
+    """Whether a plan keeping every rule has a higher objective than another plan found."""
+    mine, theirs = plan.objective_value, other.objective_value
+    return plan.is_feasible and mine is not None and theirs is not None and mine > theirs
+
+
+def _reused_note(budgets: Sequence[float], reused: dict[int, float]) -> str:
+    at = ", ".join(f"{budgets[i]:,.0f}" for i in reused)
+    return (
+        f"at {len(reused)} budget(s) ({at} CNY) the plan of the budget before, re-checked "
+        f"against every rule, beats the solver's (by up to {max(reused.values()):,.4g} in the "
+        "objective) and is shown instead: budget may be left unspent, so the objective never "
+        "falls as the budget grows"
+    )
+
+
+def _unspent_note(unspent: float, first: float) -> str:
+    note = (
+        f"from a total budget of {unspent:,.0f} CNY on, extra budget is left unspent (a rule "
+        "or the curves stop the spending): marginal ROAS is not defined there"
+    )
+    if unspent == first:
+        note += ": lower the lowest budget (--from) to see where returns fall off"
+    return note
+
+
+def unspent_from(points: Sequence[FrontierPoint]) -> float | None:
+    """The budget from which every larger budget tried spends no more (None if the last
+    interval still spends)."""
+    start = None
+    for previous, current in itertools.pairwise(points):
+        if current.marginal_gmv_per_budget is not None and current.marginal_roas is None:
+            start = previous.budget_total_cny if start is None else start
+        else:
+            start = None
+    return start
 
 
 def frontier_points(
@@ -398,14 +470,15 @@ def crossing(points: Sequence[FrontierPoint], threshold: float) -> tuple[float |
     """Budget where marginal ROAS first falls below ``threshold``, interpolated, and whether
     it is already below in the first interval (then there is no budget to give: None, True).
 
-    Each interval's return is placed at its midpoint budget; an interval whose extra budget was
-    not spent at all counts as a return of 0 (more budget buys nothing).
+    Each interval's return is placed at its midpoint budget. An interval whose extra budget was
+    not spent at all has no marginal ROAS and is skipped (``unspent_from`` reports it): counting
+    it as 0 would put a crossing between points that all show a return above the threshold.
     """
     before: tuple[float, float] | None = None
     for previous, current in itertools.pairwise(points):
-        if current.marginal_gmv_per_budget is None:
+        if current.marginal_roas is None:
             continue
-        value = current.marginal_roas if current.marginal_roas is not None else 0.0
+        value = current.marginal_roas
         middle = 0.5 * (previous.budget_total_cny + current.budget_total_cny)
         if value < threshold:
             if before is None:

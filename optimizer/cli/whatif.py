@@ -313,10 +313,12 @@ def _whatif_charts(result: WhatIf, metric: str, folder: Path) -> list[Path]:
 
 
 def _falloff_line(result: Frontier) -> str:
-    def at(budget: float | None) -> str:
-        return "not within the budgets tried" if budget is None else f"{budget:,.0f} CNY"
+    def below(name: str, budget: float | None) -> str:
+        if budget is None:
+            return f"does not fall below {name} within the budgets tried"
+        return f"falls below {name} at a total budget of {budget:,.0f} CNY"
 
-    line = f"marginal ROAS falls below 1 at a total budget of {at(result.below_one_cny)}"
+    line = "marginal ROAS " + below("1", result.below_one_cny)
     if result.roas_floor is not None:
-        line += f"; below the ROAS floor {result.roas_floor:g} at {at(result.below_floor_cny)}"
+        line += "; it " + below(f"the ROAS floor {result.roas_floor:g}", result.below_floor_cny)
     return line

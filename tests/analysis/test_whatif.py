@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -13,13 +14,14 @@ from optimizer.analysis.whatif import (
     default_budgets,
     frontier,
     frontier_budgets,
+    never_worse,
     parse_vary,
     sweep,
     tornado,
     vary_problems,
 )
 from optimizer.errors import RequestError, ScenarioError
-from optimizer.planner import plan
+from optimizer.planner import plan, score
 from optimizer.results.whatif import Vary
 from optimizer.schema.paths import PathError, get_value, parse_values, set_value, set_values
 from tests.helpers import exponential, linear, scenario
@@ -308,8 +310,61 @@ def test_frontier_marks_the_roas_floor_and_stops_spending_where_it_binds(solver)
 def test_frontier_notes_when_returns_are_already_low():
     base = scenario([exponential("e", M, K)], 3e6, rules=[{"kind": "roas_floor", "min_roas": 4.5}])
     result = frontier(base, budget_range(2e6, 3e6, 3))
+    # the floor caps spend below the first budget: no extra yuan is spent, so no marginal ROAS
     assert result.below_floor_cny is None
-    assert any("below the ROAS floor 4.5 from the first budgets" in n for n in result.notes)
+    assert all(p.marginal_roas is None for p in result.points)
+    assert any(
+        n.startswith("from a total budget of 2,000,000 CNY on, extra budget is left unspent")
+        and n.endswith("lower the lowest budget (--from) to see where returns fall off")
+        for n in result.notes
+    )
+
+
+def test_frontier_text_agrees_with_its_points_and_gmv_never_falls(solver):
+    # GMV 10M (1 - exp(-s / 2M)), spend capped at 4M: marginal ROAS 5 exp(-s / 2M) crosses 1 at
+    # s = 2M ln 5 = 3.219M; past 4M nothing more is spent
+    base = scenario([exponential("e", M, K, max_spend_cny=4e6)], 3e6)
+    result = frontier(base, budget_range(1e6, 6e6, 11), options=SolveOptions(solver=solver))
+    gmv = [p.point.metrics["gmv_cny"] for p in result.points]
+    assert all(b >= a for a, b in itertools.pairwise(gmv))
+    assert gmv[-1] == pytest.approx(exp_gmv(4e6), rel=1e-6)  # 8,646,647 CNY
+    # the crossing lies between the midpoints of the two intervals whose returns straddle 1,
+    # interpolated linearly: 2.5-3.0M returns 1.267, 3.0-3.5M returns 0.987: 3.227M
+    marginal = {p.budget_total_cny - 0.25e6: p.marginal_roas for p in result.points[1:]}
+    assert marginal[2.75e6] == pytest.approx((exp_gmv(3e6) - exp_gmv(2.5e6)) / 0.5e6, rel=1e-4)
+    assert marginal[2.75e6] == pytest.approx(1.267, abs=1e-3)
+    assert marginal[3.25e6] == pytest.approx(0.987, abs=1e-3)
+    expected = 2.75e6 + 0.5e6 * (marginal[2.75e6] - 1) / (marginal[2.75e6] - marginal[3.25e6])
+    assert result.below_one_cny == pytest.approx(expected, rel=1e-9)
+    assert result.below_one_cny == pytest.approx(K * math.log(5), rel=0.01)
+    assert all(marginal[b] is None for b in (4.25e6, 4.75e6, 5.25e6, 5.75e6))
+    assert any(n.startswith("from a total budget of 4,000,000 CNY on") for n in result.notes)
+
+
+def test_a_worse_plan_at_a_larger_budget_gives_way_to_the_smaller_budgets_plan():
+    # at 1M the optimum fills a (ROAS 5): GMV 5M; a plan of 0.5M on a and 0.5M on b at 1.5M
+    # makes 2.5M + 1.5M = 4M, so the 1M plan, still within every rule at 1.5M, is kept
+    small, large = two_linear(1e6), two_linear(1.5e6)
+    best = plan(small)
+    worse = score(large, {"a": {"Y": 0.5e6}, "b": {"Y": 0.5e6}})
+    kept, reused = never_worse([small, large], [best, worse])
+    assert kept[0] is best and reused == {1: pytest.approx(1e6)}
+    assert kept[1].total.gmv_cny == pytest.approx(5e6) and kept[1].is_feasible
+    assert kept[1].spend == best.spend and kept[1].budget_total_cny == 1.5e6
+    # the optimum at 1.5M (1M on a, 0.5M on b: 6.5M) is better and stays as the solver gave it
+    optimum = plan(large)
+    assert never_worse([small, large], [best, optimum]) == ([best, optimum], {})
+    assert optimum.total.gmv_cny == pytest.approx(6.5e6)
+
+
+def test_a_plan_that_breaks_a_rule_at_the_larger_budget_is_not_reused():
+    # spend_all: the 1M plan leaves 0.5M of the 1.5M budget unspent, which that mode forbids
+    small, large = two_linear(1e6), two_linear(1.5e6)
+    small = set_value(small, "budget.mode", "spend_all")
+    large = set_value(large, "budget.mode", "spend_all")
+    worse = score(large, {"a": {"Y": 0.5e6}, "b": {"Y": 0.5e6}})
+    assert not score(large, plan(small).spend).is_feasible
+    assert never_worse([small, large], [plan(small), worse])[1] == {}
 
 
 def test_frontier_refuses_min_spend_and_unordered_budgets():

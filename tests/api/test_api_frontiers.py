@@ -49,10 +49,13 @@ def test_frontier_of_budgets_with_marginal_roas_and_summary(api):
     assert points[3]["marginal_gmv_per_budget"] == pytest.approx(0.0, abs=1e-6)
     summary = data["summary"]
     assert summary["objective"] == "max_gmv" and summary["roas_floor"] == 2.0
-    # return 3 at the 1.25M midpoint, 0 at 1.75M: crosses 1 at 1.25M + 0.5M x 2/3
-    assert summary["marginal_roas_below_1_at_budget_cny"] == pytest.approx(1_583_333.33, rel=1e-6)
-    assert summary["marginal_roas_below_floor_at_budget_cny"] == pytest.approx(
-        1_416_666.67, rel=1e-6
+    # every yuan spent returns 3 (above 1 and the floor 2); past 1.5M nothing more is spent,
+    # which the notes say instead of a crossing no point shows
+    assert summary["marginal_roas_below_1_at_budget_cny"] is None
+    assert summary["marginal_roas_below_floor_at_budget_cny"] is None
+    assert any(
+        n.startswith("from a total budget of 1,500,000 CNY on, extra budget is left unspent")
+        for n in summary["notes"]
     )
     # the same figures as the plan of each budget
     objective, _, _ = plan_of(
