@@ -17,6 +17,7 @@ from api.middleware import BodyLimit, RequestContext
 from api.problems import install
 from api.routes import ROUTERS
 from api.settings import ServiceSettings
+from api.web import assets
 from api.worker import Worker
 from optimizer.results.fingerprint import package_version
 
@@ -68,10 +69,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             "problem+json documents with the field path of each problem."
         ),
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: api.routes.docs, from this server's own files
+        redoc_url=None,
     )
     install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)  # added last: the outermost, around every other layer
     for router in ROUTERS:
         app.include_router(router)
+    assets.mount(app)
     return app
