@@ -58,3 +58,56 @@ def test_docs_pages_are_not_in_the_schema(docs_api: Api) -> None:
 def test_oauth2_redirect_page_is_served(docs_api: Api) -> None:
     response = docs_api.client.get("/docs/oauth2-redirect")
     assert response.status_code == 200 and "https://" not in response.text
+
+
+# --- errors in the OpenAPI document --------------------------------------------------------
+
+
+def operations(schema: dict) -> list[tuple[str, str, dict]]:
+    """(method, path, operation) for every operation of the document."""
+    return [(m, p, op) for p, ops in schema["paths"].items() for m, op in ops.items()]
+
+
+def test_every_error_answer_is_declared_as_a_problem(docs_api: Api) -> None:
+    schema = docs_api.client.get("/openapi.json").json()
+    for method, path, operation in operations(schema):
+        errors = {code: r for code, r in operation["responses"].items() if int(code) >= 400}
+        assert "500" in errors, (method, path)
+        for code, response in errors.items():
+            content = response["content"]
+            assert list(content) == ["application/problem+json"], (method, path, code)
+            assert content["application/problem+json"]["schema"] == {
+                "$ref": "#/components/schemas/Problem"
+            }
+            assert response["description"], (method, path, code)
+    text = docs_api.client.get("/openapi.json").text
+    assert "HTTPValidationError" not in text and "#/components/schemas/ValidationError" not in text
+
+
+def test_operations_declare_the_errors_they_answer(docs_api: Api) -> None:
+    paths = docs_api.client.get("/openapi.json").json()["paths"]
+    statuses = {
+        (m, p): {int(c) for c in op["responses"] if int(c) >= 400}
+        for m, p, op in operations({"paths": paths})
+    }
+    assert statuses[("get", "/healthz")] == {500}
+    assert statuses[("get", "/readyz")] == {500, 503}
+    assert statuses[("get", "/v1/keys")] == {401, 403, 500}
+    evaluations = statuses[("post", "/v1/scenarios/{scenario_id}/evaluations")]
+    assert evaluations == {401, 403, 404, 413, 422, 500}
+    assert 409 in statuses[("post", "/v1/scenarios/{scenario_id}/versions")]
+    assert {404, 409} <= statuses[("post", "/v1/compare")]
+    assert 409 in statuses[("get", "/v1/jobs/{job_id}/result")]
+
+
+def test_the_problem_schema_matches_what_is_sent(docs_api: Api) -> None:
+    schema = docs_api.client.get("/openapi.json").json()["components"]["schemas"]["Problem"]
+    missing = docs_api.client.get("/v1/plans/pln_00", headers=docs_api.headers("viewer"))
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    body = missing.json()
+    assert set(schema["required"]) <= set(body) <= set(schema["properties"])
+    invalid = docs_api.client.post("/v1/compare", json={"plan_ids": 3}, headers=docs_api.headers())
+    assert invalid.status_code == 422
+    item = schema["properties"]["errors"]["items"]
+    assert all(set(e) == set(item["required"]) for e in invalid.json()["errors"])
