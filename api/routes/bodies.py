@@ -63,6 +63,7 @@ def plan_out(record: PlanRecord, version: int | None, *, with_result: bool) -> P
         objective_value=record.objective_value,
         created_at=record.created_at,
         links=links,
+        verdict=(record.result or {}).get("verdict"),
         result=record.result if with_result else None,
     )
 

@@ -28,7 +28,8 @@ def evaluate(
     shared: Shared,
     run_async: Async = False,
 ) -> Response:
-    """Score a hand-made split with a plan's metrics and rules, and its gap to the optimum."""
+    """Score a hand-made split (`allocation` by unit and period, or `split` by channel) with a
+    plan's metrics and rules, its gap to the optimum and a one-line `verdict`."""
     version, scenario = load_version(shared.factory, who, scenario_id, body.version)
     if body.optimum_plan_id is not None:
         with shared.factory() as session:
@@ -41,9 +42,11 @@ def evaluate(
         shared.settings,
         version,
         allocation=body.allocation,
+        split=body.split,
+        spread=body.spread,
         optimum_plan_id=body.optimum_plan_id,
         compare_to_optimum=body.compare_to_optimum,
     )
-    solves = body.optimum_plan_id is None and body.compare_to_optimum
     # Scoring alone is quick: only a solve for the optimum goes to a job.
-    return solve_or_queue(shared, work, solves and (run_async or too_large(shared, scenario)))
+    queue = body.needs_optimum() and (run_async or too_large(shared, scenario))
+    return solve_or_queue(shared, work, queue)
