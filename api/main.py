@@ -14,6 +14,7 @@ from api.db.engine import make_engine, session_factory
 from api.db.migrate import migrate
 from api.deps import Resources
 from api.middleware import BodyLimit, RequestContext
+from api.openapi import install_openapi
 from api.problems import install
 from api.routes import ROUTERS
 from api.settings import ServiceSettings
@@ -69,8 +70,11 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             "problem+json documents with the field path of each problem."
         ),
         lifespan=lifespan,
+        docs_url=None,  # /docs and /redoc: api.routes.docs, from this server's own files
+        redoc_url=None,
     )
     install(app)
+    install_openapi(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContext)  # added last: the outermost, around every other layer
     for router in ROUTERS:

@@ -16,6 +16,7 @@ from pydantic import (
 
 from api.auth import Role
 from optimizer.analysis.whatif import RANKED_METRICS
+from optimizer.planner import Spread
 from optimizer.schema.fields import MAX_CNY
 from optimizer.schema.paths import MAX_COUNT
 from optimizer.schema.scenario import Scenario, SolveSettings
@@ -136,11 +137,34 @@ Allocation = dict[
 ]
 
 
+Split = dict[
+    Annotated[str, StringConstraints(max_length=200)],
+    Annotated[float, Field(ge=0, le=MAX_CNY, allow_inf_nan=False)],
+]
+
+
 class EvaluationRequest(SolveOptions):
-    """Score a hand-made split {unit: {period: spend}} and its gap to the optimum."""
+    """Score a hand-made split and its gap to the optimum: spend by unit and period
+    (``allocation``) or CNY for the year by channel (``split``), exactly one of them."""
 
     version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
-    allocation: Allocation
+    allocation: Allocation | None = Field(
+        default=None,
+        description="Spend by unit and period {unit: {period: CNY}} (KOL tiers as kol.mid).",
+        examples=[{"live_traffic": {"Q1": 8_000_000, "Q2": 12_000_000}}],
+    )
+    split: Split | None = Field(
+        default=None,
+        description="Instead of allocation: CNY for the year by channel id {channel: CNY}, "
+        "spread over each channel's units and periods as `spread` says.",
+        examples=[{"live_traffic": 30_000_000, "kol": 20_000_000}],
+    )
+    spread: Spread = Field(
+        default="optimal",
+        description="How a split is spread within each channel: `optimal`, in the best "
+        "plan's proportions (evenly where it spends nothing on the channel, and the verdict "
+        "says so; the best plan is solved even with compare_to_optimum false), or `even`.",
+    )
     optimum_plan_id: Ident | None = Field(
         default=None, description="A stored plan of the same version to measure the gap to."
     )
@@ -148,6 +172,11 @@ class EvaluationRequest(SolveOptions):
         default=True, description="Solve the optimum when no optimum_plan_id is given."
     )
     changes: Changes
+
+    def needs_optimum(self) -> bool:
+        """Whether evaluating this needs the best plan solved (no stored one was named)."""
+        wanted = self.compare_to_optimum or (self.split is not None and self.spread == "optimal")
+        return self.optimum_plan_id is None and wanted
 
 
 class ScenarioRef(Body):
@@ -293,6 +322,11 @@ class PlanOut(BaseModel):
         default_factory=list,
         description="The what-if changes applied to the scenario version before solving; the "
         "plan's scenario (and fingerprint) is the changed one.",
+    )
+    verdict: str | None = Field(
+        default=None,
+        description="Evaluations: one line on the split's gap to the best plan and every rule "
+        "it breaks; null on plans.",
     )
     result: dict[str, Any] | None = None
 

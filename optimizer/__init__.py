@@ -21,6 +21,8 @@ _EXPORTS = {
     "load_allocation": "optimizer.inputs.allocation",
     "plan": "optimizer.planner",
     "evaluate": "optimizer.planner",
+    "evaluate_split": "optimizer.planner",
+    "load_split": "optimizer.inputs.split",
     "Plan": "optimizer.results.plan",
     "to_json": "optimizer.results.serialise",
 }

@@ -17,25 +17,32 @@ from optimizer.core.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
 from optimizer.core.numbers import check_numbers
 from optimizer.core.problem import Problem, build_problem
 from optimizer.core.solvers import available_solvers, get_solver
+from optimizer.core.split import Spread, check_split, spread_split
 from optimizer.core.units import Unit
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.results.build import build_plan
 from optimizer.results.plan import Plan
+from optimizer.results.verdict import verdict
 from optimizer.schema.scenario import Scenario, SolveSettings
 
 __all__ = [  # the front door's names
     "METHODS",
     "Progress",
     "SolveOptions",
+    "Spread",
     "available_solvers",
     "check_numbers",
+    "check_split",
     "evaluate",
+    "evaluate_split",
     "is_available",
+    "judge",
     "plan",
     "score",
 ]
 
 SpendByUnit = Mapping[str, Mapping[str, float]]
+SpendByChannel = Mapping[str, float]
 METHODS = ("lp", "nlp", "dual", "auto")  # ways to solve that need no particular backend installed
 
 
@@ -254,11 +261,49 @@ def evaluate(
     source: str = "allocation",
     optimum: Plan | None = None,
 ) -> Plan:
-    """Score a hand-made split and, given the optimum, its gap to it."""
+    """Score a hand-made split and, given the optimum, its gap to it, with the verdict."""
     scored = score(scenario, allocation, source=source)
-    if optimum is None:
-        return scored
-    return compare(scored, optimum, maximise=scenario.objective.kind != "min_spend")
+    return judge(scenario, scored, optimum)
+
+
+def evaluate_split(
+    scenario: Scenario,
+    split: SpendByChannel,
+    *,
+    spread: Spread = "optimal",
+    optimum: Plan | None = None,
+    source: str = "split",
+) -> Plan:
+    """Score a per-channel split {channel: CNY}, spread over each channel's units and periods
+    as ``optimum`` does (``spread="optimal"``; evenly where it spends nothing on a channel,
+    and the verdict says so) or evenly; with its gap to the optimum and the verdict."""
+    problem = build_problem(scenario)
+    channels = scenario.channel_ids()
+    check_split(channels, split, source)  # a last guard: callers check before they solve
+    best = None
+    if optimum is not None and optimum.total is not None:
+        best = allocation_array(problem.units, scenario.periods, optimum.spend, "optimum")
+    spread_out = spread_split(problem.units, len(scenario.periods), split, spread, best)
+    scored = build_plan(problem, None, spread_out.spend, scenario.settings.tolerance)
+    about = {
+        "by_channel_cny": {c: float(split[c]) for c in channels if c in split},
+        "spread": spread,
+        "spread_evenly": spread_out.evenly,
+    }
+    judged = judge(scenario, replace(scored, split=about), optimum)
+    if spread_out.evenly:
+        which = ", ".join(spread_out.evenly)
+        why = "the best plan spends nothing there" if best is not None else "no best plan to follow"
+        note = f" {which} spread evenly over units and periods ({why})."
+        judged = replace(judged, verdict=f"{judged.verdict}{note}")
+    return judged
+
+
+def judge(scenario: Scenario, scored: Plan, optimum: Plan | None) -> Plan:
+    """A scored split with its gap to the optimum (when given) and the one-line verdict."""
+    if optimum is not None:
+        scored = compare(scored, optimum, maximise=scenario.objective.kind != "min_spend")
+    return replace(scored, verdict=verdict(scored))
 
 
 def allocation_array(

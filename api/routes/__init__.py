@@ -3,7 +3,17 @@ shapes the response. ``ROUTERS`` is in the order the OpenAPI document lists them
 
 from __future__ import annotations
 
-from api.routes import comparisons, evaluations, health, jobs, keys, plans, scenarios, whatif
+from api.routes import (
+    comparisons,
+    docs,
+    evaluations,
+    health,
+    jobs,
+    keys,
+    plans,
+    scenarios,
+    whatif,
+)
 
 ROUTERS = (
     health.router,
@@ -14,4 +24,5 @@ ROUTERS = (
     whatif.router,
     jobs.router,
     keys.router,
+    docs.router,
 )

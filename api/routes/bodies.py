@@ -64,6 +64,7 @@ def plan_out(record: PlanRecord, version: int | None, *, with_result: bool) -> P
         created_at=record.created_at,
         links=links,
         changes=record.changes or [],
+        verdict=(record.result or {}).get("verdict"),
         result=record.result if with_result else None,
     )
 

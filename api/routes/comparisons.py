@@ -18,7 +18,11 @@ router = APIRouter()
 @router.post(
     "/v1/compare",
     tags=["plans"],
-    responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
+    responses={
+        200: {"content": {"text/csv": {}, XLSX: {}}},
+        404: {"description": "A plan or scenario of the body is not in this workspace."},
+        409: {"description": "A scenario version of the body has no plan yet."},
+    },
 )
 def compare(
     body: CompareRequest,

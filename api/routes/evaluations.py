@@ -29,8 +29,9 @@ def evaluate(
     shared: Shared,
     run_async: Async = False,
 ) -> Response:
-    """Score a hand-made split with a plan's metrics and rules, and its gap to the optimum;
-    `changes` apply to a copy of the version first, as for plans."""
+    """Score a hand-made split (`allocation` by unit and period, or `split` by channel) with a
+    plan's metrics and rules, its gap to the optimum and a one-line `verdict`; `changes` apply
+    to a copy of the version first, as for plans."""
     version, stored = load_version(shared.factory, who, scenario_id, body.version)
     scenario = changed_scenario(stored, body.changes)
     if body.optimum_plan_id is not None:
@@ -44,10 +45,12 @@ def evaluate(
         shared.settings,
         version,
         allocation=body.allocation,
+        split=body.split,
+        spread=body.spread,
         optimum_plan_id=body.optimum_plan_id,
         compare_to_optimum=body.compare_to_optimum,
         changes=recorded(body.changes),
     )
-    solves = body.optimum_plan_id is None and body.compare_to_optimum
     # Scoring alone is quick: only a solve for the optimum goes to a job.
-    return solve_or_queue(shared, work, solves and (run_async or too_large(shared, scenario)))
+    queue = body.needs_optimum() and (run_async or too_large(shared, scenario))
+    return solve_or_queue(shared, work, queue)

@@ -79,7 +79,12 @@ def job_result(
     return table_download(whatif.sheets(job.kind, data), format, f"{job.id}-{job.kind}")
 
 
-@router.post("/v1/jobs/{job_id}/cancel", tags=["jobs"], summary="Cancel a job")
+@router.post(
+    "/v1/jobs/{job_id}/cancel",
+    tags=["jobs"],
+    summary="Cancel a job",
+    responses={409: {"description": "The job has already finished."}},
+)
 def cancel_job(job_id: str, who: Planner, shared: Shared) -> JobOut:
     """Cancel a queued job, or stop a running one after its current solver round (a
     sweep, tornado or frontier: after its current point)."""

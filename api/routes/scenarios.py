@@ -133,7 +133,12 @@ def get_version(
         return version_out(scenarios.get_version(session, record, version), with_body=True)
 
 
-@router.post("/v1/scenarios/{scenario_id}/versions", status_code=201, tags=["scenarios"])
+@router.post(
+    "/v1/scenarios/{scenario_id}/versions",
+    status_code=201,
+    tags=["scenarios"],
+    responses={409: {"description": "The scenario is archived: it takes no versions."}},
+)
 def add_version(scenario_id: str, body: VersionCreate, who: Planner, shared: Shared) -> ScenarioOut:
     """A new immutable version; plans of earlier versions keep pointing at theirs."""
     check_scenario(body.scenario, None, shared.settings)

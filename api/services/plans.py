@@ -21,8 +21,9 @@ from api.services.checks import check_scenario
 from api.services.paging import one_page
 from api.services.work import Work
 from api.settings import ServiceSettings
+from optimizer.core.split import check_split
 from optimizer.errors import ScenarioError, SolverFailedError, SolverUnavailableError
-from optimizer.planner import NeedsGeneralMethod, Progress, evaluate, score
+from optimizer.planner import NeedsGeneralMethod, Progress, evaluate, evaluate_split, score
 from optimizer.planner import plan as solve
 from optimizer.results.plan import Plan
 from optimizer.schema.scenario import Scenario
@@ -39,15 +40,14 @@ def prepare(
     optimum_plan_id: str | None = None,
     compare_to_optimum: bool = True,
     changes: list[dict[str, Any]] | None = None,
+    split: dict[str, float] | None = None,
+    spread: str = "optimal",
 ) -> Work:
     """Check numbers and limits (and, for an evaluation, the split's names) before any solve
     or queueing; ``changes`` are the what-if changes ``scenario`` was made with, recorded."""
     check_scenario(scenario, options, settings)
-    if allocation is not None:
-        try:
-            score(scenario, allocation, source="body.allocation")
-        except ScenarioError as exc:
-            raise invalid_input(exc, "body.allocation") from None
+    if kind == "evaluation":
+        _check_split(scenario, allocation, split)
     return Work(
         kind=kind,
         workspace=who.workspace,
@@ -57,11 +57,35 @@ def prepare(
         version_id=version.id if version else None,
         options=options.model_dump(include={"solver", "tolerance", "time_limit_s"}),
         allocation=allocation,
+        split=split,
+        spread=spread,
         optimum_plan_id=optimum_plan_id,
         compare_to_optimum=compare_to_optimum,
         changes=changes,
         validated=scenario,
     )
+
+
+def _check_split(
+    scenario: Scenario,
+    allocation: dict[str, dict[str, float]] | None,
+    split: dict[str, float] | None,
+) -> None:
+    """422 unless exactly one of allocation and split is given, naming its bad entries."""
+    if (allocation is None) == (split is None):
+        path = "body.split" if split is not None else "body.allocation"
+        got = "both" if split is not None else "neither"
+        message = f"give allocation {{unit: {{period: CNY}}}} or split {{channel: CNY}}, got {got}"
+        errors = [{"path": path, "message": message}]
+        raise HttpProblem(422, "validation-error", f"{path}: {message}", errors=errors)
+    try:
+        if allocation is not None:
+            score(scenario, allocation, source="body.allocation")
+        else:
+            assert split is not None
+            check_split(scenario.channel_ids(), split, "body.split")
+    except ScenarioError as exc:
+        raise invalid_input(exc, exc.source) from None
 
 
 def execute(
@@ -138,10 +162,16 @@ def _result(
     if dual_only:
         raise NeedsGeneralMethod("an evaluation is run with the general path")
     optimum = None
+    spreads_optimally = work.split is not None and work.spread == "optimal"
     if work.optimum_plan_id is not None:
         optimum = _optimum(factory, work)
-    elif work.compare_to_optimum:
+    elif work.compare_to_optimum or spreads_optimally:
         optimum = solve(scenario, progress=progress, **kwargs)
+    if work.split is not None:
+        spread = "even" if work.spread == "even" else "optimal"
+        return evaluate_split(
+            scenario, work.split, spread=spread, optimum=optimum, source="body.split"
+        )
     assert work.allocation is not None
     return evaluate(scenario, work.allocation, source="body.allocation", optimum=optimum)
 

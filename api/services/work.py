@@ -22,6 +22,8 @@ class Work:
     version_id: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     allocation: dict[str, dict[str, float]] | None = None
+    split: dict[str, float] | None = None  # an evaluation of {channel: CNY}, spread by spread
+    spread: str = "optimal"
     optimum_plan_id: str | None = None
     compare_to_optimum: bool = True
     whatif: dict[str, Any] | None = None  # sweep/tornado: vary (and metric); frontier: budgets

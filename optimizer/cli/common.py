@@ -26,7 +26,15 @@ from optimizer.errors import (
 )
 from optimizer.inputs.allocation import load_allocation
 from optimizer.inputs.files import load_scenario
-from optimizer.planner import available_solvers, check_numbers, compare, is_available, score
+from optimizer.inputs.split import load_split, parse_split
+from optimizer.planner import (
+    available_solvers,
+    check_numbers,
+    check_split,
+    is_available,
+    judge,
+    score,
+)
 from optimizer.planner import plan as make_plan
 from optimizer.results.plan import Plan
 from optimizer.schema.changes import apply_changes, parse_change
@@ -194,7 +202,18 @@ def score_allocation(scenario: Scenario, allocation: Path) -> Plan:
         fail(str(exc), EXIT_BAD_INPUT)
 
 
+def read_split(scenario: Scenario, text: str | None, path: Path | None) -> dict[str, float]:
+    """The per-channel split of --split TEXT or --split-file PATH, checked against the
+    scenario's channels; exit 2 naming each bad entry (before anything is solved)."""
+    try:
+        split = load_split(path) if path is not None else parse_split(text or "")
+        check_split(scenario.channel_ids(), split, str(path) if path else "--split")
+    except ScenarioError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    return split
+
+
 def with_gap(scored: Plan, scenario: Scenario, optimum: Plan) -> Plan:
     """A scored split with its gap to the scenario's optimum (smaller spend is better for
-    min_spend, larger objective otherwise)."""
-    return compare(scored, optimum, maximise=scenario.objective.kind != "min_spend")
+    min_spend, larger objective otherwise) and the one-line verdict."""
+    return judge(scenario, scored, optimum)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,11 +19,13 @@ from optimizer.cli.common import (
     ReportFormat,
     ScenarioArg,
     SetOpt,
+    SolverName,
     SolverOpt,
     TimeLimitOpt,
     ToleranceOpt,
     fail,
     load,
+    read_split,
     score_allocation,
     solve,
     with_gap,
@@ -31,6 +34,7 @@ from optimizer.cli.common import (
 )
 from optimizer.cli.guard import emit_data
 from optimizer.outputs.text import to_csv, to_table
+from optimizer.planner import Spread, evaluate_split
 from optimizer.results.plan import Plan
 from optimizer.results.serialise import to_json
 from optimizer.schema.scenario import Scenario
@@ -45,10 +49,43 @@ PlanFormatOpt = Annotated[
     ),
 ]
 AllocationOpt = Annotated[
-    Path,
+    Path | None,
     typer.Option(
         help="CSV with columns unit (or channel), period, spend_cny; a plan's "
         "own --format csv output works too."
+    ),
+]
+SplitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--split",
+        help="Instead of --allocation: CNY for the year by channel id, e.g. "
+        "live=30e6,kol=20e6, spread within each channel as --spread says.",
+    ),
+]
+SplitFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--split-file",
+        help="A --split as a file: CSV with columns channel, spend_cny, or YAML/JSON "
+        "{channel: CNY}.",
+    ),
+]
+
+
+class SpreadChoice(StrEnum):
+    """How a --split is spread over each channel's units (KOL tiers) and periods."""
+
+    optimal = "optimal"
+    even = "even"
+
+
+SpreadOpt = Annotated[
+    SpreadChoice | None,
+    typer.Option(
+        help="optimal (default): in the best plan's proportions within each channel (evenly "
+        "where it spends nothing on a channel, and the verdict says so); even: the same in "
+        "every unit and period. Only with --split or --split-file.",
     ),
 ]
 
@@ -110,19 +147,50 @@ def _write_workbook(scenario: Scenario, plan: Plan, out: Path) -> None:
 
 def evaluate(
     scenario_file: ScenarioArg,
-    allocation: AllocationOpt,
+    allocation: AllocationOpt = None,
+    split: SplitOpt = None,
+    split_file: SplitFileOpt = None,
+    spread: SpreadOpt = None,
     format: FormatOpt = OutputFormat.table,
     out: OutOpt = None,
     solver: SolverOpt = None,
     set: SetOpt = None,
 ) -> None:
-    """Score a hand-made split with the plan's metrics and rules, and its gap to the optimum
-    (with --set: on the scenario after those what-if changes)."""
+    """Score a hand-made split (by unit and period, or by channel) with the plan's metrics and
+    rules, its gap to the optimum and a one-line verdict (with --set: on the scenario after
+    those what-if changes)."""
+    given = [name for name, value in _split_sources(allocation, split, split_file) if value]
+    if len(given) != 1:
+        got = " and ".join(given) if given else "none"
+        fail(f"exactly one of --allocation, --split, --split-file; got {got}", EXIT_BAD_INPUT)
+    if spread is not None and allocation is not None:
+        fail("--spread applies to --split and --split-file, not to --allocation", EXIT_BAD_INPUT)
     scenario = with_sets(load(scenario_file), set)
-    scored = score_allocation(scenario, allocation)
-    scored = with_gap(scored, scenario, solve(scenario, solver, None, None))
+    if allocation is not None:
+        scored = with_gap(score_allocation(scenario, allocation), scenario, _best(scenario, solver))
+    else:
+        chosen = read_split(scenario, split, split_file)
+        how: Spread = "even" if spread is SpreadChoice.even else "optimal"
+        scored = evaluate_split(scenario, chosen, spread=how, optimum=_best(scenario, solver))
     write_output(_render(scored, format), out)
+    if format is OutputFormat.csv and scored.verdict:  # the CSV is data: the verdict is a message
+        typer.echo(scored.verdict, err=True)
     raise typer.Exit(EXIT_OK if scored.is_feasible else EXIT_NO_PLAN)
+
+
+def _split_sources(
+    allocation: Path | None, split: str | None, split_file: Path | None
+) -> list[tuple[str, bool]]:
+    return [
+        ("--allocation", allocation is not None),
+        ("--split", split is not None),
+        ("--split-file", split_file is not None),
+    ]
+
+
+def _best(scenario: Scenario, solver: SolverName | None) -> Plan:
+    """The scenario's optimum, to measure a split against (and spread it like)."""
+    return solve(scenario, solver, None, None)
 
 
 def validate(scenario_file: ScenarioArg) -> None:

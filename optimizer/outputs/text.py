@@ -95,6 +95,8 @@ def to_table(plan: Plan, width: int = 160) -> str:
     if plan.solver is not None:
         console.print(_solver_line(plan))
     console.print(f"fingerprint {plan.fingerprint} (budgetopt {plan.version})")
+    if plan.verdict:  # last, where the eye lands
+        console.print(f"Verdict: {plan.verdict}", markup=False, soft_wrap=True)
     return console.export_text()
 
 

@@ -113,6 +113,10 @@ class Plan:
     comparison: dict[str, Any] | None = None
     activation_costs_cny: float = 0.0
     settings: dict[str, Any] = field(default_factory=dict)
+    # evaluations only: the per-channel split scored ({by_channel_cny, spread, spread_evenly})
+    # and the one-line verdict on it; None on plans
+    split: dict[str, Any] | None = None
+    verdict: str | None = None
 
     @property
     def is_feasible(self) -> bool:
