@@ -19,6 +19,16 @@ log = logging.getLogger("budgetopt.api")
 REQUEST_ID = re.compile(r"^[\w.-]{1,64}$")
 
 
+# The pages (the planner's, /docs, /redoc) load only this server's files: a browser refuses
+# anything else before it leaves the machine (ReDoc's footer logo, Swagger's online validator).
+# Inline styles: ECharts, Swagger UI and ReDoc set them; inline script: the docs pages' start-up.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
+)
+
+
 class RequestContext:
     """Outermost middleware: the request id, the request's log line, and the last-resort 500.
 
@@ -50,7 +60,10 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 responded = True
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = rid
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = rid
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers["Content-Security-Policy"] = PAGE_POLICY
             await send(message)
 
         try:

@@ -37,6 +37,7 @@ async def swagger_ui(request: Request) -> HTMLResponse:
         swagger_css_url=f"{root}{SWAGGER}/swagger-ui.css",
         swagger_favicon_url=f"{root}{SWAGGER}/favicon-32x32.png",
         oauth2_redirect_url=f"{root}{OAUTH2_REDIRECT}",
+        swagger_ui_parameters={"validatorUrl": None},  # never the online validator
     )
 
 

@@ -224,3 +224,26 @@ def test_with_keys_the_page_asks_for_one_and_uses_it(browser, tmp_path):
         expect(page.locator("#scenario option")).to_have_count(0)
     finally:
         running.stop()
+
+
+def test_api_docs_render_offline(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(TIMEOUT_MS)
+    asked: list[str] = []  # every request that left the page, but those its policy refused
+    refused: list[str] = []
+    page.on("requestfinished", lambda request: asked.append(request.url))
+    page.on(
+        "requestfailed",
+        lambda r: (refused if r.failure == "csp" else asked).append(r.url),
+    )
+    page.goto(server.url + "/docs")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    expect(page.locator("body")).to_contain_text("/v1/scenarios/import")
+    shot(page, "10-docs")
+    page.goto(server.url + "/redoc")
+    expect(page.locator("h1").first).to_contain_text("budgetopt")
+    expect(page.get_by_text("application/problem+json").first).to_be_attached()
+    shot(page, "11-redoc")
+    elsewhere = [url for url in asked if not url.startswith((server.url, "data:", "blob:"))]
+    assert not elsewhere, elsewhere
+    assert all("cdn.redoc.ly" in url for url in refused), refused  # only ReDoc's footer logo

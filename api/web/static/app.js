@@ -117,7 +117,11 @@ const count = (v) => (v === null || v === undefined ? "—" : Math.round(v).toLo
 const gapText = (v) => (v === null || v === undefined ? "—" : v.toExponential(1));
 const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => (
   { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-const signed = (text, value) => `<span class="${value > 0 ? "pos" : value < 0 ? "neg" : ""}">${value > 0 ? "+" : ""}${text}</span>`;
+// a difference with its sign; coloured good / bad only where more is better (GMV, ROAS, ...)
+const signed = (text, value, moreIsBetter = true) => {
+  const tone = moreIsBetter === null || !value ? "" : (value > 0) === moreIsBetter ? "pos" : "neg";
+  return `<span class="${tone}">${value > 0 ? "+" : ""}${text}</span>`;
+};
 
 function nameOf(result, id) {
   return (result.names && result.names[id]) || id;
@@ -181,7 +185,7 @@ async function showPlan(plan) {
 function totalsHtml(r, delta) {
   const t = r.total || {};
   const items = [
-    ["GMV", "GMV", money(t.gmv_cny), delta && delta.gmv],
+    ["成交额", "GMV", money(t.gmv_cny), delta && delta.gmv],
     ["媒介花费", "Spend", money(t.spend_cny)],
     ["ROAS", "ROAS", ratio(t.roas)],
     ["获客成本", "CAC", money(t.cac_cny, 2)],
@@ -212,6 +216,7 @@ function spendTableHtml(r) {
 }
 
 function ruleValue(rule, value) {
+  if (rule.kind === "cac_ceiling") return money(value, 2);
   return rule.kind === "roas_floor" || rule.kind === "commission_cap" && rule.limit < 1
     || rule.kind === "gmv_share" || rule.kind === "ramp_limit" ? ratio(value) : money(value);
 }
@@ -485,10 +490,11 @@ function drawTray() {
     + `<button type="button" data-remove="${i}">移除 remove</button></li>`).join("");
 }
 
-const COMPARED = [
-  ["gmv_cny", "GMV", money], ["spend_cny", "花费 Spend", money], ["roas", "ROAS", ratio],
-  ["cac_cny", "获客成本 CAC", (v) => money(v, 2)], ["new_customers", "新客 New customers", count],
-  ["commission_cny", "佣金 Commission", money],
+const COMPARED = [ // metric, label, format, whether more of it is better (null: neither)
+  ["gmv_cny", "成交额 GMV", money, true], ["spend_cny", "花费 Spend", money, null],
+  ["roas", "ROAS", ratio, true], ["cac_cny", "获客成本 CAC", (v) => money(v, 2), false],
+  ["new_customers", "新客 New customers", count, true],
+  ["commission_cny", "佣金 Commission", money, null],
 ];
 
 function compareBody() {
@@ -502,11 +508,11 @@ async function comparePlans() {
   const data = await (await call("POST", "/v1/compare", compareBody())).json();
   const labels = data.labels;
   let html = `<tr><th>指标 Metric</th>${labels.map((l) => `<th>${escapeHtml(l)}</th>`).join("")}</tr>`;
-  const row = (title, block, format) => `<tr><td>${title}</td>${block.values.map((v, i) =>
-    `<td class="n">${format(v)}${i && block.delta[i] !== null ? `<br>${signed(format(block.delta[i]), block.delta[i])}` : ""}</td>`).join("")}</tr>`;
-  for (const [key, title, format] of COMPARED) html += row(title, data.total[key], format);
+  const row = (title, block, format, better) => `<tr><td>${title}</td>${block.values.map((v, i) =>
+    `<td class="n">${format(v)}${i && block.delta[i] !== null ? `<br>${signed(format(block.delta[i]), block.delta[i], better)}` : ""}</td>`).join("")}</tr>`;
+  for (const [key, title, format, better] of COMPARED) html += row(title, data.total[key], format, better);
   for (const [channel, block] of Object.entries(data.by_channel)) {
-    html += row(`${escapeHtml(nameOf(state.plan.result, channel))} 花费 spend`, block.spend_cny, money);
+    html += row(`${escapeHtml(nameOf(state.plan.result, channel))} 花费 spend`, block.spend_cny, money, null);
   }
   $("compare-table").innerHTML = html;
 }
@@ -542,8 +548,10 @@ async function drawFrontier() {
   if (result.below_floor_cny !== null) {
     parts.push(`在 ${money(result.below_floor_cny)} 处低于 ROAS 下限 ${ratio(result.roas_floor)} (below the ROAS floor)`);
   }
-  $("frontier-summary").textContent = parts.join("; ")
-    || "在此范围内边际 ROAS 未低于 1 (marginal ROAS stays above 1 in this range)";
+  if (result.below_one_cny === null) {
+    parts.push("在此范围内边际 ROAS 未低于 1 (marginal ROAS does not fall below 1 within these budgets)");
+  }
+  $("frontier-summary").textContent = parts.concat(result.notes || []).join("; ");
 }
 
 // --- wiring ------------------------------------------------------------------------------------
