@@ -65,10 +65,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     running.stop()
 
 
-def shot(page: Page, name: str) -> None:
-    """Save what the page shows now, whole, for a person to look at."""
+def shot(page: Page, name: str, whole: bool = True) -> None:
+    """Save what the page shows now (whole, or the window), for a person to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=whole)
 
 
 def open_page(browser: Browser, url: str) -> tuple[Page, list[str]]:
@@ -239,11 +239,11 @@ def test_api_docs_render_offline(browser, server):
     page.goto(server.url + "/docs")
     expect(page.locator(".opblock-summary-path").first).to_be_visible()
     expect(page.locator("body")).to_contain_text("/v1/scenarios/import")
-    shot(page, "10-docs")
+    shot(page, "10-docs", whole=False)
     page.goto(server.url + "/redoc")
     expect(page.locator("h1").first).to_contain_text("budgetopt")
     expect(page.get_by_text("application/problem+json").first).to_be_attached()
-    shot(page, "11-redoc")
+    shot(page, "11-redoc", whole=False)
     elsewhere = [url for url in asked if not url.startswith((server.url, "data:", "blob:"))]
     assert not elsewhere, elsewhere
     assert all("cdn.redoc.ly" in url for url in refused), refused  # only ReDoc's footer logo
