@@ -31,7 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from optimizer.errors import FieldProblem, RequestError, ScenarioError
 from optimizer.schema.messages import parse_loc, problems_from
-from optimizer.schema.paths import Check, PathError, Target, locate, parse_values
+from optimizer.schema.paths import Check, PathError, Target, locate, parse_values, revalidated
 from optimizer.schema.scenario import Scenario
 
 OPS = ("set", "scale", "shift")
@@ -98,14 +98,7 @@ def with_changes(
     data, _, found = _applied(scenario, changes, "changes")
     if found:
         raise ValueError(found[0].message)
-    source = _source(scenario, changes)
-    try:
-        changed = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(source, problems_from(exc, {}, data)) from None
-    if check is not None:
-        check(changed, source)
-    return changed
+    return revalidated(data, _source(scenario, changes), check)
 
 
 def check_change(scenario: Scenario, change: Change) -> None:

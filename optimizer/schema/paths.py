@@ -70,7 +70,12 @@ def set_values(scenario: Scenario, values: dict[str, Any], check: Check | None =
         for target in locate(data, path, scenario.periods):
             target.parent[target.key] = copy.deepcopy(value)
     shown = ", ".join(f"{p}={_show(v)}" for p, v in values.items())
-    source = f"{scenario.name} with {shown}"
+    return revalidated(data, f"{scenario.name} with {shown}", check)
+
+
+def revalidated(data: dict[str, Any], source: str, check: Check | None = None) -> Scenario:
+    """Edited scenario data validated again (ScenarioError naming ``source`` if refused), then
+    ``check(copy, source)``: the one way a changed copy of a scenario comes back."""
     try:
         changed = Scenario.model_validate(data)
     except ValidationError as exc:
