@@ -19,14 +19,18 @@ log = logging.getLogger("budgetopt.api")
 REQUEST_ID = re.compile(r"^[\w.-]{1,64}$")
 
 
-# The pages (the planner's, /docs, /redoc) load only this server's files: a browser refuses
-# anything else before it leaves the machine (ReDoc's footer logo, Swagger's online validator).
-# Inline styles: ECharts, Swagger UI and ReDoc set them; inline script: the docs pages' start-up.
-PAGE_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+# The pages load only this server's files: a browser refuses anything else before it leaves
+# the machine (ReDoc's footer logo, Swagger's online validator). Inline styles: ECharts, Swagger
+# UI and ReDoc set them. Inline script: only the docs pages' start-up; the planner's page has
+# none, so on it an injected handler such as onerror= never runs.
+_POLICY = (
+    "default-src 'self'; script-src {script}; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; font-src 'self' data:; worker-src 'self' blob:; "
     "connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'"
 )
+PAGE_POLICY = _POLICY.format(script="'self'")
+DOCS_POLICY = _POLICY.format(script="'self' 'unsafe-inline'")
+DOCS_PAGES = ("/docs", "/redoc", "/docs/oauth2-redirect")
 
 
 class RequestContext:
@@ -63,7 +67,8 @@ class RequestContext:
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = rid
                 if headers.get("content-type", "").startswith("text/html"):
-                    headers["Content-Security-Policy"] = PAGE_POLICY
+                    docs = scope["path"] in DOCS_PAGES
+                    headers["Content-Security-Policy"] = DOCS_POLICY if docs else PAGE_POLICY
             await send(message)
 
         try:

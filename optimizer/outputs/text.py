@@ -45,10 +45,17 @@ def to_csv(plan: Plan) -> str:
     return buffer.getvalue()
 
 
+# a text cell starting with one of these is a formula to Excel: kept as text by a leading '
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def csv_value(value: Any) -> Any:
-    """A CSV cell: floats with up to six decimals and no trailing zeros, None empty."""
+    """A CSV cell: floats with up to six decimals and no trailing zeros, None empty, and text
+    that Excel would run as a formula (``=HYPERLINK(...)`` as a name) kept as text."""
     if isinstance(value, float):
         return f"{value:.6f}".rstrip("0").rstrip(".")
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
     return "" if value is None else value
 
 

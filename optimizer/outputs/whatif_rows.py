@@ -67,7 +67,7 @@ def to_csv_text(rows: Rows, columns: Sequence[str] | None = None) -> str:
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
+    writer.writerow({k: csv_value(k) for k in columns})  # columns may be user labels
     for row in rows:
         writer.writerow({k: csv_value(row.get(k)) for k in columns})
     return buffer.getvalue()

@@ -35,7 +35,9 @@ def _standing(plan: Plan) -> str:
     if relative < WITHIN:
         return "is within 0.01% of the best plan and"
     gap = comparison["objective_gap"]  # > 0: the split is worse than the best plan
-    figure = f"{abs(gap):,.0f}{unit} ({_percent(relative)})"
+    figure = f"{abs(gap):,.0f}{unit}"
+    if abs(comparison.get("optimum_objective") or 0.0) >= 1.0:  # a share of nothing means nothing
+        figure += f" ({_percent(relative)})"
     joint = "but" if gap < 0 and _broken(plan) else "and"
     if spends:
         return f"spends {figure} {'more' if gap > 0 else 'less'} than the best plan {joint}"

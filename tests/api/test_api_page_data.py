@@ -126,3 +126,16 @@ def test_the_page_and_every_file_it_loads_are_served_here(api):
     font = re.search(r"url\(\./(files/[^)]+\.woff2)\)", font_css).group(1)
     assert api.client.get(f"/static/vendor/noto-sans-sc/{font}").status_code == 200
     assert api.client.get("/static/vendor/noto-sans-sc/../../package.json").status_code == 404
+
+
+def test_pages_keep_the_browser_on_this_server(api):
+    page = api.client.get("/").headers["content-security-policy"]
+    assert "script-src 'self';" in page and "unsafe-inline" not in page.split("style-src")[0]
+    assert "default-src 'self'" in page and "connect-src 'self'" in page
+    for docs in ("/docs", "/redoc"):  # their start-up is an inline script
+        policy = api.client.get(docs).headers["content-security-policy"]
+        assert (
+            "script-src 'self' 'unsafe-inline';" in policy
+            and "img-src 'self' data: blob:" in policy
+        )
+    assert "content-security-policy" not in api.client.get("/healthz").headers

@@ -259,5 +259,10 @@ def test_compare_as_a_workbook_and_as_csv(api):
     assert csv_answer.headers["content-type"].startswith("text/csv")
     lines = csv_answer.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("level,key,metric,two channels v1,two channels v2")
+    # a label Excel would run as a formula stays text
+    named = {**body, "labels": ["=HYPERLINK(1)", "-10% CPM"]}
+    hostile = api.call("POST", "/v1/compare?format=csv", json=named, role="viewer")
+    header = hostile.content.decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("level,key,metric,'=HYPERLINK(1),'-10% CPM,")
     bad = api.call("POST", "/v1/compare?format=pdf", json=body, role="viewer")
     assert bad.status_code == 422

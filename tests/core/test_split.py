@@ -116,3 +116,16 @@ def test_unknown_channels_and_bad_amounts_are_named():
     assert problems["tv"] == "unknown channel; known: search, kol"
     assert problems["kol"] == "expected a number >= 0 (CNY), got -5.0"
     assert "got nan" in problems["search"]
+
+
+def test_against_a_best_plan_of_nothing_the_gap_has_no_percentage(solver):
+    # A ROAS floor of 100 leaves the best plan at zero spend and zero GMV: 1 + 1 CNY make
+    # 6 + 4 = 10 CNY more GMV, and a share of nothing would read 1000%.
+    s = two_linear(rules=[{"kind": "roas_floor", "id": "roas_floor", "min_roas": 100}])
+    best = plan(s, solver=solver)
+    assert best.objective_value == pytest.approx(0, abs=1e-6)
+    scored = evaluate_split(s, {"search": 1, "kol": 1}, spread="even", optimum=best)
+    assert scored.verdict == (
+        "Your split makes 10 CNY more GMV than the best plan but breaks rule "
+        "roas_floor (ROAS 5.00 < 100.00)."
+    )

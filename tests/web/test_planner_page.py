@@ -15,6 +15,8 @@ from collections.abc import Iterator
 import httpx
 import openpyxl
 import pytest
+import yaml
+from api_helpers import small_scenario
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from served import BUDGETOPT, ROOT, Server
 
@@ -247,3 +249,24 @@ def test_api_docs_render_offline(browser, server):
     elsewhere = [url for url in asked if not url.startswith((server.url, "data:", "blob:"))]
     assert not elsewhere, elsewhere
     assert all("cdn.redoc.ly" in url for url in refused), refused  # only ReDoc's footer logo
+
+
+def test_an_uploaded_scenario_is_planned_and_its_names_stay_text(browser, server, tmp_path):
+    hostile = '<img src=x onerror="window.__owned = 1">'
+    doc = small_scenario(name=f"上传 {hostile}")
+    doc["channels"][0]["name"] = f"直播 {hostile}"
+    upload = tmp_path / "hostile.yaml"
+    upload.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    page, problems = open_page(browser, server.url)
+    page.set_input_files("#upload", str(upload))
+    expect(page.locator("#plan-title")).to_contain_text(hostile)  # shown as text
+    expect(page.locator("#totals")).to_contain_text("3,800,000")  # 5 x 400k + 3 x 600k
+    # the curve chart's tooltip of the plan's point on the live channel
+    page.wait_for_function("state.curves && state.charts['chart-curves'] !== undefined")
+    tip = "{type: 'showTip', seriesIndex: 1, dataIndex: 0}"
+    page.evaluate(f"state.charts['chart-curves'].dispatchAction({tip})")
+    expect(page.locator("#chart-curves")).to_contain_text(f"直播 {hostile}")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__owned") is None
+    shot(page, "12-upload")
+    assert not problems

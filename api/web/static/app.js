@@ -182,10 +182,13 @@ async function showPlan(plan) {
   fillSplit(r);
 }
 
-function totalsHtml(r, delta) {
+// the objective's own total box, where a split's gap to the best plan is shown
+const OBJECTIVE_BOX = { max_gmv: "GMV", max_profit: "Gross profit", max_new_customers: "New customers", min_spend: "Spend" };
+
+function totalsHtml(r, gap) {
   const t = r.total || {};
   const items = [
-    ["成交额", "GMV", money(t.gmv_cny), delta && delta.gmv],
+    ["成交额", "GMV", money(t.gmv_cny)],
     ["媒介花费", "Spend", money(t.spend_cny)],
     ["ROAS", "ROAS", ratio(t.roas)],
     ["获客成本", "CAC", money(t.cac_cny, 2)],
@@ -194,6 +197,10 @@ function totalsHtml(r, delta) {
   ];
   if (r.gross_profit_cny !== null && r.gross_profit_cny !== undefined) {
     items.push(["毛利", "Gross profit", money(r.gross_profit_cny)]);
+  }
+  if (gap) {
+    const box = items.find((item) => item[1] === OBJECTIVE_BOX[r.objective_kind]);
+    if (box) box.push(gap);
   }
   if (r.solver) items.push(["已证明差距", "Certified gap", gapText(r.solver.gap)]);
   return items.map(([zh, en, value, extra]) => `<div class="total"><div class="label">${zh} <span class="en">${en}</span></div>`
@@ -282,7 +289,7 @@ function drawCurves() {
     series.push({
       name: c.name, type: "scatter", symbolSize: 10, color: colour,
       data: [[millions(c.chosen_spend_cny), millions(c.chosen_gmv_cny)]],
-      tooltip: { formatter: () => `${c.name}<br>花费 spend ${money(c.chosen_spend_cny)}<br>GMV ${money(c.chosen_gmv_cny)}` },
+      tooltip: { formatter: () => `${escapeHtml(c.name)}<br>花费 spend ${money(c.chosen_spend_cny)}<br>GMV ${money(c.chosen_gmv_cny)}` },
     });
   });
   chart("chart-curves").setOption({
@@ -355,11 +362,17 @@ async function evaluateSplit() {
   const comparison = r.comparison || {};
   let gap = "";
   if (comparison.objective_gap !== undefined) {
-    const pct = 100 * (comparison.objective_gap_relative || 0);
-    gap = signed(`${money(-comparison.objective_gap)} (${pct.toFixed(2)}%)`, -comparison.objective_gap);
+    // objective_gap > 0: the split is worse than the best plan (less GMV, or more spend)
+    const spends = r.objective_kind === "min_spend";
+    const change = spends ? comparison.objective_gap : -comparison.objective_gap;
+    const format = r.objective_kind === "max_new_customers" ? count : money;
+    const pct = Math.abs(comparison.optimum_objective) >= 1
+      ? ` (${change > 0 ? "+" : change < 0 ? "-" : ""}${(100 * comparison.objective_gap_relative).toFixed(2)}%)` : "";
+    const text = `${format(Math.abs(change))}${pct}`;
+    gap = `与最优相比 vs best: ${signed(change < 0 ? `-${text}` : text, change > 0 ? 1 : change < 0 ? -1 : 0, !spends)}`;
   }
   $("verdict").textContent = r.verdict || "";
-  $("split-totals").innerHTML = totalsHtml(r, { gmv: gap ? `与最优相比 vs best: ${gap}` : "" });
+  $("split-totals").innerHTML = totalsHtml(r, gap);
   $("split-rules").innerHTML = rulesHtml(r.rules || [], false);
 }
 
