@@ -164,7 +164,8 @@ def test_linked_what_if_and_compare_two_plans(browser, server):
     table = page.locator("#compare-table")
     expect(table).to_contain_text("B: ")
     gap = changed["result"]["total"]["gmv_cny"] - best["total"]["gmv_cny"]
-    expect(table).to_contain_text(f"{round(gap):,}".replace("-", ""))
+    assert gap < 0
+    expect(table).to_contain_text(f"-{round(-gap):,}")  # B's GMV delta to A, with its sign
     shot(page, "06-compare")
     page.click("#frontier-btn")
     expect(page.locator("#frontier-summary")).not_to_be_empty()
