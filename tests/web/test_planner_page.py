@@ -263,7 +263,8 @@ def test_an_uploaded_scenario_is_planned_and_its_names_stay_text(browser, server
     expect(page.locator("#plan-title")).to_contain_text(hostile)  # shown as text
     expect(page.locator("#totals")).to_contain_text("3,800,000")  # 5 x 400k + 3 x 600k
     # the curve chart's tooltip of the plan's point on the live channel
-    page.wait_for_function("state.curves && state.charts['chart-curves'] !== undefined")
+    # drawn once the curves have come (a DOM wait: the page's policy refuses eval'd polling)
+    expect(page.locator("#chart-curves canvas")).to_be_visible()
     tip = "{type: 'showTip', seriesIndex: 1, dataIndex: 0}"
     page.evaluate(f"state.charts['chart-curves'].dispatchAction({tip})")
     expect(page.locator("#chart-curves")).to_contain_text(f"直播 {hostile}")
