@@ -353,25 +353,28 @@ def frontier(
 def never_worse(
     scenarios: Sequence[Scenario], results: Sequence[Plan | str]
 ) -> tuple[list[Plan | str], dict[int, float]]:
-    """Each budget's plan, or the plan kept at the budget before, re-scored at this budget
+    """Each budget's plan, or the best plan kept at a smaller budget, re-scored at this budget
     when it does better, and where that happened: index -> objective gained over the solver's.
 
     When budget may be left unspent, a larger budget can always keep a smaller one's plan, so the
     best objective never falls as the budget grows; a solver stopping within its tolerance can
-    still return a slightly worse plan. The kept plan is re-checked against every rule at the
-    new budget and replaces the solver's only if it keeps them all.
+    still return a slightly worse plan. The best of all smaller budgets' plans (not only the
+    one before, which may have failed) is re-checked against every rule at the new budget and
+    replaces the solver's only if it keeps them all.
     """
     kept: list[Plan | str] = []
     reused: dict[int, float] = {}
+    best: Plan | None = None  # the best plan kept so far
     for i, (scenario, result) in enumerate(zip(scenarios, results, strict=True)):
-        before = kept[-1] if kept else None
-        if isinstance(before, Plan) and isinstance(result, Plan) and _beats(before, result):
-            again = score(scenario, before.spend)
+        chosen = result
+        if best is not None and isinstance(result, Plan) and _beats(best, result):
+            again = score(scenario, best.spend)
             if again.is_feasible and _beats(again, result):
-                kept.append(replace(again, status=result.status, message=result.message))
+                chosen = replace(again, status=result.status, message=result.message)
                 reused[i] = (again.objective_value or 0.0) - (result.objective_value or 0.0)
-                continue
-        kept.append(result)
+        kept.append(chosen)
+        if isinstance(chosen, Plan) and (best is None or _beats(chosen, best)):
+            best = chosen
     return kept, reused
 
 

@@ -357,6 +357,17 @@ def test_a_worse_plan_at_a_larger_budget_gives_way_to_the_smaller_budgets_plan()
     assert optimum.total.gmv_cny == pytest.approx(6.5e6)
 
 
+def test_the_best_smaller_budgets_plan_is_reused_past_a_failed_point():
+    # 1M: the optimum (5M GMV); 1.5M: the solver failed; 2M: a poor 4M plan. The 1M plan,
+    # re-scored at 2M, still makes 5M and keeps every rule: it is shown at 2M.
+    budgets = [two_linear(1e6), two_linear(1.5e6), two_linear(2e6)]
+    best = plan(budgets[0])
+    poor = score(budgets[2], {"a": {"Y": 0.5e6}, "b": {"Y": 0.5e6}})
+    kept, reused = never_worse(budgets, [best, "solver failed", poor])
+    assert kept[1] == "solver failed" and reused == {2: pytest.approx(1e6)}
+    assert kept[2].total.gmv_cny == pytest.approx(5e6) and kept[2].budget_total_cny == 2e6
+
+
 def test_a_plan_that_breaks_a_rule_at_the_larger_budget_is_not_reused():
     # spend_all: the 1M plan leaves 0.5M of the 1.5M budget unspent, which that mode forbids
     small, large = two_linear(1e6), two_linear(1.5e6)
