@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import replace
 from pathlib import Path as FilePath
 from typing import Annotated
 
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.db.engine import transaction
 from api.deps import PageNo, PerPage, Planner, Shared, Viewer
-from api.problems import HttpProblem
+from api.problems import HttpProblem, invalid_input
 from api.routes.bodies import scenario_out, version_out
 from api.schemas import MAX_VERSION, Page, ScenarioCreate, ScenarioOut, VersionCreate, VersionOut
 from api.services import scenarios
@@ -73,16 +74,14 @@ def read_upload(name: str, raw: bytes) -> Scenario:
         path.write_bytes(raw)
         try:
             return load_scenario(path)
-        except ScenarioError as exc:
-            errors = [
-                {
-                    "path": "file" if p.path in ("file", "") else f"file.{p.path}",
-                    "message": f"{p.message} (line {p.line})" if p.line else p.message,
-                }
+        except ScenarioError as exc:  # the line goes into the message: JSON paths have none
+            shown = [
+                replace(p, message=f"{p.message} (line {p.line})") if p.line else p
                 for p in exc.problems
             ]
-            detail = f"{name}: " + "; ".join(f"{e['path']}: {e['message']}" for e in errors[:3])
-            raise HttpProblem(422, "validation-error", detail, errors=errors) from None
+            problem = invalid_input(ScenarioError(name, shown), "file")
+            problem.detail = f"{name}: {problem.detail}"
+            raise problem from None
 
 
 @router.get("/v1/scenarios", tags=["scenarios"])
