@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field
 
+from optimizer.schema.carry import MAX_LAG, Adstock
 from optimizer.schema.curves import Response, Saturation
 from optimizer.schema.fields import (
     MAX_MULTIPLIER,
@@ -23,6 +24,8 @@ from optimizer.schema.fields import (
     Price,
     StrictModel,
 )
+
+History = Annotated[list[Money], Field(max_length=MAX_LAG)]
 
 # --- CPM -------------------------------------------------------------------------------------
 
@@ -109,6 +112,17 @@ class ChannelBase(StrictModel):
         description="Fixed cost paid from the budget if the channel is used at all (set-up, "
         "agency onboarding); counts in profit, not in ROAS or CAC.",
     )
+    adstock: Adstock | None = Field(
+        None,
+        description="Carry-over: how much of a week's spend still sells in the weeks after it "
+        "(geometric, Robyn's weibull_cdf / weibull_pdf, or weights by lag).",
+    )
+    history_spend_cny: History = Field(
+        default_factory=list,
+        description="Spend in the weeks before the plan, oldest first, the last one the week "
+        "just before the first period: its carry-over enters the plan's first weeks. Needs "
+        "adstock; a KOL channel gives it per tier.",
+    )
 
 
 class PaidChannel(ChannelBase):
@@ -138,6 +152,11 @@ class KolTier(StrictModel):
         "(0 to 1e12).",
     )
     saturation: Saturation = Field(description="Diminishing returns on placement fees.")
+    history_spend_cny: History = Field(
+        default_factory=list,
+        description="This tier's fees in the weeks before the plan, oldest first (with the "
+        "channel's adstock).",
+    )
 
 
 class KolChannel(ChannelBase):

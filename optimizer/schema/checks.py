@@ -106,12 +106,41 @@ def channel_errors(c: Channel, periods: list[str], loc: Loc) -> Iterator[InitErr
         yield from _cpm_errors(c.cpm, periods, (*loc, "cpm"))
     if c.kind == "curve":
         yield from _curve_errors(c, periods, loc)
+    yield from _carry_errors(c, periods, loc)
     if c.kind == "kol":
         yield from repeats([t.id for t in c.tiers], "tiers", ("id",), loc)
         for k, tier in enumerate(c.tiers):
             yield from per_period_errors(
                 tier.capacity_fee_cny, periods, (*loc, "tiers", k, "capacity_fee_cny")
             )
+
+
+def _carry_errors(c: Any, periods: list[str], loc: Loc) -> Iterator[InitErrorDetails]:
+    """History needs adstock (per tier on a KOL channel); the weights carry something."""
+    tiers = getattr(c, "tiers", [])
+    with_history = [(*loc, "tiers", k) for k, t in enumerate(tiers) if t.history_spend_cny]
+    if c.history_spend_cny:
+        with_history.append(loc)
+    if c.adstock is None:
+        for where in with_history:
+            yield error_at(
+                (*where, "history_spend_cny"),
+                "spend before the plan only matters with carry-over: give the channel an "
+                "adstock, or drop the history",
+            )
+        return
+    if c.kind == "kol" and c.history_spend_cny:
+        yield error_at(
+            (*loc, "history_spend_cny"),
+            "a KOL channel's history is per tier: give tiers[k].history_spend_cny",
+        )
+    history = max([len(c.history_spend_cny)] + [len(t.history_spend_cny) for t in tiers])
+    weights = c.adstock.weights(history + len(periods))
+    if not np.all(np.isfinite(weights)) or not np.any(weights > 0):
+        yield error_at(
+            (*loc, "adstock"),
+            "the adstock's weights are all 0 (or not finite): no spend would ever sell",
+        )
 
 
 def _curve_errors(c: Any, periods: list[str], loc: Loc) -> Iterator[InitErrorDetails]:

@@ -86,6 +86,12 @@ class Objective(StrictModel):
     gmv_target_cny: PositiveMoney | None = Field(
         None, description="GMV to reach; required for min_spend, a floor otherwise."
     )
+    count_carry_out: bool = Field(
+        False,
+        description="Whether GMV this plan's spend brings after its last period (carry-over "
+        "of channels with adstock) counts toward the objective; it is reported separately "
+        "either way.",
+    )
 
 
 class SolveSettings(StrictModel):
