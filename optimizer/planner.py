@@ -212,6 +212,8 @@ def _chose_dual(problem: Problem, exact: SolveResult) -> SolveResult:
     """The dual method's plan as ``auto`` reports it: which method, and why."""
     bent = any(unit.curve.is_s_shaped() for unit in problem.units)
     shape = "problem with S-shaped curves" if bent else "concave problem"
+    if problem.carried:
+        shape += ", each channel with carry-over a chain over its periods"
     message = f"auto chose dual: separable {shape}; {exact.message}"
     return replace(exact, solver="auto: dual", message=message)
 

@@ -23,6 +23,7 @@ from optimizer.core.checks import (
 )
 from optimizer.core.conflict import proven_infeasible
 from optimizer.core.curves import Curve
+from optimizer.core.effects import effect_curve, effects
 from optimizer.core.nlp import polish
 from optimizer.core.problem import Problem
 from optimizer.core.pwl import (
@@ -311,15 +312,25 @@ def _segment_excess(curve: Curve, points: np.ndarray) -> np.ndarray:
 def _s_curve_errors(
     problem: Problem, grid: list[list[np.ndarray]]
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
-    """(unit, period, points, weighted excess per segment) for every S-shaped unit-period."""
+    """(unit, effect cell, points, weighted excess per segment) for every S-shaped effect cell
+    (unit-period, without carry-over)."""
+    eff = effects(problem) if problem.carried else None
+    if eff is not None:
+        after = problem.after_weights() if problem.counts_carry_out else None
+        weights = np.abs(eff.per_effect(problem.objective.gmv_coef, after)) * eff.gain
     for i, unit in enumerate(problem.units):
         if unit.curve.is_concave():
             continue
         for t, points in enumerate(grid[i]):
             if len(points) < 2:
                 continue
-            weight = abs(problem.objective.gmv_coef[i, t]) * unit.gain[t]
-            yield i, t, points, weight * _segment_excess(unit.curve.at(t), points)
+            if eff is None:
+                weight = abs(problem.objective.gmv_coef[i, t]) * unit.gain[t]
+                curve = unit.curve.at(t)
+            else:
+                weight = float(weights[eff.offset[i] + t])
+                curve = effect_curve(problem, eff, i, t)
+            yield i, t, points, weight * _segment_excess(curve, points)
 
 
 def _account_s_curves(problem: Problem, grid: list[list[np.ndarray]], budget: float) -> float:

@@ -125,6 +125,19 @@ def _bytes(book: Workbook) -> bytes:
     return buffer.getvalue()
 
 
+def _carry_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
+    """Carry-over rows of the summary (none without adstock)."""
+    carry = plan.carry_over
+    if carry is None:
+        return []
+    counted = "yes" if carry["counted_in_objective"] else "no (reported only)"
+    return [
+        ("GMV after the plan from its spend (CNY)", carry["gmv_after_cny"], MONEY),
+        ("  counted in the objective", counted, None),
+        ("GMV in the plan from spend before it (CNY)", carry["gmv_from_history_cny"], MONEY),
+    ]
+
+
 def _summary(sheet: Worksheet, plan: Plan) -> None:
     total = plan.total
     money_objective = plan.objective_kind in ("max_gmv", "max_profit", "min_spend")
@@ -145,6 +158,7 @@ def _summary(sheet: Worksheet, plan: Plan) -> None:
         ("fixed costs (CNY)", plan.fixed_costs_cny, MONEY),
         ("contingency (CNY)", plan.contingency_cny, MONEY),
         ("gross profit (CNY)", plan.gross_profit_cny, MONEY),
+        *_carry_rows(plan),
         ("solver", plan.solver.solver if plan.solver else "evaluation (no solve)", None),
         ("proven gap", plan.solver.gap if plan.solver else None, GAP),
         ("fingerprint", plan.fingerprint, None),

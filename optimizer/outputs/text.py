@@ -92,6 +92,8 @@ def to_table(plan: Plan, width: int = 160) -> str:
         console.print(_metrics_table("By channel", plan.by_channel, plan.total, plan.names))
         console.print(_metrics_table("By period", plan.by_period, plan.total))
         console.print(_budget_line(plan))
+        if plan.carry_over is not None:
+            console.print(_carry_line(plan.carry_over))
         console.print(_rules_table(plan))
     if plan.comparison:
         c = plan.comparison
@@ -105,6 +107,16 @@ def to_table(plan: Plan, width: int = 160) -> str:
     if plan.verdict:  # last, where the eye lands
         console.print(f"Verdict: {plan.verdict}", markup=False, soft_wrap=True)
     return console.export_text()
+
+
+def _carry_line(carry: dict) -> str:
+    """Carry-over in one line: GMV after the plan (counted or not) and from before it."""
+    counted = "counted in the objective" if carry["counted_in_objective"] else "not counted"
+    return (
+        f"Carry-over: GMV after the last period from this plan's spend "
+        f"{money(carry['gmv_after_cny'])} ({counted}); GMV in the plan from spend before it "
+        f"{money(carry['gmv_from_history_cny'])}"
+    )
 
 
 def _allocation_table(plan: Plan) -> Table:

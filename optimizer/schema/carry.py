@@ -125,6 +125,7 @@ class WeightsAdstock(_AdstockBase):
     weights_by_lag: list[Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]] = Field(
         min_length=1,
         max_length=MAX_LAG + 1,
+        json_schema_extra={"x-cell": "numbers"},
         description="Weight of lag 0 (the week of spend), 1, 2, ...; 0 to 1000 each.",
     )
 

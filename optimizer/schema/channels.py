@@ -119,6 +119,7 @@ class ChannelBase(StrictModel):
     )
     history_spend_cny: History = Field(
         default_factory=list,
+        json_schema_extra={"x-cell": "numbers"},
         description="Spend in the weeks before the plan, oldest first, the last one the week "
         "just before the first period: its carry-over enters the plan's first weeks. Needs "
         "adstock; a KOL channel gives it per tier.",
@@ -154,6 +155,7 @@ class KolTier(StrictModel):
     saturation: Saturation = Field(description="Diminishing returns on placement fees.")
     history_spend_cny: History = Field(
         default_factory=list,
+        json_schema_extra={"x-cell": "numbers"},
         description="This tier's fees in the weeks before the plan, oldest first (with the "
         "channel's adstock).",
     )

@@ -21,13 +21,16 @@ from optimizer.schema.messages import Loc, strip_annotated
 from optimizer.schema.rules import Rule
 from optimizer.schema.scenario import FixedCost, Scenario
 
+CELL_KEY = "x-cell"  # a schema field's json_schema_extra: how its cell reads ("numbers")
+
 
 @dataclass(frozen=True)
 class Column:
     """One column: a field path relative to the row's object, how its cells read, its help.
 
     ``form`` is text, choice, number, bool, per_period (one number here or a Periods column),
-    series (Periods only), ids (comma-separated) or points (``spend:value; ...``). ``only``
+    series (Periods only), ids (comma-separated), numbers (comma-separated, not per period) or
+    points (``spend:value; ...``). ``only``
     lists (discriminator path, tags) conditions under which the column applies.
     """
 
@@ -92,6 +95,8 @@ def _field_columns(info: FieldInfo, path: tuple[str, ...]) -> list[Column]:
     if get_origin(tp) is list and _holds_models(get_args(tp)[0]):
         return []  # a list of objects (channels, tiers, rules) is a sheet of its own
     form, choices = _form(tp)
+    if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(CELL_KEY):
+        form = str(info.json_schema_extra[CELL_KEY])  # a list of numbers in one cell
     inner = _inner_info(info.annotation)
     text = info.description or inner.description or ""
     bounds = _bounds(info) or _bounds(inner)
@@ -148,6 +153,7 @@ def _form_note(form: str, choices: tuple[str, ...]) -> str:
         return f"One of: {', '.join(choices)}."
     return {
         "ids": "Comma-separated.",
+        "numbers": "Comma-separated numbers, e.g. 1400000, 1600000.",
         "points": "spend:value pairs separated by ';', e.g. 0:0; 1000000:3000000.",
         "per_period": "One number for every period here, or one value per period in a "
         "Periods column (see Help).",

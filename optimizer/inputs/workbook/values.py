@@ -45,6 +45,14 @@ def _as_ids(value: Any) -> Any:
     return [item.strip() for item in _LIST_SPLIT.split(value) if item.strip()] or None
 
 
+def _as_numbers(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, str):
+        raise CellError(f"expected comma-separated numbers, got {show(value)}")
+    return [_as_number(item.strip()) for item in _LIST_SPLIT.split(value) if item.strip()]
+
+
 def _as_points(value: Any) -> list[list[Any]]:
     example = "spend:value pairs separated by ';', e.g. 0:0; 1000000:3000000"
     if not isinstance(value, str):
@@ -80,6 +88,7 @@ _CONVERT: dict[str, Callable[[Any], Any]] = {
     "text": _as_text,
     "choice": _as_text,
     "ids": _as_ids,
+    "numbers": _as_numbers,
     "points": _as_points,
     "per_period": _as_per_period,
 }

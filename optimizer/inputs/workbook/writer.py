@@ -211,10 +211,14 @@ def _table_sheet(sheet: Worksheet, columns: list[Column], rows: list[dict[str, A
 
 def _cell_out(value: Any, column: Column) -> Any:
     """What a cell shows for a field's value; lists per period go to the Periods sheet."""
-    if value is None or (isinstance(value, list) and column.form not in ("ids", "points")):
+    if value is None or (
+        isinstance(value, list) and column.form not in ("ids", "numbers", "points")
+    ):
         return None
     if column.form == "ids":
         return ", ".join(value) or None
+    if column.form == "numbers":
+        return ", ".join(number_text(v) for v in value) or None
     if column.form == "points":
         return "; ".join(f"{number_text(a)}:{number_text(b)}" for a, b in value)
     return value
