@@ -46,6 +46,7 @@ class CarryMap:
     tail_base: float  # GMV after the plan from history alone (not this plan's)
     gain: np.ndarray  # (E,): GMV per effective yuan of each effect cell
     period_of: np.ndarray  # (E,): the period whose curve each effect cell uses
+    per_yuan: np.ndarray  # (T,): effective input per yuan of each period's spend
 
     @property
     def cells(self) -> int:
@@ -131,7 +132,17 @@ def carry_map(
         cell_gain = gain[period_of]
         base = cell_gain * _by_cell(curve, period_of, c, "value")
         return CarryMap(
-            True, w, a, c, m, np.zeros(n), tail, float(tail @ base), cell_gain, period_of
+            True,
+            w,
+            a,
+            c,
+            m,
+            np.zeros(n),
+            tail,
+            float(tail @ base),
+            cell_gain,
+            period_of,
+            np.asarray(input_per_yuan, dtype=float),
         )
     period_of = np.arange(n)
     a = sp.diags(np.asarray(input_per_yuan, dtype=float)).tocsr()
@@ -145,4 +156,16 @@ def carry_map(
             reach = np.arange(0, min(j + lags, n - 1) + 1)
             reach = reach[reach - j <= lags]
             d[reach] += w[reach - j] * response
-    return CarryMap(False, w, a, np.zeros(n), m, d, tail, 0.0, np.asarray(gain, float), period_of)
+    return CarryMap(
+        False,
+        w,
+        a,
+        np.zeros(n),
+        m,
+        d,
+        tail,
+        0.0,
+        np.asarray(gain, float),
+        period_of,
+        np.asarray(input_per_yuan, dtype=float),
+    )

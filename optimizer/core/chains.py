@@ -30,6 +30,7 @@ from optimizer.core.lagrangian import Lagrangian, OutOfTime
 from optimizer.core.problem import Problem
 
 INNER_STEPS = 60
+BANDED_LAGS = 16  # up to this many lags the Hessian is summed band by band, else A^T D A
 CHAIN_FAMILIES = ("exponential", "logistic", "tanh", "michaelis_menten")  # and Hill of shape <= 1
 
 
@@ -79,6 +80,11 @@ class ChainLagrangian(Lagrangian):
         )
         mix = (eff.to_gmv @ to_padded).tocsr()  # (cells, padded effects): GMV per effect GMV
         self.a = np.zeros((n_units, width, n_periods))  # e = A x + c, unit by unit
+        lags = max(
+            [len(u.carry.weights) if u.carry and u.carry.before else 1 for u in problem.units]
+        )
+        self.lag_w = np.zeros((n_units, lags))  # A[s + l, s] = lag_w[l] per_yuan[s]
+        self.per_yuan = np.ones((n_units, n_periods))
         self.c = np.zeros((n_units, width))
         gain = np.zeros(n_units * width)
         scales = np.ones(n_units * width)
@@ -88,9 +94,13 @@ class ChainLagrangian(Lagrangian):
             k = eff.offset[i + 1] - eff.offset[i]
             if unit.carry is None:
                 self.a[i, :n_periods, :] = np.eye(n_periods)
+                self.lag_w[i, 0] = 1.0
             else:
                 self.a[i, :k, :] = unit.carry.a.toarray()
                 self.c[i, :k] = unit.carry.c
+                weights = unit.carry.weights if unit.carry.before else np.ones(1)
+                self.lag_w[i, : len(weights)] = weights
+                self.per_yuan[i] = unit.carry.per_yuan
             self.c[i, k:] = 1.0  # padding: no gain, an input where every curve is finite
             gain[i * width : i * width + k] = eff.gain[eff.offset[i] : eff.offset[i + 1]]
             period = eff.period[eff.offset[i] : eff.offset[i + 1]]
@@ -208,7 +218,7 @@ class ChainLagrangian(Lagrangian):
             e = self.effective(flat).reshape(n_units, -1)[act]
             curvature = self._curve_of(act, e, "curvature")
             q = w.reshape(n_units, -1)[act] * self.gain.reshape(n_units, -1)[act] * curvature
-            full = np.matmul(self.a_t[act], q[:, :, None] * self.a[act])
+            full = self._hessian(act, q)
             step = np.zeros_like(x)
             step[act] = self._newton_step(full, g[act], x[act], lo[act], hi[act], free[act])
             moved = self._line_search(w, p, x, g, step, lo, hi)
@@ -217,6 +227,28 @@ class ChainLagrangian(Lagrangian):
             x = moved
         self.x_last = x.ravel().copy()
         return x.ravel()
+
+    def _hessian(self, units: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """A^T diag(q) A of some units, (units, T, T); q over their effect cells. Summed band
+        by band when the lags are few: H[t, t+k] = u[t] u[t+k] sum_l w[l] w[l-k] q[t+l]."""
+        n_periods = self.problem.lo.shape[1]
+        lags = self.lag_w.shape[1]
+        if lags > BANDED_LAGS:
+            return np.matmul(self.a_t[units], q[:, :, None] * self.a[units])
+        w, per_yuan = self.lag_w[units], self.per_yuan[units]
+        h = np.zeros((len(units), n_periods, n_periods))
+        index = np.arange(n_periods)
+        for k in range(min(lags, n_periods)):
+            band = np.zeros((len(units), n_periods - k))
+            for lag in range(k, lags):
+                pair = w[:, lag] * w[:, lag - k]
+                if pair.any():
+                    band += pair[:, None] * q[:, lag : lag + n_periods - k]
+            band *= per_yuan[:, : n_periods - k] * per_yuan[:, k:]
+            h[:, index[: n_periods - k], index[k:]] = band
+            if k:
+                h[:, index[k:], index[: n_periods - k]] = band
+        return h
 
     def _newton_step(
         self,
@@ -326,7 +358,7 @@ class ChainLagrangian(Lagrangian):
         w, _ = self.weights(lam)
         inside = ((x > self.lo) & (x < self.hi)).reshape(n_units, n_periods)
         q = (w * self.gain * self._curve(self.effective(x), "curvature")).reshape(n_units, -1)
-        h = -np.matmul(self.a_t, q[:, :, None] * self.a)
+        h = -self._hessian(np.arange(n_units), q)
         both = inside[:, :, None] & inside[:, None, :]
         h = np.where(both, h, 0.0) + np.where(inside, 0.0, 1.0)[:, :, None] * np.eye(n_periods)
         jac = self._jacobian(lam, x, rows).reshape(len(rows), n_units, n_periods)
