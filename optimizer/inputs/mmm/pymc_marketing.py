@@ -128,6 +128,8 @@ class PymcModel:
     def __init__(self, data: InferenceFile) -> None:
         self.data = data
         self.source = data.source
+        if data.attrs.get("source") == "meridian":
+            raise fail(self.source, "attrs.source", "a Meridian export: import it as meridian")
         self.version = data.group("posterior").attrs.get("pymc_marketing_version", "?")
         self.channels = [str(c) for c in data.attr("channel_columns", parse_json=True)]
         self.adstock = self._component("adstock", ADSTOCK_PARAMS)

@@ -114,3 +114,5 @@ def test_a_broken_file_names_the_field(tmp_path):
     junk.write_bytes(b"\x89HDF not really")
     assert _problem(junk).startswith("file: not a NetCDF")
     assert _problem(tmp_path / "none.nc") == "file: no such file"
+    meridian = _problem(FIXTURES / "meridian_binomial.nc")
+    assert meridian == "attrs.source: a Meridian export: import it as meridian"
