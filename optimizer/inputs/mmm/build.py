@@ -24,7 +24,7 @@ DEFAULT_WEEKS = 52
 class ImportOptions:
     """What the model file does not say: the plan's weeks, budget, order value and objective."""
 
-    weeks: int = DEFAULT_WEEKS
+    weeks: int = DEFAULT_WEEKS  # the plan's weeks, unless period_names (one per week) are given
     period_names: tuple[str, ...] = ()
     budget_total_cny: float | None = None
     aov_cny: float = DEFAULT_AOV_CNY

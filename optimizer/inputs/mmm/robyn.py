@@ -51,7 +51,8 @@ def import_robyn(path: Path, options: ImportOptions) -> dict[str, Any]:
     source = str(path)
     doc = _parse(read_text(path), source)
     model = RobynModel(doc, source)
-    channels = [model.channel(i, options.weeks) for i in range(len(model.spends))]
+    weeks = len(options.periods())
+    channels = [model.channel(i, weeks) for i in range(len(model.spends))]
     kept = [c for c in channels if c is not None]
     if not kept:
         raise fail(source, "ExportedModel.summary", "no paid media channel has a coefficient > 0")
