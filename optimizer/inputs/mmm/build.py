@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any
 
 from optimizer.errors import FieldProblem, ScenarioError
@@ -82,11 +83,22 @@ def scenario_document(
         "periods": periods,
         "budget": {"total_cny": budget},
         "objective": objective,
-        "channels": [c.document(options.aov_cny) for c in channels],
+        "channels": [_plain(c.document(options.aov_cny)) for c in channels],
     }
     if options.gross_margin is not None:
         doc["accounting"] = {"gross_margin": options.gross_margin}
     return doc
+
+
+def _plain(value: Any) -> Any:
+    """Numbers as Python floats (not numpy scalars), so the document dumps as plain YAML."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool | str) or value is None:
+        return value
+    return int(value) if isinstance(value, Integral) else float(value)  # numpy's too
 
 
 def _budget_from_history(channels: list[ImportedChannel], weeks: int) -> float:
