@@ -43,6 +43,8 @@ def reason_not_applicable(problem: Problem) -> str | None:
     """Why the dual method does not apply to this problem (None when it does)."""
     if problem.switches:
         return "whether a channel is used at all needs binaries"
+    if problem.carried:
+        return "carry-over (adstock) links a channel's periods: not yet separable here"
     for unit in problem.units:
         if not (unit.curve.is_strictly_concave() or unit.curve.is_s_shaped()):
             return f"{unit.id} has a {unit.curve.family} curve, not strictly concave"

@@ -67,7 +67,7 @@ def local_optimum(
     shape = start.shape
     scale = _scale(problem, start.size)
     objective, objective_grad = _scaled(
-        problem, problem.objective, 0.0, -1.0 if problem.maximise else 1.0, shape, scale
+        problem, problem.objective, 0.0, -1.0 if problem.maximise else 1.0, shape, scale, True
     )
     constraints = []
     for row in problem.rows:
@@ -107,16 +107,27 @@ def _scaled(
     factor: float,
     shape: tuple[int, ...],
     scale: float,
+    objective: bool = False,
 ) -> tuple[Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
-    """factor * (form - rhs) / scale and its gradient, as functions of spend / scale."""
+    """factor * (form - rhs) / scale and its gradient, as functions of spend / scale (for the
+    ``objective``, with GMV after the plan where it counts)."""
+
+    # The objective counts GMV after the plan where the scenario says so; rows never do.
+    after = problem.after_weights() if objective and problem.counts_carry_out else None
 
     def value(z: np.ndarray) -> float:
         spend = z.reshape(shape) * scale
-        return factor * (form.evaluate(spend, problem.gmv(spend)) - rhs) / scale
+        total = form.evaluate(spend, problem.gmv(spend))
+        if after is not None:
+            total += float(after @ problem.gmv_after(spend))
+        return factor * (total - rhs) / scale
 
     def gradient(z: np.ndarray) -> np.ndarray:
         spend = z.reshape(shape) * scale
-        return factor * (form.spend_coef + form.gmv_coef * problem.marginal_roas(spend)).ravel()
+        if not problem.carried:
+            return factor * (form.spend_coef + form.gmv_coef * problem.marginal_roas(spend)).ravel()
+        pulled = problem.gmv_gradient(spend, form.gmv_coef, after)
+        return factor * (form.spend_coef + pulled).ravel()
 
     return value, gradient
 

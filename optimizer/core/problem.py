@@ -52,13 +52,63 @@ class Problem:
         """GMV per effective yuan, shape (units, periods)."""
         return np.stack([u.gain for u in self.units])
 
+    @property
+    def carried(self) -> bool:
+        """Whether any unit carries spend over into later periods (adstock)."""
+        return any(u.carry is not None for u in self.units)
+
+    @property
+    def counts_carry_out(self) -> bool:
+        """Whether GMV after the plan's last period counts toward the objective."""
+        return self.carried and self.scenario.objective.count_carry_out
+
     def gmv(self, spend: np.ndarray) -> np.ndarray:
-        """True GMV of every unit and period at the given spend."""
-        return np.stack([u.gain * u.curve.value(s) for u, s in zip(self.units, spend, strict=True)])
+        """True GMV of every unit and period at the given spend (carry-over included)."""
+        return np.stack([u.gmv(s) for u, s in zip(self.units, spend, strict=True)])
+
+    def gmv_after(self, spend: np.ndarray) -> np.ndarray:
+        """GMV each unit's spend brings after the plan's last period (0 without adstock)."""
+        return np.array(
+            [
+                0.0 if u.carry is None else u.carry.after(u.curve, s)
+                for u, s in zip(self.units, spend, strict=True)
+            ]
+        )
+
+    def gmv_gradient(
+        self, spend: np.ndarray, per_gmv: np.ndarray, after: np.ndarray | None = None
+    ) -> np.ndarray:
+        """d/d spend of ``sum(per_gmv * gmv(spend)) + sum(after * gmv_after(spend))``, where
+        ``per_gmv`` is (units, periods) and ``after`` one weight per unit."""
+        out = np.empty_like(spend, dtype=float)
+        for i, (u, s) in enumerate(zip(self.units, spend, strict=True)):
+            if u.carry is None:
+                out[i] = per_gmv[i] * u.gain * u.curve.slope(s)
+            else:
+                tail = 0.0 if after is None else float(after[i])
+                out[i] = u.carry.gradient(u.curve, s, per_gmv[i], tail)
+        return out
 
     def marginal_roas(self, spend: np.ndarray) -> np.ndarray:
-        """d GMV / d spend of every unit and period at the given spend."""
-        return np.stack([u.gain * u.curve.slope(s) for u, s in zip(self.units, spend, strict=True)])
+        """d GMV / d spend of every unit and period: with carry-over, the GMV of every later
+        period (and after the plan, when it counts) that a yuan more in this one brings."""
+        if not self.carried:
+            return np.stack(
+                [u.gain * u.curve.slope(s) for u, s in zip(self.units, spend, strict=True)]
+            )
+        after = np.ones(len(self.units)) if self.counts_carry_out else None
+        return self.gmv_gradient(spend, np.ones_like(spend, dtype=float), after)
+
+    def objective_value(self, spend: np.ndarray) -> float:
+        """True objective at the spend: with carry-out counted, GMV after the plan too."""
+        value = self.objective.evaluate(spend, self.gmv(spend))
+        if self.counts_carry_out:
+            value += float(self.after_weights() @ self.gmv_after(spend))
+        return value
+
+    def after_weights(self) -> np.ndarray:
+        """What the objective counts per unit of GMV after the plan: as in the last period."""
+        return self.objective.gmv_coef[:, -1].astype(float)
 
     def unit_constant(self, attribute: str) -> np.ndarray:
         """A per-unit constant broadcast to (units, periods)."""

@@ -31,6 +31,7 @@ from optimizer.core.pwl import (
     build_program,
     clean,
     initial_grid,
+    mask_width,
     out_of_order,
     refine,
     segments,
@@ -59,7 +60,7 @@ class Search:
         self.limit = limit
         self.grid = initial_grid(problem)
         concave = np.array([u.curve.is_concave() for u in problem.units])
-        self.s_shaped = np.repeat(~concave[:, None], len(problem.periods), axis=1)
+        self.s_shaped = np.repeat(~concave[:, None], mask_width(problem), axis=1)
         self.ordered = self.s_shaped.copy()
         self.best: tuple[float, np.ndarray] | None = None
         self.duals: np.ndarray | None = None

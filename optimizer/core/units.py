@@ -7,10 +7,11 @@ normalised curve of the spend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from optimizer.core.carry import CarryMap, carry_map
 from optimizer.core.curves import Curve, cpm_by_period, per_period
 from optimizer.schema.channels import CurveChannel, KolChannel, PaidChannel, PrivateDomainChannel
 from optimizer.schema.curves import (
@@ -46,6 +47,13 @@ class Unit:
     counts_toward_cac: bool
     commission_rate: float = 0.0
     cpm_cny: np.ndarray | None = None
+    carry: CarryMap | None = None  # adstock: GMV of a period depends on earlier spend
+
+    def gmv(self, spend: np.ndarray) -> np.ndarray:
+        """GMV of each period at this unit's spend per period (carry-over included)."""
+        if self.carry is None:
+            return self.gain * self.curve.value(spend)
+        return self.carry.gmv(self.curve, spend)
 
 
 def per_unit(units: list[Unit], attribute: str, periods: int) -> np.ndarray:
@@ -63,14 +71,45 @@ def build_units(s: Scenario) -> list[Unit]:
             channel.seasonality if channel.seasonality is not None else s.seasonality, n, 1.0
         )
         if isinstance(channel, PaidChannel):
-            units.append(paid_unit(channel, season, n))
+            found = [paid_unit(channel, season, n)]
         elif isinstance(channel, KolChannel):
-            units.extend(kol_units(channel, season))
+            found = kol_units(channel, season)
         elif isinstance(channel, PrivateDomainChannel):
-            units.append(private_domain_unit(channel, season, n))
+            found = [private_domain_unit(channel, season, n)]
         else:
-            units.append(curve_unit(channel, season))
+            found = [curve_unit(channel, season)]
+        if channel.adstock is not None:
+            found = carried_units(channel, found, season, n)
+        units.extend(found)
     return units
+
+
+def carried_units(channel: object, units: list[Unit], season: np.ndarray, n: int) -> list[Unit]:
+    """A channel's units with its adstock: what a yuan buys is carried, priced as in the first
+    period for history (a paid channel carries impressions at its base CPM, a curve channel
+    spend over its CPM index), and the curve applies to the carried input."""
+    adstock = channel.adstock  # type: ignore[attr-defined]
+    tiers = getattr(channel, "tiers", None)
+    histories = [t.history_spend_cny for t in tiers] if tiers else [channel.history_spend_cny]  # type: ignore[attr-defined]
+    weights = adstock.weights(max(len(h) for h in histories) + n)
+    per_yuan = np.ones(n)
+    if isinstance(channel, PaidChannel):
+        cpm = cpm_by_period(channel.cpm.base_cny, channel.cpm.trend, n)
+        per_yuan = channel.cpm.base_cny / cpm
+    elif isinstance(channel, CurveChannel) and channel.cpm_index is not None:
+        per_yuan = 1.0 / per_period(channel.cpm_index, n, 1.0)
+    carried = []
+    for unit, history in zip(units, histories, strict=True):
+        gain = unit.gain / per_yuan if isinstance(channel, PaidChannel) else unit.gain
+        curve = unit.curve
+        if isinstance(channel, CurveChannel) and channel.cpm_index is not None:
+            curve, base_gain = response_curve(channel.model_copy(update={"cpm_index": None}), n)
+            gain = season * base_gain
+        history_input = np.asarray(history, dtype=float) * per_yuan[0]
+        before = adstock.order == "before_saturation"
+        mapped = carry_map(weights, before, per_yuan, history_input, gain, curve)
+        carried.append(replace(unit, curve=curve, gain=gain, carry=mapped))
+    return carried
 
 
 def paid_unit(c: PaidChannel, season: np.ndarray, n: int) -> Unit:

@@ -31,6 +31,7 @@ from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import ScalarFormatter
 
 from optimizer.core.problem import Problem, build_problem
+from optimizer.core.units import Unit
 from optimizer.results.plan import Plan
 from optimizer.results.whatif import Frontier, Sweep, Tornado
 from optimizer.schema.scenario import Scenario
@@ -220,6 +221,10 @@ def response_figure(problem: Problem, plan: Plan) -> Figure:
         top = max(2.0 * chosen[i].max(), 0.1 * per_period)
         top = min(top, float(problem.hi[i].max())) or 1.0
         xs = np.linspace(0.0, top, 120)
+        if unit.carry is not None:
+            _carried_curve(ax, unit, chosen[i])
+            ax.set_title(f"{names[i]}\nmarginal ROAS {_marginal(plan, unit.id)}", fontsize=8)
+            continue
         for t, period in enumerate(plan.periods):
             ys = unit.gain[t] * unit.curve.at(t).value(xs)
             ax.plot(xs / 1e6, ys / 1e6, color=colours[t], linewidth=1, label=period)
@@ -235,6 +240,22 @@ def response_figure(problem: Problem, plan: Plan) -> Figure:
     for ax in axes.flat[len(units) :]:
         ax.set_visible(False)
     return fig
+
+
+def _carried_curve(ax: Axes, unit: Unit, chosen: np.ndarray) -> None:
+    """A unit with carry-over: GMV over all the plan's periods as its whole spend path is
+    scaled from 0 to twice the plan's (one period's GMV depends on earlier spend, so there is
+    no curve per period), with the plan's point."""
+    total = float(chosen.sum())
+    shape = chosen / total if total > 0 else np.full(len(chosen), 1.0 / len(chosen))
+    top = 2.0 * total if total > 0 else 1.0
+    xs = np.linspace(0.0, top, 60)
+    ys = np.array([float(np.sum(unit.gmv(x * shape))) for x in xs])
+    ax.plot(xs / 1e6, ys / 1e6, color="C0", linewidth=1.2, label="whole plan, scaled")
+    ax.plot(total / 1e6, float(np.sum(unit.gmv(chosen))) / 1e6, "o", color="C3")
+    ax.set_xlabel(f"spend over the plan ({MILLION})", fontsize=8)
+    ax.set_ylabel(f"GMV over the plan, carry-over included ({MILLION})", fontsize=7)
+    ax.tick_params(labelsize=7)
 
 
 def _marginal(plan: Plan, unit: str) -> str:

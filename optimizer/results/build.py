@@ -117,7 +117,8 @@ def build_plan(
     return Plan(
         **header,
         **breakdown,
-        objective_value=problem.objective.evaluate(spend, tables.gmv),
+        objective_value=problem.objective_value(spend),
+        carry_over=_carry_over(problem, spend),
         gross_profit_cny=_gross_profit(problem, breakdown["total"], spend),
         activation_costs_cny=problem.activation_cost(spend),
         rules=[
@@ -201,6 +202,31 @@ def _breakdown(problem: Problem, tables: _Tables) -> dict[str, Any]:
         by_period=dict(zip(s.periods, by_period, strict=True)),
         total=total,
     )
+
+
+def _carry_over(problem: Problem, spend: np.ndarray) -> dict[str, Any] | None:
+    """GMV after the plan from its spend, and GMV in it from spend before it, per channel
+    (None when no channel has adstock)."""
+    if not problem.carried:
+        return None
+    channels = problem.scenario.channel_ids()
+    after = problem.gmv_after(spend)
+    history = problem.gmv(np.zeros_like(spend)).sum(axis=1)  # what no spend in the plan gets
+    unit_channel = np.array([u.channel for u in problem.units])
+    by_channel = {
+        c: {
+            "gmv_after_cny": float(np.sum(after[unit_channel == c])),
+            "gmv_from_history_cny": float(np.sum(history[unit_channel == c])),
+        }
+        for c in channels
+        if any(u.channel == c and u.carry is not None for u in problem.units)
+    }
+    return {
+        "counted_in_objective": problem.counts_carry_out,
+        "gmv_after_cny": float(np.sum(after)),
+        "gmv_from_history_cny": float(np.sum(history)),
+        "by_channel": by_channel,
+    }
 
 
 def _gross_profit(problem: Problem, total: Metrics, spend: np.ndarray) -> float | None:

@@ -74,9 +74,4 @@ def channel_curves(scenario: Scenario, spend: SpendTable, points: int = 41) -> l
 
 def _gmv(units: list[Unit], rows: list[int], block: np.ndarray) -> float:
     """GMV of the given unit rows at a (rows x periods) spend block, on the true curves."""
-    return float(
-        sum(
-            np.sum(units[i].gain * units[i].curve.value(s))
-            for i, s in zip(rows, block, strict=True)
-        )
-    )
+    return float(sum(np.sum(units[i].gmv(s)) for i, s in zip(rows, block, strict=True)))

@@ -117,6 +117,11 @@ class Plan:
     # and the one-line verdict on it; None on plans
     split: dict[str, Any] | None = None
     verdict: str | None = None
+    # channels with adstock only: GMV after the plan's last period that its spend brings, GMV
+    # in the plan's periods that spend before the plan brings, and whether the objective
+    # counts the former ({counted_in_objective, gmv_after_cny, gmv_from_history_cny,
+    # by_channel: {id: {gmv_after_cny, gmv_from_history_cny}}}); None without adstock
+    carry_over: dict[str, Any] | None = None
 
     @property
     def is_feasible(self) -> bool:
