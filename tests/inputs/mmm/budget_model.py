@@ -1,7 +1,7 @@
-"""budgetopt's weekly GMV of an imported curve channel, written out from the schema's formulas
-(optimizer/schema/curves.py, carry.py) as the core computes it: the importers' tests compare
-it with each source's own numbers. When ``optimizer.core.problem.build_problem`` has the
-carry-over, ``core_gmv`` asks it too."""
+"""budgetopt's weekly GMV of an imported scenario, two ways: written out here from the schema's
+formulas (optimizer/schema/curves.py, carry.py), and asked of the core
+(``optimizer.core.problem.build_problem(scenario).gmv``); the importers' tests compare both
+with each source's own numbers."""
 
 from __future__ import annotations
 
@@ -55,42 +55,24 @@ def channel_gmv(scenario: Scenario, channel_id: str, plan_spend: np.ndarray) -> 
     return response_gmv(channel.response, carried)
 
 
-def core_gmv(
-    scenario: Scenario, spend_by_channel: dict[str, np.ndarray]
-) -> dict[str, np.ndarray] | None:
-    """The core's in-window GMV per channel when build_problem(...).gmv exists, else None."""
-    try:
-        from optimizer.core.problem import build_problem
-    except ImportError:
-        return None
-    if not _core_has_carry_over(build_problem):
-        return None
-    problem = build_problem(scenario)
+def core_gmv(scenario: Scenario, spend_by_channel: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The core's in-window GMV per channel (``build_problem(...).gmv``, carry-in included)."""
+    from optimizer.core.problem import build_problem
+
     spend = np.array([spend_by_channel[c.id] for c in scenario.channels], dtype=float)
-    gmv = np.asarray(problem.gmv(spend))
+    gmv = np.asarray(build_problem(scenario).gmv(spend))
     return {c.id: gmv[i] for i, c in enumerate(scenario.channels)}
 
 
-def _core_has_carry_over(build_problem) -> bool:
-    """Whether the core counts a channel's history: zero spend after a week of history sells."""
-    probe = Scenario.model_validate(
-        {
-            "version": "1",
-            "name": "probe",
-            "periods": ["W1"],
-            "budget": {"total_cny": 1.0},
-            "objective": {"kind": "max_gmv"},
-            "channels": [
-                {
-                    "id": "c",
-                    "kind": "curve",
-                    "response": {"type": "linear", "roas": 1.0},
-                    "aov_cny": 1.0,
-                    "adstock": {"type": "geometric", "decay": 0.5, "max_lag": 1},
-                    "history_spend_cny": [10.0],
-                }
-            ],
-        }
-    )
-    problem = build_problem(probe)
-    return hasattr(problem, "gmv") and float(np.sum(problem.gmv(np.zeros((1, 1))))) > 0
+def assert_gmv(
+    scenario: Scenario,
+    spend_by_channel: dict[str, np.ndarray],
+    expected_by_channel: dict[str, np.ndarray],
+    rtol: float = 1e-9,
+) -> None:
+    """Both the formulas written out here and the core give the expected weekly GMV."""
+    core = core_gmv(scenario, spend_by_channel)
+    for cid, expected in expected_by_channel.items():
+        own = channel_gmv(scenario, cid, spend_by_channel[cid])
+        np.testing.assert_allclose(own, expected, rtol=rtol, atol=0, err_msg=f"{cid}: formulas")
+        np.testing.assert_allclose(core[cid], expected, rtol=rtol, atol=0, err_msg=f"{cid}: core")

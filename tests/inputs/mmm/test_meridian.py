@@ -9,7 +9,7 @@ import json
 import meridian_reference as meridian
 import numpy as np
 import pytest
-from budget_model import channel_gmv
+from budget_model import assert_gmv, channel_gmv
 from conftest import FIXTURES
 from netcdf_files import altered, set_json
 
@@ -45,12 +45,15 @@ def test_imported_curves_give_meridians_contribution():
     plan = np.array(expected["plan_spend_cny"])
     own = np.array(expected["contribution_cny"])
     reference = meridian.contribution(meridian.load(MODEL), plan)
-    _, gmv = _imported(plan)
-    for g, geo in enumerate(expected["geos"]):
-        for m, channel in enumerate(expected["channels"]):
-            got = gmv[f"{channel}-{geo}"]
-            np.testing.assert_allclose(got, reference[g, :, m], rtol=1e-9)
-            np.testing.assert_allclose(got, own[g, :, m], rtol=1e-5)  # Meridian: float32
+    scenario, _ = _imported(plan)
+    pairs = [(g, m) for m in range(len(expected["channels"])) for g in range(len(expected["geos"]))]
+    ids = [f"{expected['channels'][m]}-{expected['geos'][g]}" for g, m in pairs]
+    spend = {cid: plan[g, :, m] for cid, (g, m) in zip(ids, pairs, strict=True)}
+    assert_gmv(
+        scenario, spend, {cid: reference[g, :, m] for cid, (g, m) in zip(ids, pairs, strict=True)}
+    )
+    own_numbers = {cid: own[g, :, m] for cid, (g, m) in zip(ids, pairs, strict=True)}
+    assert_gmv(scenario, spend, own_numbers, rtol=1e-5)  # Meridian computes in float32
 
 
 def test_another_spend_path_matches_too():

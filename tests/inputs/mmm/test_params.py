@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from budget_model import channel_gmv
+from budget_model import assert_gmv, channel_gmv
 from conftest import FIXTURES
 
 from optimizer.errors import ScenarioError
@@ -51,6 +51,7 @@ def test_csv_curves_give_the_documented_formulas():
     r = 900_000 * (1 - np.exp(-search / 260_000)) / (1 + np.exp(-search / 260_000))
     expected = [r[t] + 0.5 * r[t - 1] + 0.25 * r[t - 2] for t in (2, 3, 4)]
     np.testing.assert_allclose(channel_gmv(scenario, "search", plan), expected, rtol=1e-12)
+    assert_gmv(scenario, dict.fromkeys(scenario.channel_ids(), plan), {"search": expected})
 
 
 def test_yaml_rows_read_like_csv_rows():

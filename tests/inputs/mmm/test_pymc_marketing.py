@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from budget_model import channel_gmv, core_gmv
+from budget_model import assert_gmv
 from conftest import FIXTURES
 from netcdf_files import altered, set_json
 
@@ -37,9 +37,13 @@ def test_imported_curves_give_pymc_marketings_contribution(name):
     plan = np.array(expected["plan_spend_cny"])
     scenario = _scenario(name, len(plan))
     assert scenario.channel_ids() == expected["channels"]
-    for i, cid in enumerate(expected["channels"]):
-        got = channel_gmv(scenario, cid, plan[:, i])
-        np.testing.assert_allclose(got, np.array(expected["contribution_cny"])[:, i], rtol=1e-9)
+    contribution = np.array(expected["contribution_cny"])
+    channels = expected["channels"]
+    assert_gmv(
+        scenario,
+        {cid: plan[:, i] for i, cid in enumerate(channels)},
+        {cid: contribution[:, i] for i, cid in enumerate(channels)},
+    )
 
 
 def test_scaling_is_undone_into_cny():
@@ -70,19 +74,6 @@ def test_the_posterior_draws_stay_available_for_ranges():
         "pymc-marketing", FIXTURES / "pymc_geometric_logistic.nc", ImportOptions(weeks=4)
     )
     assert "posterior means of 80 draws" in doc["description"]
-
-
-def test_the_core_gives_the_same_gmv_when_it_has_carry_over():
-    expected = _expected("pymc_delayed_hill_after")
-    plan = np.array(expected["plan_spend_cny"])
-    scenario = _scenario("pymc_delayed_hill_after", len(plan))
-    core = core_gmv(scenario, {c: plan[:, i] for i, c in enumerate(expected["channels"])})
-    if core is None:
-        pytest.skip("optimizer.core.problem.build_problem(...).gmv has no carry-over yet")
-    for i, cid in enumerate(expected["channels"]):
-        np.testing.assert_allclose(
-            core[cid], np.array(expected["contribution_cny"])[:, i], rtol=1e-9
-        )
 
 
 def _problem(path) -> str:
