@@ -231,3 +231,12 @@ class MeridianModel:
             expected = "finite numbers" if signed else "numbers > 0" if positive else "numbers >= 0"
             raise fail(self.source, f"constant_data.{name}", f"expected {expected}")
         return values
+
+
+def posterior_draws(path: Path) -> dict[str, np.ndarray]:
+    """Every posterior draw of the Hill and adstock parameters (chain x draw x ...), by
+    Meridian's variable name: kept in the export for ranges (P10 / P90) later."""
+    data = open_inference_file(path)
+    MeridianModel(data)  # the same checks as an import
+    names = ("alpha_m", "ec_m", "slope_m", "beta_gm")
+    return {name: data.variable("posterior", name).to_numpy() for name in names}

@@ -59,7 +59,7 @@ def import_robyn(path: Path, options: ImportOptions) -> dict[str, Any]:
     dropped = [model.spends[i] for i, c in enumerate(channels) if c is None]
     description = (
         f"Imported from Robyn model {model.select_model} ({model.version_text}), "
-        f"{model.adstock} adstock, inflexion rule of Robyn {model.rule}."
+        f"{model.adstock} adstock, Hill inflexion by its '{model.rule}' rule."
     )
     if dropped:
         description += f" Left out (coefficient 0): {', '.join(dropped)}."

@@ -107,3 +107,10 @@ def test_a_broken_file_names_the_field(tmp_path):
     )
     pymc = _problem(FIXTURES / "pymc_geometric_logistic.nc")
     assert pymc.startswith("attrs.source: expected 'meridian'") and "PyMC-Marketing" in pymc
+
+
+def test_the_posterior_draws_stay_available_for_ranges():
+    from optimizer.inputs.mmm.meridian import posterior_draws
+
+    draws = posterior_draws(MODEL)
+    assert draws["beta_gm"].shape == (2, 50, 2, 2) and draws["alpha_m"].shape == (2, 50, 2)

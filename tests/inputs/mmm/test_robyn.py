@@ -80,7 +80,7 @@ def test_imported_curves_give_robyns_response(name, rule):
 def test_zero_coefficient_and_organic_channels_are_left_out():
     doc = import_model("robyn", FIXTURES / "robyn_geometric_v3_12.json", ImportOptions(weeks=4))
     assert [c["id"] for c in doc["channels"]] == ["tv_S", "facebook_S", "search_S"]
-    assert "ooh_S" in doc["description"] and "Robyn max" in doc["description"]
+    assert "ooh_S" in doc["description"] and "'max' rule" in doc["description"]
     facebook = doc["channels"][1]
     assert facebook["name"] == "facebook_S (facebook_I)"
     assert facebook["adstock"] == {"type": "geometric", "decay": 0.17, "max_lag": 104 + 4 - 1}
