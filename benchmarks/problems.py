@@ -63,8 +63,11 @@ def weekly(
     s_shaped: bool = False,
     bounds: bool = True,
     rules: list[dict] | None = None,
+    carry: bool = False,
 ) -> Scenario:
-    """A seeded weekly scenario of ``channels`` paid channels and the given rules."""
+    """A seeded weekly scenario of ``channels`` paid channels and the given rules; with
+    ``carry``, every channel has geometric adstock (decay 0.2-0.6, 4-8 weeks, normalised)
+    and four weeks of history at today's spend."""
     rng = np.random.default_rng(seed)
     demand, cpm = demand_index(), cpm_index()
     today = rng.uniform(0.5, 1.5, channels)
@@ -99,11 +102,21 @@ def weekly(
             lo_ratio, hi_ratio = rng.uniform(0.15, 0.5), rng.uniform(1.8, 3.5)
             channel["period_min_spend_cny"] = (lo_ratio * weekly_today).round(2).tolist()
             channel["period_max_spend_cny"] = (hi_ratio * weekly_today).round(2).tolist()
+        if carry:
+            channel["adstock"] = {
+                "type": "geometric",
+                "decay": round(float(rng.uniform(0.2, 0.6)), 4),
+                "max_lag": int(rng.integers(4, 9)),
+                "normalize": True,
+            }
+            channel["history_spend_cny"] = [round(x0, 2)] * 4
         rows.append(channel)
     return Scenario.model_validate(
         {
             "version": "1",
-            "name": f"weekly {channels} x {WEEKS}" + (" S-shaped" if s_shaped else ""),
+            "name": f"weekly {channels} x {WEEKS}"
+            + (" S-shaped" if s_shaped else "")
+            + (" with carry-over" if carry else ""),
             "periods": [f"W{w + 1:02d}" for w in range(WEEKS)],
             "seasonality": demand.round(6).tolist(),
             "budget": {"total_cny": BUDGET},

@@ -13,7 +13,7 @@ from optimizer.core.checks import SolveResult
 from optimizer.core.diagnosis import diagnose
 from optimizer.core.dual import solve_dual
 from optimizer.core.engine import Progress, optimise
-from optimizer.core.nlp import MAX_NLP_CELLS, is_smooth, solve_nlp
+from optimizer.core.nlp import MAX_POLISH_CELLS, is_smooth, solve_nlp
 from optimizer.core.numbers import check_numbers
 from optimizer.core.problem import Problem, build_problem
 from optimizer.core.solvers import available_solvers, get_solver
@@ -223,8 +223,8 @@ def choose_method(problem: Problem) -> tuple[str, str]:
         return "lp", "lp: S-shaped or piecewise curves need breakpoints"
     if problem.switches:
         return "lp", "lp: whether a channel is used at all needs binaries"
-    if cells > MAX_NLP_CELLS:
-        return "lp", f"lp: {cells} cells is too many for SLSQP (at most {MAX_NLP_CELLS})"
+    if cells > MAX_POLISH_CELLS:
+        return "lp", f"lp: {cells} cells is too many for SLSQP (at most {MAX_POLISH_CELLS})"
     if any(row.kind == "gmv_share" for row in problem.rows):
         return "lp", "lp: share rules can make the problem non-convex, lp proves its gap"
     return "nlp", f"nlp: {cells} cells, smooth concave curves, convex rules"

@@ -31,6 +31,7 @@ from dataclasses import replace
 import numpy as np
 
 from optimizer.core.branch import Branching
+from optimizer.core.chains import ChainLagrangian, reason_not_separable
 from optimizer.core.checks import SolveResult, broken_rows, objective_value, relative_gap
 from optimizer.core.forms import CellForm
 from optimizer.core.lagrangian import Lagrangian, OutOfTime, cell_bound
@@ -44,7 +45,9 @@ def reason_not_applicable(problem: Problem) -> str | None:
     if problem.switches:
         return "whether a channel is used at all needs binaries"
     if problem.carried:
-        return "carry-over (adstock) links a channel's periods: not yet separable here"
+        reason = reason_not_separable(problem)
+        if reason is not None:
+            return reason
     for unit in problem.units:
         if not (unit.curve.is_strictly_concave() or unit.curve.is_s_shaped()):
             return f"{unit.id} has a {unit.curve.family} curve, not strictly concave"
@@ -71,7 +74,7 @@ def solve_dual(
     reason = reason_not_applicable(problem)
     if reason is not None:
         return None, reason
-    dual = Lagrangian(problem, deadline)
+    dual = ChainLagrangian(problem, deadline) if problem.carried else Lagrangian(problem, deadline)
     if dual.infeasible:
         return None, f"the rules leave no plan ({dual.infeasible})"
     try:
@@ -83,6 +86,8 @@ def solve_dual(
     bound_scaled, _, x = dual.evaluate(lam)
     bound_scaled += dual.rounding(lam, x)
     how = f"Lagrangian bound over {len(dual.b)} coupling rows"
+    if isinstance(dual, ChainLagrangian):
+        how += f", a chain over {len(problem.periods)} periods per unit"
     return _certified(problem, dual, x, lam, bound_scaled, tolerance, started, iterations, how)
 
 
@@ -108,6 +113,8 @@ def _certified(
     value = objective_value(problem, spend)
     bound = dual.sign * bound_scaled * dual.scale
     gap = relative_gap(problem, bound, value)
+    if not np.isfinite(gap):
+        return None, f"its bound is not a number ({how}): no gap can be proven"
     if gap > tolerance:
         return None, f"its proven gap {gap:.2g} ({how}) is above the tolerance {tolerance:g}"
     result = SolveResult(

@@ -29,7 +29,8 @@ from optimizer.core.curves import SMOOTH_CONCAVE
 from optimizer.core.forms import LinearForm, Row
 from optimizer.core.problem import Problem
 
-MAX_NLP_CELLS = 300  # SLSQP's dense QP steps grow with the cube of the cell count
+MAX_NLP_CELLS = 400  # SLSQP's dense QP steps grow with the cube of the cell count: --solver nlp
+MAX_POLISH_CELLS = 300  # ... and as a polish of every LP plan or auto's choice, fewer still
 
 
 def is_smooth(problem: Problem) -> bool:
@@ -44,7 +45,7 @@ def is_smooth(problem: Problem) -> bool:
 
 def is_polishable(problem: Problem) -> bool:
     """Small and smooth: SLSQP is fast and exact there."""
-    small = len(problem.units) * len(problem.periods) <= MAX_NLP_CELLS
+    small = len(problem.units) * len(problem.periods) <= MAX_POLISH_CELLS
     return small and is_smooth(problem) and not problem.switches
 
 

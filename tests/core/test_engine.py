@@ -396,7 +396,7 @@ def test_a_plan_whose_gap_stays_above_tolerance_is_feasible_not_optimal(
     import optimizer.core.nlp as nlp
 
     monkeypatch.setattr(engine, "MAX_ROUNDS", 1)
-    monkeypatch.setattr(nlp, "MAX_NLP_CELLS", 0)
+    monkeypatch.setattr(nlp, "MAX_POLISH_CELLS", 0)
     s = scenario([exponential("a", 500, 40), exponential("b", 300, 20)], budget=100)
     result = plan(s, solver=solver, tolerance=1e-9)
     assert result.status == "feasible"
