@@ -10,6 +10,7 @@ from api.routes import (
     health,
     jobs,
     keys,
+    model_imports,
     plans,
     scenarios,
     whatif,
@@ -18,6 +19,7 @@ from api.routes import (
 ROUTERS = (
     health.router,
     scenarios.router,
+    model_imports.router,
     plans.router,
     evaluations.router,
     comparisons.router,

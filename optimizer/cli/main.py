@@ -4,6 +4,7 @@ plan, evaluate, validate and schema (``cli.plan``), batch (``cli.batch``), sweep
 (``cli.whatif``) and compare (``cli.compare``); what they share is in ``cli.common`` (exit
 codes, options) and ``cli.guard`` (stdout is for data). ``api.cli`` adds serve and keys to this
 ``app``, and imports from here the names its own commands need. Exit codes: ``cli.common``.
+import (``cli.importer``) writes a scenario from a media-mix model's curves.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from optimizer.cli.batch import batch
 from optimizer.cli.common import EXIT_BAD_INPUT, EXIT_OK
 from optimizer.cli.compare import compare
 from optimizer.cli.guard import emit_data, run_guarded
+from optimizer.cli.importer import import_curves
 from optimizer.cli.plan import evaluate, plan, schema, validate
 from optimizer.cli.versions import versions
 from optimizer.cli.whatif import frontier, sweep
@@ -65,6 +67,7 @@ def _global_options(
 # In this order in --help: one file, many files, then the what-ifs.
 for command in (plan, evaluate, batch, validate, schema, sweep, frontier, compare):
     app.command()(command)
+app.command("import")(import_curves)
 
 
 def main() -> None:

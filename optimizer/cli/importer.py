@@ -1,0 +1,106 @@
+"""budgetopt import: a media-mix model's response curves as a scenario file (YAML)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from optimizer.cli.common import EXIT_BAD_INPUT, EXIT_OK, OutOpt, fail, schema_choices, write_output
+from optimizer.errors import ScenarioError
+from optimizer.inputs.mmm import (
+    DEFAULT_AOV_CNY,
+    DEFAULT_WEEKS,
+    SOURCES,
+    ImportOptions,
+    import_model,
+)
+from optimizer.schema.scenario import MAX_PERIODS, Objective
+
+Source = StrEnum("Source", {name.replace("-", "_"): name for name in SOURCES})
+Source.__doc__ = "Where the curves come from."
+ObjectiveKind = StrEnum("ObjectiveKind", {k: k for k in schema_choices(Objective, "kind")})
+ObjectiveKind.__doc__ = "What the plan optimises (objective.kind)."
+
+SourceArg = Annotated[
+    Source,
+    typer.Argument(
+        help="robyn: the JSON of robyn_write() (with add_data); pymc-marketing: a file of "
+        "MMM.save(); meridian: the NetCDF export described in README.md; params: a CSV or "
+        "YAML of curve parameters, one row per channel."
+    ),
+]
+ModelArg = Annotated[Path, typer.Argument(help="The model file.")]
+
+
+def import_curves(
+    source: SourceArg,
+    model_file: ModelArg,
+    out: OutOpt = None,
+    weeks: Annotated[
+        int, typer.Option(min=1, max=MAX_PERIODS, help="Weeks the plan covers (W01, W02, ...).")
+    ] = DEFAULT_WEEKS,
+    periods: Annotated[
+        str | None,
+        typer.Option(help="Period names instead of --weeks, comma-separated: 2026-W01,2026-W02"),
+    ] = None,
+    budget_cny: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01,
+            help="Total budget of the plan, CNY (default: the model's mean weekly spend "
+            "times the weeks).",
+        ),
+    ] = None,
+    aov_cny: Annotated[
+        float,
+        typer.Option(
+            min=0.01,
+            help="Average order value, CNY, of every channel: a media-mix model gives GMV, not "
+            "orders, so this only sets orders and CAC (new customers); "
+            f"default {DEFAULT_AOV_CNY:g}.",
+        ),
+    ] = DEFAULT_AOV_CNY,
+    objective: Annotated[
+        ObjectiveKind, typer.Option(help="What the plan optimises.")
+    ] = ObjectiveKind.max_gmv,  # type: ignore[attr-defined]
+    gmv_target_cny: Annotated[
+        float | None, typer.Option(min=0.01, help="GMV to reach (needed for min_spend).")
+    ] = None,
+    gross_margin: Annotated[
+        float | None, typer.Option(min=0.0001, max=0.9999, help="Gross margin (for max_profit).")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Scenario name (default: from the model).")
+    ] = None,
+) -> None:
+    """Import a media-mix model's response curves (Robyn, PyMC-Marketing, Meridian, or plain
+    curve parameters) as a scenario file: one curve channel per paid channel, in CNY, with its
+    carry-over and the model's last weeks of spend as history.
+
+    The YAML goes to stdout unless --out; messages to stderr.
+    Example: budgetopt import robyn RobynModel-1_2_3.json --weeks 52 -o plan.yaml
+    """
+    names = tuple(p.strip() for p in periods.split(",") if p.strip()) if periods else ()
+    options = ImportOptions(
+        weeks=len(names) or weeks,
+        period_names=names,
+        budget_total_cny=budget_cny,
+        aov_cny=aov_cny,
+        objective=objective.value,
+        gmv_target_cny=gmv_target_cny,
+        gross_margin=gross_margin,
+        name=name,
+    )
+    try:
+        document = import_model(source.value, model_file, options)
+    except ScenarioError as exc:
+        fail(str(exc), EXIT_BAD_INPUT)
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    write_output(text, out)
+    channels = len(document["channels"])
+    typer.echo(f"imported {channels} channel(s) from {source.value} {model_file}", err=True)
+    raise typer.Exit(EXIT_OK)
