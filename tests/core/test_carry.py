@@ -239,3 +239,18 @@ def test_bad_carry_over_is_refused_naming_the_field(channel: dict, where: str, w
         validate_scenario(data, "s.yaml")
     text = str(caught.value)
     assert where in text and words in text, text
+
+
+def test_a_carried_plan_is_the_same_over_http_and_from_python(database_url: str) -> None:
+    from api_helpers import running_api
+
+    data = json.loads(scenario([carried(GEOMETRIC, history_spend_cny=[60])], 200).model_dump_json())
+    data["periods"] = ["w1", "w2"]
+    with running_api(database_url) as api:
+        answer = api.call("POST", "/v1/plans", json={"scenario": data})
+        assert answer.status_code == 201, answer.text
+        result = answer.json()["result"]
+    here = json.loads(to_json(plan(validate_scenario(data, "body"))))
+    assert result["carry_over"] == here["carry_over"]
+    assert result["spend"] == here["spend"]
+    assert result["spend"]["c"]["w1"] == pytest.approx((200 + 100 * math.log(2) - 30) / 1.5)
