@@ -236,3 +236,105 @@ def _rule_value_errors(rule: Rule, loc: Loc, kinds: dict[str, str]) -> Iterator[
                     f"commission_cap applies to KOL channels, got '{cid}', a {kinds[cid]} "
                     f"channel; KOL channels: {kol_ids}",
                 )
+
+
+def calendar_rule_errors(
+    rules: list[Rule], channels: list[Channel], periods: list[str]
+) -> Iterator[InitErrorDetails]:
+    """Pacing and flighting rules: a limit given, one amount per burst, and dark periods that
+    no minimum, lock or burst of the same channel contradicts."""
+    dark: dict[tuple[str, str], int] = {}  # (channel, period) -> index of the dark rule
+    for i, rule in enumerate(rules):
+        if rule.kind == "ramp_limit" and rule.max_change is None and rule.max_change_cny is None:
+            yield error_at(
+                ("rules", i), "ramp_limit needs max_change or max_change_cny; got neither"
+            )
+        if rule.kind == "locked_burst" and (rule.per_period_cny is None) == (
+            rule.total_cny is None
+        ):
+            yield error_at(
+                ("rules", i), "locked_burst needs exactly one of per_period_cny and total_cny"
+            )
+        if rule.kind == "dark":
+            for cid in _scope(rule, channels):
+                for p in rule.periods:
+                    dark.setdefault((cid, p), i)
+    for k, c in enumerate(channels):
+        yield from _dark_channel_errors(c, k, dark, periods)
+    for i, rule in enumerate(rules):
+        if rule.kind == "locked_burst":
+            yield from _burst_errors(rule, i, channels, dark, periods)
+
+
+def _scope(rule: Rule, channels: list[Channel]) -> list[str]:
+    """The channel ids a rule covers (its channels and groups; all when it names none)."""
+    if rule.channels is None and not rule.groups:
+        return [c.id for c in channels]
+    return [
+        c.id
+        for c in channels
+        if c.id in (rule.channels or []) or any(g in rule.groups for g in c.groups)
+    ]
+
+
+def _dark_channel_errors(
+    c: Channel, k: int, dark: dict[tuple[str, str], int], periods: list[str]
+) -> Iterator[InitErrorDetails]:
+    """A channel's minimums against its dark periods."""
+    minimum = c.period_min_spend_cny
+    lows = minimum if isinstance(minimum, list) else [minimum] * len(periods)
+    for t, p in enumerate(periods):
+        if (c.id, p) in dark and t < len(lows) and lows[t] > 0:
+            i = dark[(c.id, p)]
+            yield error_at(
+                ("rules", i, "periods"),
+                f"{c.id} is dark in {p} but channels[{k}].period_min_spend_cny asks for at "
+                f"least {lows[t]:,.0f} CNY there; lower that minimum in {p} (by window or "
+                "period) or drop the dark period",
+            )
+    if all((c.id, p) in dark for p in periods):
+        for field in ("min_spend_cny", "locked_spend_cny"):
+            value = getattr(c, field)
+            if value:
+                yield error_at(
+                    ("channels", k, field),
+                    f"{c.id} is dark in every period (rules[{dark[(c.id, periods[0])]}]) but "
+                    f"{field} is {value:,.0f} CNY",
+                )
+
+
+def _burst_errors(
+    rule: Rule,
+    i: int,
+    channels: list[Channel],
+    dark: dict[tuple[str, str], int],
+    periods: list[str],
+) -> Iterator[InitErrorDetails]:
+    """A burst on dark periods, or above what its channels may spend in a period."""
+    amount = rule.per_period_cny if rule.per_period_cny is not None else rule.total_cny
+    scope = _scope(rule, channels)
+    every_dark = all((cid, p) in dark for cid in scope for p in rule.periods)
+    if amount and every_dark:
+        yield error_at(
+            ("rules", i, "periods"),
+            f"locked_burst of {amount:,.0f} CNY falls on periods where its channels are dark "
+            f"(rules[{dark[(scope[0], rule.periods[0])]}]); both define the same weeks",
+        )
+        return
+    if rule.per_period_cny is None:
+        return
+    caps = [c.period_max_spend_cny for c in channels if c.id in scope]
+    if any(cap is None for cap in caps):
+        return
+    for p in rule.periods:
+        t = periods.index(p) if p in periods else None
+        if t is None:
+            continue
+        room = sum(cap[t] if isinstance(cap, list) else cap for cap in caps)  # type: ignore[misc]
+        if rule.per_period_cny > room:
+            yield error_at(
+                ("rules", i, "per_period_cny"),
+                f"{rule.per_period_cny:,.0f} CNY in {p} is above what its channels may spend "
+                f"there (period_max_spend_cny: {room:,.0f})",
+            )
+            return

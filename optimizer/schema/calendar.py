@@ -1,0 +1,219 @@
+"""The calendar of a scenario: ISO weeks with their dates, and campaign windows named once.
+
+A period named like ``2026-W23`` is ISO week 23 of 2026, Monday 2026-06-01 to Sunday
+2026-06-07 (``date.fromisocalendar``); ISO years have 52 or 53 weeks and a week belongs to the
+year of its Thursday, so 2026-W01 starts on Monday 2025-12-29. A window (618, 双11, 12.12,
+Spring Festival) is named once, by dates or by periods, and used wherever a period goes: in
+per-period values (``{default: 1.0, windows: {"618": 1.8}}``) and in rules' ``periods``.
+A week belongs to a window by dates when at least ``week_overlap_days`` (default 1: any) of its
+seven days fall inside the window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+
+from optimizer.schema.fields import Id, StrictModel
+
+WEEK_NAME = re.compile(r"^(\d{4})-W(\d{2})$")
+DAY_NAME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+DAY_OR_WEEK = r"^\d{4}-(W\d{2}|\d{2}-\d{2})$"
+
+
+def _as_text(value: Any) -> Any:
+    """YAML reads an unquoted 2026-05-25 as a date: take it as its ISO text."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+DayOrWeek = Annotated[
+    str,
+    BeforeValidator(_as_text),
+    Field(
+        pattern=DAY_OR_WEEK,
+        description="A date (2026-05-25) or an ISO week (2026-W22: Monday to Sunday).",
+    ),
+]
+
+
+class IsoWeekRange(StrictModel):
+    """ISO weeks from one week to another, both included: 2026-W01 to 2026-W53."""
+
+    from_: DayOrWeek = Field(alias="from", description="First week (or a date in it).")
+    to: DayOrWeek = Field(description="Last week (or a date in it).")
+
+
+class IsoWeeks(StrictModel):
+    """``periods`` as a range of ISO weeks, named ``2026-W01`` ...; each week's dates known."""
+
+    iso_weeks: IsoWeekRange
+
+
+class Window(StrictModel):
+    """A campaign or holiday window (618, 双11, Spring Festival), by dates or by periods."""
+
+    id: Id = Field(description="Name used in per-period values and rules, e.g. '618'.")
+    name: str | None = Field(None, max_length=200, description="Display name; any language.")
+    from_: DayOrWeek | None = Field(
+        None, alias="from", description="First day (or ISO week); needs ISO-week periods."
+    )
+    to: DayOrWeek | None = Field(None, description="Last day (or ISO week), included.")
+    periods: list[str] | None = Field(
+        None, description="The periods it covers, by name (instead of from/to)."
+    )
+
+
+class Calendar(StrictModel):
+    """Windows named once and used by per-period values and rules."""
+
+    windows: list[Window] = Field(default_factory=list, max_length=200)
+    week_overlap_days: int = Field(
+        1,
+        ge=1,
+        le=7,
+        description="A week belongs to a window by dates when at least this many of its 7 days "
+        "fall inside it (1: any overlap; 4: most of the week).",
+    )
+
+
+class ByWindow(StrictModel):
+    """A per-period value by window: a default, then windows, then single periods override."""
+
+    default: float = Field(description="The value of every period not named below.")
+    windows: dict[str, float] = Field(
+        default_factory=dict, description="Value in each period of a window, by window id."
+    )
+    periods: dict[str, float] = Field(
+        default_factory=dict, description="Value of single periods, by name; wins over windows."
+    )
+
+
+def parse_day(text: str) -> dt.date:
+    """A date from ``2026-05-25``, or the Monday of an ISO week ``2026-W22``."""
+    week = WEEK_NAME.match(text)
+    if week:
+        return week_monday(text)
+    day = DAY_NAME.match(text)
+    if not day:
+        raise ValueError(f"expected a date like 2026-05-25 or a week like 2026-W22, got {text!r}")
+    try:
+        return dt.date(*(int(g) for g in day.groups()))
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a date: {exc}") from None
+
+
+def week_monday(name: str) -> dt.date:
+    """Monday of the ISO week ``YYYY-Www``; a week the year does not have is an error."""
+    match = WEEK_NAME.match(name)
+    if not match:
+        raise ValueError(f"expected an ISO week like 2026-W22, got {name!r}")
+    year, week = int(match.group(1)), int(match.group(2))
+    try:
+        return dt.date.fromisocalendar(year, week, 1)
+    except ValueError:
+        weeks = weeks_in_year(year) if dt.MINYEAR <= year <= dt.MAXYEAR else 0
+        raise ValueError(f"{name!r}: ISO year {year} has weeks 1 to {weeks}") from None
+
+
+def weeks_in_year(year: int) -> int:
+    """52 or 53: the ISO week of December 28, which is always in the year's last week."""
+    return dt.date(year, 12, 28).isocalendar().week
+
+
+def week_name(day: dt.date) -> str:
+    """The ISO week a day falls in, as a period name: 2026-06-03 -> 2026-W23."""
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def week_containing(text: str) -> dt.date:
+    """Monday of the week named, or of the week containing the date given."""
+    day = parse_day(text)
+    return day - dt.timedelta(days=day.weekday())
+
+
+def iso_week_names(first: str, last: str) -> list[str]:
+    """Every ISO week name from the week of ``first`` to the week of ``last``, in order."""
+    start, end = week_containing(first), week_containing(last)
+    count = (end - start).days // 7 + 1
+    return [week_name(start + dt.timedelta(weeks=k)) for k in range(max(count, 0))]
+
+
+def is_week_name(name: str) -> bool:
+    """Whether a period name is an ISO week (2026-W23) that exists."""
+    try:
+        week_monday(name)
+    except ValueError:
+        return False
+    return True
+
+
+def weeks_overlapping(periods: list[str], first: dt.date, last: dt.date, days: int) -> list[str]:
+    """The ISO-week periods with at least ``days`` of their 7 days in ``first..last``."""
+    chosen = []
+    for name in periods:
+        monday = week_monday(name)
+        sunday = monday + dt.timedelta(days=6)
+        overlap = (min(sunday, last) - max(monday, first)).days + 1
+        if overlap >= days:
+            chosen.append(name)
+    return chosen
+
+
+def add_calendar_forms(schema: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's JSON Schema with the forms the calendar expands before validation:
+    ``periods`` as ISO weeks, and every per-period value by window."""
+    defs = schema.setdefault("$defs", {})
+    for model in (ByWindow, IsoWeeks):
+        own = model.model_json_schema(by_alias=True)
+        defs.update(own.pop("$defs", {}))
+        defs[model.__name__] = own
+    periods = schema["properties"]["periods"]
+    listed = {k: v for k, v in periods.items() if k not in ("title", "description")}
+    schema["properties"]["periods"] = {
+        "anyOf": [listed, {"$ref": "#/$defs/IsoWeeks"}],
+        "description": "Period names in time order, or a range of ISO weeks "
+        "({iso_weeks: {from: 2026-W01, to: 2026-W53}}, named 2026-W01 ...).",
+        "title": periods.get("title", "Periods"),
+    }
+    _by_window_anywhere(schema)
+    _index_values(schema)
+    return schema
+
+
+def _by_window_anywhere(node: Any) -> None:
+    """Add the by-window form beside every per-period list (a number list per period)."""
+    if isinstance(node, list):
+        for item in node:
+            _by_window_anywhere(item)
+        return
+    if not isinstance(node, dict):
+        return
+    options = node.get("anyOf")
+    if isinstance(options, list) and any(_is_number_list(o) for o in options):
+        options.append({"$ref": "#/$defs/ByWindow"})
+    for value in node.values():
+        _by_window_anywhere(value)
+
+
+def _index_values(schema: dict[str, Any]) -> None:
+    """A CPM index trend's ``values``: a list per period, or by window."""
+    values = schema["$defs"]["IndexTrend"]["properties"]["values"]
+    shown = ("title", "description")
+    listed = {k: v for k, v in values.items() if k not in shown}
+    schema["$defs"]["IndexTrend"]["properties"]["values"] = {
+        "anyOf": [listed, {"$ref": "#/$defs/ByWindow"}],
+        **{k: v for k, v in values.items() if k in shown},
+    }
+
+
+def _is_number_list(node: Any) -> bool:
+    return (
+        isinstance(node, dict)
+        and node.get("type") == "array"
+        and isinstance(node.get("items"), dict)
+        and node["items"].get("type") == "number"
+    )
