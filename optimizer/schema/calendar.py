@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from optimizer.schema.fields import Id, StrictModel
 
@@ -42,6 +42,8 @@ DayOrWeek = Annotated[
 class IsoWeekRange(StrictModel):
     """ISO weeks from one week to another, both included: 2026-W01 to 2026-W53."""
 
+    model_config = ConfigDict(serialize_by_alias=True)  # dumped as written: from, not from_
+
     from_: DayOrWeek = Field(alias="from", description="First week (or a date in it).")
     to: DayOrWeek = Field(description="Last week (or a date in it).")
 
@@ -54,6 +56,8 @@ class IsoWeeks(StrictModel):
 
 class Window(StrictModel):
     """A campaign or holiday window (618, 双11, Spring Festival), by dates or by periods."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
 
     id: Id = Field(description="Name used in per-period values and rules, e.g. '618'.")
     name: str | None = Field(None, max_length=200, description="Display name; any language.")

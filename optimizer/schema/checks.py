@@ -283,15 +283,17 @@ def _dark_channel_errors(
     """A channel's minimums against its dark periods."""
     minimum = c.period_min_spend_cny
     lows = minimum if isinstance(minimum, list) else [minimum] * len(periods)
+    clashes: dict[int, list[str]] = {}  # dark rule -> periods where a minimum asks for spend
     for t, p in enumerate(periods):
         if (c.id, p) in dark and t < len(lows) and lows[t] > 0:
-            i = dark[(c.id, p)]
-            yield error_at(
-                ("rules", i, "periods"),
-                f"{c.id} is dark in {p} but channels[{k}].period_min_spend_cny asks for at "
-                f"least {lows[t]:,.0f} CNY there; lower that minimum in {p} (by window or "
-                "period) or drop the dark period",
-            )
+            clashes.setdefault(dark[(c.id, p)], []).append(p)
+    for i, named in clashes.items():
+        yield error_at(
+            ("rules", i, "periods"),
+            f"{c.id} is dark in {_listed(named)} but channels[{k}].period_min_spend_cny asks "
+            f"for spend there (at least {max(lows):,.0f} CNY); set that minimum to 0 in the "
+            "dark periods (by window or period) or drop them",
+        )
     if all((c.id, p) in dark for p in periods):
         for field in ("min_spend_cny", "locked_spend_cny"):
             value = getattr(c, field)
@@ -338,3 +340,8 @@ def _burst_errors(
                 f"there (period_max_spend_cny: {room:,.0f})",
             )
             return
+
+
+def _listed(names: list[str]) -> str:
+    """Period names in a message: all of a few, the first and last of many."""
+    return ", ".join(names) if len(names) <= 6 else f"{names[0]} ... {names[-1]} ({len(names)})"
