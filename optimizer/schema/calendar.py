@@ -118,7 +118,9 @@ def week_monday(name: str) -> dt.date:
     try:
         return dt.date.fromisocalendar(year, week, 1)
     except ValueError:
-        weeks = weeks_in_year(year) if dt.MINYEAR <= year <= dt.MAXYEAR else 0
+        if not dt.MINYEAR <= year <= dt.MAXYEAR:
+            raise ValueError(f"{name!r}: years run from 1 to 9999") from None
+        weeks = weeks_in_year(year)
         raise ValueError(f"{name!r}: ISO year {year} has weeks 1 to {weeks}") from None
 
 
@@ -130,7 +132,7 @@ def weeks_in_year(year: int) -> int:
 def week_name(day: dt.date) -> str:
     """The ISO week a day falls in, as a period name: 2026-06-03 -> 2026-W23."""
     iso = day.isocalendar()
-    return f"{iso.year}-W{iso.week:02d}"
+    return f"{iso.year:04d}-W{iso.week:02d}"
 
 
 def week_containing(text: str) -> dt.date:
@@ -139,11 +141,20 @@ def week_containing(text: str) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def iso_week_names(first: str, last: str) -> list[str]:
-    """Every ISO week name from the week of ``first`` to the week of ``last``, in order."""
+def iso_week_names(first: str, last: str, most: int | None = None) -> list[str]:
+    """Every ISO week name from the week of ``first`` to the week of ``last``, in order (the
+    first ``most`` + 1 at most, enough to tell a range is too long)."""
     start, end = week_containing(first), week_containing(last)
     count = (end - start).days // 7 + 1
+    if most is not None:
+        count = min(count, most + 1)
     return [week_name(start + dt.timedelta(weeks=k)) for k in range(max(count, 0))]
+
+
+def week_sunday(name: str) -> dt.date:
+    """Sunday of the ISO week ``YYYY-Www`` (the last day the calendar knows at most)."""
+    monday = week_monday(name)
+    return monday + dt.timedelta(days=6) if monday < dt.date.max - dt.timedelta(6) else dt.date.max
 
 
 def is_week_name(name: str) -> bool:
@@ -159,8 +170,7 @@ def weeks_overlapping(periods: list[str], first: dt.date, last: dt.date, days: i
     """The ISO-week periods with at least ``days`` of their 7 days in ``first..last``."""
     chosen = []
     for name in periods:
-        monday = week_monday(name)
-        sunday = monday + dt.timedelta(days=6)
+        monday, sunday = week_monday(name), week_sunday(name)
         overlap = (min(sunday, last) - max(monday, first)).days + 1
         if overlap >= days:
             chosen.append(name)

@@ -10,7 +10,6 @@ periods. Every problem is reported at once, at the field and window or period it
 from __future__ import annotations
 
 import copy
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +24,7 @@ from optimizer.schema.calendar import (
     is_week_name,
     iso_week_names,
     parse_day,
-    week_monday,
+    week_sunday,
     weeks_overlapping,
 )
 from optimizer.schema.checks import repeats
@@ -96,7 +95,7 @@ def _iso_weeks(raw: dict[str, Any], errors: list[InitErrorDetails]) -> Any:
         except ValueError as exc:
             errors.append(error_at(("periods", "iso_weeks", field), str(exc)))
             return raw
-    names = iso_week_names(weeks.from_, weeks.to)
+    names = iso_week_names(weeks.from_, weeks.to, most=MAX_PERIODS)
     if not names:
         errors.append(
             error_at(("periods", "iso_weeks", "to"), f"{weeks.to} is before {weeks.from_}")
@@ -105,7 +104,8 @@ def _iso_weeks(raw: dict[str, Any], errors: list[InitErrorDetails]) -> Any:
         errors.append(
             error_at(
                 ("periods", "iso_weeks"),
-                f"{len(names)} weeks from {names[0]} to {names[-1]}; at most {MAX_PERIODS}",
+                f"more than {MAX_PERIODS} weeks from {names[0]} to the week of {weeks.to}; "
+                f"at most {MAX_PERIODS}",
             )
         )
     return names if names and len(names) <= MAX_PERIODS else raw
@@ -114,8 +114,8 @@ def _iso_weeks(raw: dict[str, Any], errors: list[InitErrorDetails]) -> Any:
 def _windows(
     raw: Any, periods: list[str], errors: list[InitErrorDetails]
 ) -> dict[str, list[str]] | None:
-    """Window id -> the periods it covers; None when the calendar itself does not validate
-    (its own field errors say why)."""
+    """Window id -> the periods it covers; None when the calendar or a window is wrong (its
+    own errors say why, and values or rules by window are not checked against it)."""
     if raw is None:
         return {}
     try:
@@ -136,7 +136,7 @@ def _windows(
         found = _window_periods(window, periods, calendar.week_overlap_days, loc, errors)
         if found is not None:
             covered.setdefault(window.id, found)
-    return covered
+    return None if len(covered) < len(calendar.windows) else covered
 
 
 def _window_periods(
@@ -174,7 +174,7 @@ def _window_periods(
         errors.append(error_at((*loc, field), str(exc)))
         return None
     if "W" in w.to:  # a week as the end: up to its Sunday
-        last = week_monday(w.to) + dt.timedelta(days=6)
+        last = week_sunday(w.to)
     if last < first:
         errors.append(error_at((*loc, "to"), f"{w.to} is before from {w.from_}"))
         return None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers import linear, scenario
+from pydantic import ValidationError
 
 from optimizer.errors import ScenarioError
 from optimizer.inputs.files import load_scenario
@@ -284,3 +285,30 @@ def test_flighting_rule_mistakes(tmp_path: Path) -> None:
     assert found["rules[0]"] == "locked_burst needs exactly one of per_period_cny and total_cny"
     assert found["rules[1]"] == "ramp_limit needs max_change or max_change_cny; got neither"
     assert "falls on periods where its channels are dark (rules[3])" in found["rules[2].periods"]
+
+
+def errors_of(**fields: object) -> dict[tuple[object, ...], str]:
+    """The validation errors of ``weekly(**fields)``, location -> message."""
+    with pytest.raises(ValidationError) as info:
+        weekly(**fields)
+    return {tuple(e["loc"]): e["msg"] for e in info.value.errors()}
+
+
+def test_week_ranges_out_of_reach_are_named() -> None:
+    found = errors_of(periods={"iso_weeks": {"from": "0001-W01", "to": "9999-W52"}})
+    assert found == {
+        ("periods", "iso_weeks"): "more than 366 weeks from 0001-W01 to the week of 9999-W52; "
+        "at most 366"
+    }
+    found = errors_of(periods={"iso_weeks": {"from": "0000-W01", "to": "0001-W02"}})
+    assert found == {("periods", "iso_weeks", "from"): "'0000-W01': years run from 1 to 9999"}
+    end = errors_of(periods={"iso_weeks": {"from": "9999-W50", "to": "9999-W52"}})
+    assert ("periods",) not in end  # the last weeks the calendar knows still work
+
+
+def test_a_wrong_window_is_named_once_not_again_where_it_is_used() -> None:
+    windows = [{"id": "618", "from": "2026-06-01"}]
+    found = errors_of(
+        calendar={"windows": windows}, seasonality={"default": 1.0, "windows": {"618": 2}}
+    )
+    assert found == {("calendar", "windows", 0, "to"): "window 618 by dates needs both from and to"}
