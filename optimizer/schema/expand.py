@@ -111,6 +111,11 @@ def _iso_weeks(raw: dict[str, Any], errors: list[InitErrorDetails]) -> Any:
     return names if names and len(names) <= MAX_PERIODS else raw
 
 
+def window_periods(calendar: Any, periods: list[str]) -> dict[str, list[str]]:
+    """Window id -> the periods it covers, of a valid scenario's (dumped) calendar."""
+    return _windows(calendar, periods, []) or {}
+
+
 def _windows(
     raw: Any, periods: list[str], errors: list[InitErrorDetails]
 ) -> dict[str, list[str]] | None:

@@ -14,6 +14,8 @@ from optimizer.errors import ScenarioError
 from optimizer.inputs.files import load_scenario
 from optimizer.results.fingerprint import fingerprint
 from optimizer.schema.calendar import iso_week_names, week_monday, weeks_in_year
+from optimizer.schema.changes import Change, apply_changes
+from optimizer.schema.paths import PathError, get_values
 from optimizer.schema.scenario import Scenario
 
 WEEKS_2026 = {"iso_weeks": {"from": "2026-W01", "to": "2026-W53"}}
@@ -312,3 +314,28 @@ def test_a_wrong_window_is_named_once_not_again_where_it_is_used() -> None:
         calendar={"windows": windows}, seasonality={"default": 1.0, "windows": {"618": 2}}
     )
     assert found == {("calendar", "windows", 0, "to"): "window 618 by dates needs both from and to"}
+
+
+def test_a_window_by_iso_weeks_runs_monday_to_sunday() -> None:
+    calendar = {"windows": [{"id": "618", "from": "2026-W22", "to": "2026-W25"}]}
+    s = weekly(
+        calendar={**calendar, "week_overlap_days": 7},
+        seasonality={"default": 1.0, "windows": {"618": 2}},
+    )
+    assert [w for w, v in zip(s.periods, s.seasonality, strict=True) if v == 2] == [
+        "2026-W22",
+        "2026-W23",
+        "2026-W24",
+        "2026-W25",
+    ]
+
+
+def test_what_if_paths_pick_a_window_s_weeks() -> None:
+    s = weekly(seasonality={"default": 1.0, "windows": {"618": 1.8}})
+    assert get_values(s, "seasonality[618]") == {
+        f"seasonality[2026-W{k}]": 1.8 for k in (22, 23, 24, 25)
+    }
+    changed = apply_changes(s, [Change("seasonality[618]", "scale", 1.5)])
+    assert changed.seasonality[20:26] == pytest.approx([1, 2.7, 2.7, 2.7, 2.7, 1])
+    with pytest.raises(PathError, match=r"no period '619' in seasonality; known: .*; windows: "):
+        get_values(s, "seasonality[619]")
