@@ -177,51 +177,71 @@ def weeks_overlapping(periods: list[str], first: dt.date, last: dt.date, days: i
     return chosen
 
 
-def add_calendar_forms(schema: dict[str, Any]) -> dict[str, Any]:
+def add_calendar_forms(
+    schema: dict[str, Any], defs: dict[str, Any] | None = None, ref: str = "#/$defs/"
+) -> dict[str, Any]:
     """The scenario's JSON Schema with the forms the calendar expands before validation:
-    ``periods`` as ISO weeks, and every per-period value by window."""
-    defs = schema.setdefault("$defs", {})
+    ``periods`` as ISO weeks, and every per-period value by window. ``defs`` holds the
+    definitions (default: the schema's ``$defs``), referenced as ``ref`` + name (an OpenAPI
+    document keeps them in ``components/schemas``)."""
+    defs = schema.setdefault("$defs", {}) if defs is None else defs
+    reachable = _reachable(schema, defs, ref)
     for model in (ByWindow, IsoWeeks):
-        own = model.model_json_schema(by_alias=True)
+        own = model.model_json_schema(by_alias=True, ref_template=ref + "{model}")
         defs.update(own.pop("$defs", {}))
         defs[model.__name__] = own
     periods = schema["properties"]["periods"]
     listed = {k: v for k, v in periods.items() if k not in ("title", "description")}
     schema["properties"]["periods"] = {
-        "anyOf": [listed, {"$ref": "#/$defs/IsoWeeks"}],
+        "anyOf": [listed, {"$ref": ref + "IsoWeeks"}],
         "description": "Period names in time order, or a range of ISO weeks "
         "({iso_weeks: {from: 2026-W01, to: 2026-W53}}, named 2026-W01 ...).",
         "title": periods.get("title", "Periods"),
     }
-    _by_window_anywhere(schema)
-    _index_values(schema)
+    by_window = {"$ref": ref + "ByWindow"}
+    for node in [schema["properties"], *(defs[name] for name in sorted(reachable))]:
+        _by_window_anywhere(node, by_window)
+    trend = defs["IndexTrend"]["properties"]
+    shown = ("title", "description")
+    trend["values"] = {
+        "anyOf": [{k: v for k, v in trend["values"].items() if k not in shown}, by_window],
+        **{k: v for k, v in trend["values"].items() if k in shown},
+    }
     return schema
 
 
-def _by_window_anywhere(node: Any) -> None:
+def _reachable(schema: dict[str, Any], defs: dict[str, Any], ref: str) -> set[str]:
+    """The definitions the schema refers to, directly or through others."""
+    found: set[str] = set()
+    stack: list[Any] = [schema.get("properties", {})]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            target = node.get("$ref")
+            if isinstance(target, str) and target.startswith(ref):
+                name = target.removeprefix(ref)
+                if name not in found and name in defs:
+                    found.add(name)
+                    stack.append(defs[name])
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _by_window_anywhere(node: Any, by_window: dict[str, str]) -> None:
     """Add the by-window form beside every per-period list (a number list per period)."""
     if isinstance(node, list):
         for item in node:
-            _by_window_anywhere(item)
+            _by_window_anywhere(item, by_window)
         return
     if not isinstance(node, dict):
         return
     options = node.get("anyOf")
     if isinstance(options, list) and any(_is_number_list(o) for o in options):
-        options.append({"$ref": "#/$defs/ByWindow"})
+        options.append(dict(by_window))
     for value in node.values():
-        _by_window_anywhere(value)
-
-
-def _index_values(schema: dict[str, Any]) -> None:
-    """A CPM index trend's ``values``: a list per period, or by window."""
-    values = schema["$defs"]["IndexTrend"]["properties"]["values"]
-    shown = ("title", "description")
-    listed = {k: v for k, v in values.items() if k not in shown}
-    schema["$defs"]["IndexTrend"]["properties"]["values"] = {
-        "anyOf": [listed, {"$ref": "#/$defs/ByWindow"}],
-        **{k: v for k, v in values.items() if k in shown},
-    }
+        _by_window_anywhere(value, by_window)
 
 
 def _is_number_list(node: Any) -> bool:

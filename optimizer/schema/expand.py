@@ -297,3 +297,34 @@ def _rule_periods(data: dict[str, Any], windows: dict[str, list[str]] | None) ->
             rule = {**rule, "periods": list(dict.fromkeys(names))}
         expanded.append(rule)
     return {**data, "rules": expanded}
+
+
+def source_of(data: Any, loc: Loc) -> Loc:
+    """Where a value the expansion wrote came from, in the raw scenario: a per-period value
+    given by window points at ``(..., 'windows', id)``, ``(..., 'periods', name)`` or
+    ``(..., 'default')``; any other location is returned as it is."""
+    if not isinstance(data, dict) or len(loc) < 2 or not isinstance(loc[-1], int):
+        return loc
+    raw: Any = data
+    for part in loc[:-1]:
+        if isinstance(raw, dict) and isinstance(part, str):
+            raw = raw.get(part)
+        elif isinstance(raw, list) and isinstance(part, int) and 0 <= part < len(raw):
+            raw = raw[part]
+        else:
+            return loc
+    periods = _iso_weeks(data["periods"], []) if isinstance(data.get("periods"), dict) else None
+    periods = periods if isinstance(periods, list) else data.get("periods")
+    by_window = isinstance(raw, dict) and ("default" in raw or "windows" in raw)
+    if not by_window or not isinstance(periods, list) or loc[-1] >= len(periods):
+        return loc
+    period = periods[loc[-1]]
+    where = loc[:-1]
+    if isinstance(raw.get("periods"), dict) and period in raw["periods"]:
+        return (*where, "periods", period)
+    windows = _windows(data.get("calendar"), periods, []) or {}
+    named = raw.get("windows") if isinstance(raw.get("windows"), dict) else {}
+    for wid in named:
+        if period in windows.get(wid, []):
+            return (*where, "windows", wid)
+    return (*where, "default")

@@ -339,3 +339,23 @@ def test_what_if_paths_pick_a_window_s_weeks() -> None:
     assert changed.seasonality[20:26] == pytest.approx([1, 2.7, 2.7, 2.7, 2.7, 1])
     with pytest.raises(PathError, match=r"no period '619' in seasonality; known: .*; windows: "):
         get_values(s, "seasonality[619]")
+
+
+def test_a_bad_value_by_window_is_named_where_it_was_written(tmp_path: Path) -> None:
+    text = YEAR.replace('{"618": 1.8, double11: 2.4}', '{"618": -1.8, double11: 2.4}')
+    text = text.replace("{default: 1.0, windows: {spring", "{default: 0, windows: {spring")
+    found = problems(tmp_path, text)
+    assert found == {
+        "seasonality.windows.618": "expected a positive number, got -1.8",
+        "channels[0].cpm_index.default": "expected a positive number, got 0",
+    }
+
+
+def test_scenario_bodies_document_the_calendar_forms() -> None:
+    schema = Scenario.model_json_schema()
+    assert {"$ref": "#/$defs/IsoWeeks"} in schema["properties"]["periods"]["anyOf"]
+    assert {"$ref": "#/$defs/ByWindow"} in schema["properties"]["seasonality"]["anyOf"]
+    trend = schema["$defs"]["IndexTrend"]["properties"]["values"]
+    assert {"$ref": "#/$defs/ByWindow"} in trend["anyOf"]
+    week_range = schema["$defs"]["IsoWeekRange"]
+    assert set(week_range["properties"]) == {"from", "to"}
