@@ -291,7 +291,8 @@ def _dark_channel_errors(
         yield error_at(
             ("rules", i, "periods"),
             f"{c.id} is dark in {_listed(named)} but channels[{k}].period_min_spend_cny asks "
-            f"for spend there (at least {max(lows):,.0f} CNY); set that minimum to 0 in the "
+            f"for spend there (up to {max(lows[periods.index(p)] for p in named):,.0f} CNY); "
+            "set that minimum to 0 in the "
             "dark periods (by window or period) or drop them",
         )
     if all((c.id, p) in dark for p in periods):
@@ -315,7 +316,7 @@ def _burst_errors(
     """A burst on dark periods, or above what its channels may spend in a period."""
     amount = rule.per_period_cny if rule.per_period_cny is not None else rule.total_cny
     scope = _scope(rule, channels)
-    every_dark = all((cid, p) in dark for cid in scope for p in rule.periods)
+    every_dark = bool(scope) and all((cid, p) in dark for cid in scope for p in rule.periods)
     if amount and every_dark:
         yield error_at(
             ("rules", i, "periods"),

@@ -4,7 +4,7 @@
 per-period value given by window (``{default: 1.0, windows: {"618": 1.8}, periods: {...}}``)
 becomes one value per period; a rule's ``periods`` may name windows, which become their
 periods. Every problem is reported at once, at the field and window or period it concerns
-(``seasonality.windows.618: unknown window; known: double11, spring_festival``).
+(``seasonality.windows.619: unknown window '619'; known: 618, double11``).
 """
 
 from __future__ import annotations
