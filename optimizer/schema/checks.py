@@ -264,6 +264,7 @@ def calendar_rule_errors(
     for i, rule in enumerate(rules):
         if rule.kind == "locked_burst":
             yield from _burst_errors(rule, i, channels, dark, periods)
+    yield from _burst_clashes(rules, channels)
 
 
 def _scope(rule: Rule, channels: list[Channel]) -> list[str]:
@@ -314,17 +315,20 @@ def _burst_errors(
     periods: list[str],
 ) -> Iterator[InitErrorDetails]:
     """A burst on dark periods, or above what its channels may spend in a period."""
-    amount = rule.per_period_cny if rule.per_period_cny is not None else rule.total_cny
     scope = _scope(rule, channels)
-    every_dark = bool(scope) and all((cid, p) in dark for cid in scope for p in rule.periods)
-    if amount and every_dark:
+    per_period = rule.per_period_cny is not None
+    amount = rule.per_period_cny if per_period else rule.total_cny
+    dark_in = [p for p in rule.periods if scope and all((c, p) in dark for c in scope)]
+    if amount and (dark_in if per_period else dark_in == rule.periods):
+        other = dark[(scope[0], dark_in[0])]
         yield error_at(
             ("rules", i, "periods"),
-            f"locked_burst of {amount:,.0f} CNY falls on periods where its channels are dark "
-            f"(rules[{dark[(scope[0], rule.periods[0])]}]); both define the same weeks",
+            f"locked_burst of {amount:,.0f} CNY {'a period ' if per_period else ''}falls on "
+            f"{_listed(dark_in)}, where its channels are dark (rules[{other}]): both define "
+            "the same weeks",
         )
         return
-    if rule.per_period_cny is None:
+    if not per_period:
         return
     caps = [c.period_max_spend_cny for c in channels if c.id in scope]
     if any(cap is None for cap in caps):
@@ -341,6 +345,24 @@ def _burst_errors(
                 f"there (period_max_spend_cny: {room:,.0f})",
             )
             return
+
+
+def _burst_clashes(rules: list[Rule], channels: list[Channel]) -> Iterator[InitErrorDetails]:
+    """Two bursts fixing the same scope in the same period at different amounts."""
+    fixed: dict[tuple[tuple[str, ...], str], tuple[int, float]] = {}
+    for i, rule in enumerate(rules):
+        if rule.kind != "locked_burst" or rule.per_period_cny is None:
+            continue
+        scope = tuple(_scope(rule, channels))
+        for p in rule.periods:
+            j, amount = fixed.setdefault((scope, p), (i, rule.per_period_cny))
+            if j != i and amount != rule.per_period_cny:
+                yield error_at(
+                    ("rules", i, "per_period_cny"),
+                    f"{rule.per_period_cny:,.0f} CNY in {p}, where rules[{j}] locks the same "
+                    f"channels at {amount:,.0f} CNY: overlapping bursts must agree",
+                )
+                break
 
 
 def _listed(names: list[str]) -> str:

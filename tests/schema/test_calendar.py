@@ -286,7 +286,42 @@ def test_flighting_rule_mistakes(tmp_path: Path) -> None:
     found = {p.path: p.message for p in info.value.problems}
     assert found["rules[0]"] == "locked_burst needs exactly one of per_period_cny and total_cny"
     assert found["rules[1]"] == "ramp_limit needs max_change or max_change_cny; got neither"
-    assert "falls on periods where its channels are dark (rules[3])" in found["rules[2].periods"]
+    assert found["rules[2].periods"] == (
+        "locked_burst of 5 CNY falls on 2026-W07, 2026-W08, 2026-W09, where its channels are "
+        "dark (rules[3]): both define the same weeks"
+    )
+
+
+def test_bursts_may_not_contradict_dark_weeks_or_each_other() -> None:
+    rules = [
+        {"kind": "dark", "channels": ["live"], "periods": ["2026-W10"]},
+        {
+            "kind": "locked_burst",
+            "channels": ["live"],
+            "periods": ["2026-W09", "2026-W10"],
+            "per_period_cny": 5,
+        },
+        {"kind": "locked_burst", "channels": ["live"], "periods": ["618"], "per_period_cny": 7},
+        {
+            "kind": "locked_burst",
+            "channels": ["live"],
+            "periods": ["2026-W23"],
+            "per_period_cny": 8,
+        },
+        {
+            "kind": "locked_burst",
+            "channels": ["live"],
+            "periods": ["2026-W24"],
+            "per_period_cny": 7,
+        },
+    ]
+    found = errors_of(rules=rules)
+    assert found == {
+        ("rules", 1, "periods"): "locked_burst of 5 CNY a period falls on 2026-W10, where its "
+        "channels are dark (rules[0]): both define the same weeks",
+        ("rules", 3, "per_period_cny"): "8 CNY in 2026-W23, where rules[2] locks the same "
+        "channels at 7 CNY: overlapping bursts must agree",
+    }
 
 
 def errors_of(**fields: object) -> dict[tuple[object, ...], str]:
