@@ -323,7 +323,7 @@ def _burst_errors(
         other = dark[(scope[0], dark_in[0])]
         yield error_at(
             ("rules", i, "periods"),
-            f"locked_burst of {amount:,.0f} CNY {'a period ' if per_period else ''}falls on "
+            f"locked_burst of {amount:,.0f} CNY {'per period ' if per_period else ''}falls on "
             f"{_listed(dark_in)}, where its channels are dark (rules[{other}]): both define "
             "the same weeks",
         )

@@ -317,7 +317,7 @@ def test_bursts_may_not_contradict_dark_weeks_or_each_other() -> None:
     ]
     found = errors_of(rules=rules)
     assert found == {
-        ("rules", 1, "periods"): "locked_burst of 5 CNY a period falls on 2026-W10, where its "
+        ("rules", 1, "periods"): "locked_burst of 5 CNY per period falls on 2026-W10, where its "
         "channels are dark (rules[0]): both define the same weeks",
         ("rules", 3, "per_period_cny"): "8 CNY in 2026-W23, where rules[2] locks the same "
         "channels at 7 CNY: overlapping bursts must agree",
