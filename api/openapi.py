@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from api.problems import PROBLEM_JSON, TITLES, TYPE_BASE
+from optimizer.schema.calendar import add_calendar_forms
 
 REF = "#/components/schemas/Problem"
 FASTAPI_ERRORS = ("HTTPValidationError", "ValidationError")  # replaced by Problem
@@ -57,7 +58,7 @@ def install_openapi(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = declare_problems(generate())
+            app.openapi_schema = with_calendar_forms(declare_problems(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -73,6 +74,15 @@ def declare_problems(schema: dict[str, Any]) -> dict[str, Any]:
     components["Problem"] = PROBLEM_SCHEMA
     for name in FASTAPI_ERRORS:
         components.pop(name, None)
+    return schema
+
+
+def with_calendar_forms(schema: dict[str, Any]) -> dict[str, Any]:
+    """Scenario bodies take what scenario files take: ISO-week periods and values by window,
+    which the scenario expands before its fields validate (so FastAPI cannot see them)."""
+    components = schema.get("components", {}).get("schemas", {})
+    if "Scenario" in components:
+        add_calendar_forms(components["Scenario"], components, "#/components/schemas/")
     return schema
 
 

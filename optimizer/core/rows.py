@@ -15,7 +15,9 @@ from optimizer.schema.channels import ChannelBase
 from optimizer.schema.rules import (
     CacCeiling,
     CommissionCap,
+    Dark,
     GmvShare,
+    LockedBurst,
     RampLimit,
     RoasFloor,
     SpendLimit,
@@ -34,14 +36,15 @@ def rule_scope(s: Scenario, channels: list[str] | None, groups: list[str] | None
     return chosen
 
 
-def scope_label(rule: object, default: str = "all channels") -> str:
-    """What a rule covers, in words: its channels and groups, and periods if it names any."""
+def scope_label(rule: object, default: str = "all channels", *, periods: bool = True) -> str:
+    """What a rule covers, in words: its channels and groups, and periods if it names any
+    (and ``periods`` says so)."""
     channels = getattr(rule, "channels", None) or []
     groups = getattr(rule, "groups", None) or []
     names = [*channels, *(f"group {g}" for g in groups)]
     label = ", ".join(names) if names else default
-    periods = getattr(rule, "periods", None)
-    return f"{label} in {', '.join(periods)}" if periods else label
+    named = getattr(rule, "periods", None) if periods else None
+    return f"{label} in {', '.join(named)}" if named else label
 
 
 class RowBuilder:
@@ -235,6 +238,10 @@ class RowBuilder:
             return self.share_rows(rule, name, mask, scope)
         if isinstance(rule, RampLimit):
             return self.ramp_rows(rule, name)
+        if isinstance(rule, Dark):
+            return self.dark_rows(rule, name)
+        if isinstance(rule, LockedBurst):
+            return self.burst_rows(rule, name, mask, scope)
         assert isinstance(rule, SpendLimit)
         return self.spend_limit_rows(rule, name, mask, scope)
 
@@ -289,33 +296,120 @@ class RowBuilder:
         return rows
 
     def ramp_rows(self, rule: RampLimit, name: str) -> list[Row]:
-        """Two rows per channel and period change: up by at most X, down by at most X."""
-        rows = []
-        x, room = rule.max_change, rule.allowance_cny
+        """Two rows per change between consecutive periods (both in the rule's periods, if it
+        names any), for each channel or the scope's total: up by at most X, down by at most X."""
         chosen = rule_scope(self.s, rule.channels, rule.groups)
-        for c in (c for c in self.s.channel_ids() if c in chosen):
-            for t in range(1, len(self.s.periods)):
-                now, before = (
-                    self.mask([c], None, [self.s.periods[t]]),
-                    self.mask([c], None, [self.s.periods[t - 1]]),
+        scopes = [[c] for c in self.s.channel_ids() if c in chosen]
+        if rule.per == "scope":
+            scopes = [[c for c in self.s.channel_ids() if c in chosen]] if chosen else []
+        periods = self.s.periods
+        rows = []
+        for members in scopes:
+            label = members[0] if rule.per == "channel" else scope_label(rule, periods=False)
+            key = members[0] if rule.per == "channel" else "scope"
+            for t in range(1, len(periods)):
+                if rule.periods is not None and not {periods[t - 1], periods[t]} <= set(
+                    rule.periods
+                ):
+                    continue
+                now = self.mask(members, None, [periods[t]])
+                before = self.mask(members, None, [periods[t - 1]])
+                where = f"{label} {periods[t - 1]}→{periods[t]}"
+                rows.extend(
+                    self._change_rows(rule, name, f"{key}.{periods[t]}", where, now, before)
                 )
-                label = f"{c} {self.s.periods[t - 1]}→{self.s.periods[t]}"
-                changes = (
-                    ("up", "rises", LinearForm(now - (1 + x) * before, self.zero)),
-                    ("down", "falls", LinearForm((1 - x) * before - now, self.zero)),
+        return rows
+
+    def _change_rows(
+        self,
+        rule: RampLimit,
+        name: str,
+        key: str,
+        where: str,
+        now: np.ndarray,
+        before: np.ndarray,
+    ) -> list[Row]:
+        """The rows of one change: relative (with its allowance) and absolute, up and down."""
+        rows = []
+        x = rule.max_change
+        if x is not None:
+            for way, verb, form in (
+                ("up", "rises", LinearForm(now - (1 + x) * before, self.zero)),
+                ("down", "falls", LinearForm((1 - x) * before - now, self.zero)),
+            ):
+                text = f"{where} {verb} at most {x:.0%}"
+                rows.append(
+                    Row(
+                        f"{name}.{way}[{key}]",
+                        "ramp_limit",
+                        text,
+                        form,
+                        None,
+                        "<=",
+                        rule.allowance_cny,
+                    )
                 )
-                for way, verb, form in changes:
+        cap = rule.max_change_cny
+        if cap is not None:
+            for way, verb, form in (
+                ("up_cny", "rises", LinearForm(now - before * 1.0, self.zero)),
+                ("down_cny", "falls", LinearForm(before - now * 1.0, self.zero)),
+            ):
+                text = f"{where} {verb} at most {cap:,.0f} CNY"
+                rows.append(Row(f"{name}.{way}[{key}]", "ramp_limit", text, form, None, "<=", cap))
+        return rows
+
+    def dark_rows(self, rule: Dark, name: str) -> list[Row]:
+        """Each unit of the scope spends nothing in each dark period: a bound of one cell."""
+        chosen = rule_scope(self.s, rule.channels, rule.groups)
+        rows = []
+        for t, period in enumerate(self.s.periods):
+            if period not in rule.periods:
+                continue
+            for k, unit in enumerate(self.units):
+                if unit.channel in chosen:
                     rows.append(
                         Row(
-                            f"{name}.{way}[{c}.{self.s.periods[t]}]",
-                            "ramp_limit",
-                            f"{label} {verb} at most {x:.0%}",
-                            form,
+                            f"{name}[{unit.id}.{period}]",
+                            "dark",
+                            f"{unit.id} dark in {period}: spend 0 CNY",
+                            CellForm((k, t), 1.0, self.shape),
                             None,
                             "<=",
-                            room,
+                            0.0,
+                            name,
                         )
                     )
+        return rows
+
+    def burst_rows(self, rule: LockedBurst, name: str, mask: np.ndarray, scope: str) -> list[Row]:
+        """The scope's spend fixed in each of the rule's periods, or over them all."""
+        if rule.total_cny is not None:
+            text = f"spend of {scope} = {rule.total_cny:,.0f} CNY (locked burst)"
+            return [Row(name, "locked_burst", text, self.spend(mask), None, "==", rule.total_cny)]
+        amount = float(rule.per_period_cny or 0.0)
+        rows = []
+        units = np.flatnonzero(mask.any(axis=1))
+        for t, period in enumerate(self.s.periods):
+            if period not in rule.periods:
+                continue
+            if len(units) == 1:  # one unit: a bound of one cell, as the per-period limits
+                form: Form = CellForm((int(units[0]), t), 1.0, self.shape)
+            else:
+                form = self.spend(mask & (np.arange(self.shape[1]) == t)[None, :])
+            label = scope_label(rule, periods=False)
+            rows.append(
+                Row(
+                    f"{name}[{period}]",
+                    "locked_burst",
+                    f"spend of {label} in {period} = {amount:,.0f} CNY (locked burst)",
+                    form,
+                    None,
+                    "==",
+                    amount,
+                    name,
+                )
+            )
         return rows
 
     def commission_rows(self, rule: CommissionCap, name: str, mask: np.ndarray) -> list[Row]:

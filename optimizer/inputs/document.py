@@ -84,8 +84,17 @@ class _Loader(
                 node.start_mark,
             ) from None
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+        """A date, or the text of an impossible one (2026-02-30), for the schema to name:
+        PyYAML would crash the load."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return str(self.construct_scalar(node))
+
 
 _Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
 
 
 def parse_document(

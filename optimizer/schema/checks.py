@@ -236,3 +236,135 @@ def _rule_value_errors(rule: Rule, loc: Loc, kinds: dict[str, str]) -> Iterator[
                     f"commission_cap applies to KOL channels, got '{cid}', a {kinds[cid]} "
                     f"channel; KOL channels: {kol_ids}",
                 )
+
+
+def calendar_rule_errors(
+    rules: list[Rule], channels: list[Channel], periods: list[str]
+) -> Iterator[InitErrorDetails]:
+    """Pacing and flighting rules: a limit given, one amount per burst, and dark periods that
+    no minimum, lock or burst of the same channel contradicts."""
+    dark: dict[tuple[str, str], int] = {}  # (channel, period) -> index of the dark rule
+    for i, rule in enumerate(rules):
+        if rule.kind == "ramp_limit" and rule.max_change is None and rule.max_change_cny is None:
+            yield error_at(
+                ("rules", i), "ramp_limit needs max_change or max_change_cny; got neither"
+            )
+        if rule.kind == "locked_burst" and (rule.per_period_cny is None) == (
+            rule.total_cny is None
+        ):
+            yield error_at(
+                ("rules", i), "locked_burst needs exactly one of per_period_cny and total_cny"
+            )
+        if rule.kind == "dark":
+            for cid in _scope(rule, channels):
+                for p in rule.periods:
+                    dark.setdefault((cid, p), i)
+    for k, c in enumerate(channels):
+        yield from _dark_channel_errors(c, k, dark, periods)
+    for i, rule in enumerate(rules):
+        if rule.kind == "locked_burst":
+            yield from _burst_errors(rule, i, channels, dark, periods)
+    yield from _burst_clashes(rules, channels)
+
+
+def _scope(rule: Rule, channels: list[Channel]) -> list[str]:
+    """The channel ids a rule covers (its channels and groups; all when it names none)."""
+    if rule.channels is None and not rule.groups:
+        return [c.id for c in channels]
+    return [
+        c.id
+        for c in channels
+        if c.id in (rule.channels or []) or any(g in rule.groups for g in c.groups)
+    ]
+
+
+def _dark_channel_errors(
+    c: Channel, k: int, dark: dict[tuple[str, str], int], periods: list[str]
+) -> Iterator[InitErrorDetails]:
+    """A channel's minimums against its dark periods."""
+    minimum = c.period_min_spend_cny
+    lows = minimum if isinstance(minimum, list) else [minimum] * len(periods)
+    clashes: dict[int, list[str]] = {}  # dark rule -> periods where a minimum asks for spend
+    for t, p in enumerate(periods):
+        if (c.id, p) in dark and t < len(lows) and lows[t] > 0:
+            clashes.setdefault(dark[(c.id, p)], []).append(p)
+    for i, named in clashes.items():
+        yield error_at(
+            ("rules", i, "periods"),
+            f"{c.id} is dark in {_listed(named)} but channels[{k}].period_min_spend_cny asks "
+            f"for spend there (up to {max(lows[periods.index(p)] for p in named):,.0f} CNY); "
+            "set that minimum to 0 in the "
+            "dark periods (by window or period) or drop them",
+        )
+    if all((c.id, p) in dark for p in periods):
+        for field in ("min_spend_cny", "locked_spend_cny"):
+            value = getattr(c, field)
+            if value:
+                yield error_at(
+                    ("channels", k, field),
+                    f"{c.id} is dark in every period (rules[{dark[(c.id, periods[0])]}]) but "
+                    f"{field} is {value:,.0f} CNY",
+                )
+
+
+def _burst_errors(
+    rule: Rule,
+    i: int,
+    channels: list[Channel],
+    dark: dict[tuple[str, str], int],
+    periods: list[str],
+) -> Iterator[InitErrorDetails]:
+    """A burst on dark periods, or above what its channels may spend in a period."""
+    scope = _scope(rule, channels)
+    per_period = rule.per_period_cny is not None
+    amount = rule.per_period_cny if per_period else rule.total_cny
+    dark_in = [p for p in rule.periods if scope and all((c, p) in dark for c in scope)]
+    if amount and (dark_in if per_period else dark_in == rule.periods):
+        other = dark[(scope[0], dark_in[0])]
+        yield error_at(
+            ("rules", i, "periods"),
+            f"locked_burst of {amount:,.0f} CNY {'per period ' if per_period else ''}falls on "
+            f"{_listed(dark_in)}, where its channels are dark (rules[{other}]): both define "
+            "the same weeks",
+        )
+        return
+    if not per_period:
+        return
+    caps = [c.period_max_spend_cny for c in channels if c.id in scope]
+    if any(cap is None for cap in caps):
+        return
+    for p in rule.periods:
+        t = periods.index(p) if p in periods else None
+        if t is None:
+            continue
+        room = sum(cap[t] if isinstance(cap, list) else cap for cap in caps)  # type: ignore[misc]
+        if rule.per_period_cny > room:
+            yield error_at(
+                ("rules", i, "per_period_cny"),
+                f"{rule.per_period_cny:,.0f} CNY in {p} is above what its channels may spend "
+                f"there (period_max_spend_cny: {room:,.0f})",
+            )
+            return
+
+
+def _burst_clashes(rules: list[Rule], channels: list[Channel]) -> Iterator[InitErrorDetails]:
+    """Two bursts fixing the same scope in the same period at different amounts."""
+    fixed: dict[tuple[tuple[str, ...], str], tuple[int, float]] = {}
+    for i, rule in enumerate(rules):
+        if rule.kind != "locked_burst" or rule.per_period_cny is None:
+            continue
+        scope = tuple(_scope(rule, channels))
+        for p in rule.periods:
+            j, amount = fixed.setdefault((scope, p), (i, rule.per_period_cny))
+            if j != i and amount != rule.per_period_cny:
+                yield error_at(
+                    ("rules", i, "per_period_cny"),
+                    f"{rule.per_period_cny:,.0f} CNY in {p}, where rules[{j}] locks the same "
+                    f"channels at {amount:,.0f} CNY: overlapping bursts must agree",
+                )
+                break
+
+
+def _listed(names: list[str]) -> str:
+    """Period names in a message: all of a few, the first and last of many."""
+    return ", ".join(names) if len(names) <= 6 else f"{names[0]} ... {names[-1]} ({len(names)})"

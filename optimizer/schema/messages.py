@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
 from optimizer.errors import FieldProblem
+from optimizer.schema.expand import source_of
 from optimizer.schema.fields import Loc
 from optimizer.schema.scenario import Scenario
 
@@ -33,7 +34,7 @@ def problems_from_errors(
     problems: list[FieldProblem] = []
     seen: set[tuple[str, str]] = set()
     for err in errors:
-        loc = _clean_loc(err["loc"])
+        loc = source_of(data, _clean_loc(err["loc"]))
         loc, message = _describe(err, loc, data)
         path = format_path(loc)
         if (path, message) in seen:

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from optimizer.errors import ScenarioError
+from optimizer.schema.expand import window_periods
 from optimizer.schema.messages import problems_from
 from optimizer.schema.scenario import Scenario
 
@@ -115,11 +116,12 @@ def locate(data: Any, path: str, periods: list[str]) -> list[Target]:
     """Every field ``path`` selects in the scenario's data, at least one; PathError naming the
     path when a selector or field matches nothing, or a field is absent on some items."""
     targets = [Target(None, None, "", ())]
+    windows = window_periods(data.get("calendar"), periods) if isinstance(data, dict) else {}
     for step in parse_path(path):
         if isinstance(step, str):
             targets = _field_step(data, targets, step, path)
         else:
-            targets = _selector_step(data, targets, step[0], periods, path)
+            targets = _selector_step(data, targets, step[0], periods, path, windows)
         if not targets:
             raise PathError(f"{path} selects nothing: the list before its last [...] is empty")
     return targets
@@ -160,9 +162,15 @@ def _described(target: Target, node: Any) -> str:
 
 
 def _selector_step(
-    data: Any, targets: list[Target], selector: str, periods: list[str], path: str
+    data: Any,
+    targets: list[Target],
+    selector: str,
+    periods: list[str],
+    path: str,
+    windows: dict[str, list[str]] | None = None,
 ) -> list[Target]:
-    """The items ``selector`` picks in each target's list: ``*``, ``a,b,c`` or one item."""
+    """The items ``selector`` picks in each target's list: ``*``, ``a,b,c`` or one item; in a
+    per-period list, a calendar window picks each of its periods."""
     picked: list[Target] = []
     for target in targets:
         node = _node(data, target)
@@ -177,7 +185,14 @@ def _selector_step(
             names = [part.strip() for part in selector.split(",")]
             if not all(names):
                 raise PathError(f"an empty name in [{selector}] of '{path}'")
-            indexes = list(dict.fromkeys(_select(node, n, periods, target.where) for n in names))
+            indexes = list(
+                dict.fromkeys(
+                    index
+                    for n in names
+                    for index in _select_window(node, n, periods, windows or {})
+                    or [_select(node, n, periods, target.where, windows)]
+                )
+            )
         for index in indexes:
             label = _label(node, index, periods)
             where = f"{target.where}[{label}]"
@@ -200,7 +215,23 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _select(node: list[Any], selector: str, periods: list[str], where: str) -> int:
+def _select_window(
+    node: list[Any], selector: str, periods: list[str], windows: dict[str, list[str]]
+) -> list[int]:
+    """The positions of a window's periods in a per-period list; none if it is not one."""
+    is_per_period = len(node) == len(periods) and not any(isinstance(x, dict) for x in node)
+    if not is_per_period or selector not in windows:
+        return []
+    return [periods.index(p) for p in windows[selector]]
+
+
+def _select(
+    node: list[Any],
+    selector: str,
+    periods: list[str],
+    where: str,
+    windows: dict[str, list[str]] | None = None,
+) -> int:
     """Index of the item ``selector`` names: an id, a period name or a position."""
     ids = [item.get("id") for item in node if isinstance(item, dict)]
     if selector in ids:
@@ -213,7 +244,8 @@ def _select(node: list[Any], selector: str, periods: list[str], where: str) -> i
         known = ", ".join(str(x) for x in ids if x is not None) or f"positions 0-{len(node) - 1}"
         raise PathError(f"no item '{selector}' in {where}; known: {known}")
     if len(node) == len(periods):
-        raise PathError(f"no period '{selector}' in {where}; known: {', '.join(periods)}")
+        named = f"; windows: {', '.join(windows)}" if windows else ""
+        raise PathError(f"no period '{selector}' in {where}; known: {', '.join(periods)}{named}")
     raise PathError(f"no position {selector} in {where} (it has {len(node)} items)")
 
 

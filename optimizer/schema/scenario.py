@@ -18,12 +18,27 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import InitErrorDetails
 
+from optimizer.schema.calendar import Calendar, add_calendar_forms
 from optimizer.schema.channels import Channel
-from optimizer.schema.checks import channel_errors, per_period_errors, repeats, rule_errors
+from optimizer.schema.checks import (
+    calendar_rule_errors,
+    channel_errors,
+    per_period_errors,
+    repeats,
+    rule_errors,
+)
+from optimizer.schema.expand import MAX_PERIODS, expand_calendar
 from optimizer.schema.fields import (
     MAX_MULTIPLIER,
     MIN_TOLERANCE,
@@ -39,7 +54,6 @@ from optimizer.schema.fields import (
 from optimizer.schema.rules import Rule
 
 SCHEMA_VERSION = "1"
-MAX_PERIODS = 366
 MAX_CHANNELS = 2000  # KOL-level plans: one channel per influencer
 MAX_RULES = 1000
 
@@ -128,6 +142,11 @@ class Scenario(StrictModel):
     periods: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         min_length=1, max_length=MAX_PERIODS, description="Period names in time order."
     )
+    calendar: Calendar | None = Field(
+        None,
+        description="Windows (618, 双11, 12.12, Spring Festival) named once, by dates or "
+        "periods, for per-period values ({default, windows}) and rules' periods.",
+    )
     seasonality: PerPeriod = Field(
         1.0, description="Demand multiplier per period (618, 双11); above 0, at most 1000."
     )
@@ -145,7 +164,23 @@ class Scenario(StrictModel):
     ) -> dict[str, Any]:
         """The scenario file's JSON Schema, each model named as the file format names it."""
         generator = schema_generator or _FileFormatNames
-        return super().model_json_schema(*args, schema_generator=generator, **kwargs)
+        schema = super().model_json_schema(*args, schema_generator=generator, **kwargs)
+        return add_calendar_forms(schema)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_calendar(cls, data: Any) -> Any:
+        """ISO-week periods, values by window and window ids in rules, as plain lists."""
+        return expand_calendar(data)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_calendar(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``calendar`` key when there is none: a scenario without one dumps, and so
+        fingerprints, exactly as before calendars existed."""
+        data: dict[str, Any] = handler(self)
+        if data.get("calendar", 0) is None:
+            del data["calendar"]
+        return data
 
     @model_validator(mode="after")
     def _check_cross_references(self) -> Scenario:
@@ -201,6 +236,7 @@ def _cross_field_errors(s: Scenario) -> Iterator[InitErrorDetails]:
         yield from channel_errors(channel, s.periods, ("channels", i))
     yield from _budget_errors(s)
     yield from rule_errors(s.rules, s.channels, s.periods)
+    yield from calendar_rule_errors(s.rules, s.channels, s.periods)
     yield from _objective_errors(s)
 
 

@@ -225,7 +225,7 @@ function spendTableHtml(r) {
 function ruleValue(rule, value) {
   if (rule.kind === "cac_ceiling") return money(value, 2);
   return rule.kind === "roas_floor" || rule.kind === "commission_cap" && rule.limit < 1
-    || rule.kind === "gmv_share" || rule.kind === "ramp_limit" ? ratio(value) : money(value);
+    || rule.kind === "gmv_share" ? ratio(value) : money(value);
 }
 
 function rulesHtml(rules, bindingOnly) {
@@ -400,7 +400,7 @@ const LOOSEN = { // rule kind -> [field, direction]: a floor goes down, a ceilin
   commission_cap: [["max_rate", 1], ["max_total_cny", 1]],
   gmv_share: [["min_share", -1], ["max_share", 1]],
   spend_limit: [["min_cny", -1], ["max_cny", 1]],
-  ramp_limit: [["max_change", 1]],
+  ramp_limit: [["max_change", 1], ["max_change_cny", 1]],
 };
 
 function perPeriod(value, n) {

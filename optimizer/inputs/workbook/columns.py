@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+from optimizer.schema.calendar import DAY_OR_WEEK, Window
 from optimizer.schema.channels import Channel, KolTier
 from optimizer.schema.messages import Loc, strip_annotated
 from optimizer.schema.rules import Rule
@@ -57,7 +58,8 @@ def columns_of(tp: Any, prefix: tuple[str, ...] = ()) -> list[Column]:
     tp, disc = _unwrap(tp)
     if disc is not None:
         return _union_columns(get_args(tp), disc, prefix, "", required=True)
-    return [c for name, f in tp.model_fields.items() for c in _field_columns(f, (*prefix, name))]
+    fields = tp.model_fields.items()
+    return [c for name, f in fields for c in _field_columns(f, (*prefix, f.alias or name))]
 
 
 def _unwrap(tp: Any) -> tuple[Any, str | None]:
@@ -98,11 +100,18 @@ def _field_columns(info: FieldInfo, path: tuple[str, ...]) -> list[Column]:
     if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get(CELL_KEY):
         form = str(info.json_schema_extra[CELL_KEY])  # a list of numbers in one cell
     inner = _inner_info(info.annotation)
+    if _is_day(info) or _is_day(inner):
+        form = "day"
     text = info.description or inner.description or ""
     bounds = _bounds(info) or _bounds(inner)
     notes = [text, "" if re.search("[<>]", text) else bounds, _form_note(form, choices)]
     about = " ".join(filter(None, notes))
     return [Column(path, form, about, choices, defaults=(((), _default_note(info)),))]
+
+
+def _is_day(info: FieldInfo) -> bool:
+    """A date or ISO week (a calendar window's from and to): a date cell is welcome there."""
+    return any(getattr(m, "pattern", None) == DAY_OR_WEEK for m in info.metadata)
 
 
 def _inner_info(annotation: Any) -> FieldInfo:
@@ -158,6 +167,7 @@ def _form_note(form: str, choices: tuple[str, ...]) -> str:
         "per_period": "One number for every period here, or one value per period in a "
         "Periods column (see Help).",
         "series": "One value per period, in a Periods column (see Help).",
+        "day": "A date cell, or text like 2026-05-25 or an ISO week like 2026-W22.",
     }.get(form, "")
 
 
@@ -251,6 +261,7 @@ CHANNEL_COLUMNS = _id_first(columns_of(Channel))
 TIER_COLUMNS = columns_of(KolTier)
 RULE_COLUMNS = _id_first(columns_of(Rule))
 FIXED_COLUMNS = columns_of(FixedCost)
+WINDOW_COLUMNS = _id_first(columns_of(Window))
 _TIER_CHANNEL = Column(
     ("channel",), "text", "Id of the KOL channel (Channels sheet).", defaults=(((), "Required."),)
 )
@@ -271,6 +282,7 @@ SHEET_COLUMNS: dict[str, list[Column]] = {
     "KolTiers": [_TIER_CHANNEL, *_row_columns(TIER_COLUMNS)],
     "Rules": RULE_COLUMNS,
     "FixedCosts": FIXED_COLUMNS,
+    "Windows": WINDOW_COLUMNS,
 }
 
 

@@ -36,7 +36,12 @@ from optimizer.inputs.workbook.tables import BadCell, read_bytes, read_tables
 from optimizer.schema.messages import Loc, problems_from, show
 from optimizer.schema.scenario import Scenario
 
-_LIST_FIELDS = {"Channels": "channels", "Rules": "rules", "FixedCosts": "fixed_costs"}
+_LIST_FIELDS: dict[str, tuple[str, ...]] = {
+    "Channels": ("channels",),
+    "Rules": ("rules",),
+    "FixedCosts": ("fixed_costs",),
+    "Windows": ("calendar", "windows"),
+}
 
 
 def load_workbook_scenario(path: Path) -> Scenario:
@@ -79,20 +84,21 @@ _ELSEWHERE = {
     "channels": "channels are the rows of the Channels sheet",
     "rules": "rules are the rows of the Rules sheet",
     "fixed_costs": "fixed costs are the rows of the FixedCosts sheet",
+    "calendar.windows": "calendar windows are the rows of the Windows sheet",
 }
 
 
-def _list_sheet(r: SheetReader, sheet: str, field: str) -> None:
-    """A sheet of objects, one a row: channels, rules or fixed costs."""
-    r.cells[(field,)] = sheet
+def _list_sheet(r: SheetReader, sheet: str, field: tuple[str, ...]) -> None:
+    """A sheet of objects, one a row: channels, rules, fixed costs or calendar windows."""
+    r.cells[field] = sheet
     table = r.tables.get(sheet)
     if table is None:
         return
     columns = r.header(table, SHEET_COLUMNS[sheet])
     rows = used_rows(table, columns)
-    items = [r.row(table, n, v, columns, (field, i)) for i, (n, v) in enumerate(rows)]
+    items = [r.row(table, n, v, columns, (*field, i)) for i, (n, v) in enumerate(rows)]
     if items:
-        r.data[field] = items
+        set_path(r.data, field, items)
 
 
 def _scenario_sheet(r: SheetReader) -> None:

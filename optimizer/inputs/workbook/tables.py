@@ -25,7 +25,7 @@ from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.inputs.text import MAX_FILE_BYTES
 
 REQUIRED_SHEETS = ("Scenario", "Periods", "Channels")
-OPTIONAL_SHEETS = ("KolTiers", "Rules", "FixedCosts")
+OPTIONAL_SHEETS = ("KolTiers", "Rules", "FixedCosts", "Windows")
 MAX_ROWS = 10_000  # data rows per sheet
 MAX_UNZIPPED_BYTES = 64 * 1024 * 1024  # a 5 MiB zip of repeated XML could hold gigabytes
 

@@ -38,6 +38,17 @@ def _as_text(value: Any) -> Any:
     return value
 
 
+def _as_day(value: Any) -> Any:
+    """A date cell as its ISO text (2026-05-25); text (a date or an ISO week) as it is."""
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time():
+            raise CellError(f"expected a date, got {show(value)}: a day has no time of day")
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _as_text(value)
+
+
 def _as_ids(value: Any) -> Any:
     value = _as_text(value)
     if not isinstance(value, str):
@@ -87,6 +98,7 @@ def _as_per_period(value: Any) -> Any:
 _CONVERT: dict[str, Callable[[Any], Any]] = {
     "text": _as_text,
     "choice": _as_text,
+    "day": _as_day,
     "ids": _as_ids,
     "numbers": _as_numbers,
     "points": _as_points,

@@ -61,6 +61,7 @@ def write_template(scenario: Scenario) -> bytes:
     ]
     rows = {"Channels": data["channels"], "KolTiers": tiers}
     rows |= {"Rules": data.get("rules", []), "FixedCosts": data.get("fixed_costs", [])}
+    rows["Windows"] = (data.get("calendar") or {}).get("windows", [])
     for sheet, columns in SHEET_COLUMNS.items():
         _table_sheet(book.create_sheet(sheet), columns, rows[sheet])
     return _save(book)
@@ -119,6 +120,8 @@ _HELP_LINES = (
     "KolTiers: one row per influencer tier; 'channel' is the id of its KOL channel.",
     "Rules: one row per rule; its kind says which value columns apply. FixedCosts: one row "
     "per fixed cost. Money is in CNY.",
+    "Windows: one row per calendar window (618, 双11, Spring Festival): from and to dates (with "
+    "ISO-week periods such as 2026-W23) or its periods; rules' periods may name windows.",
     "An empty cell means 'not given': the default in the table below applies.",
     "A per-period field takes one number for every period on its own sheet, or a Periods "
     "column with one value per period; fill one of the two, not both.",
