@@ -74,7 +74,7 @@ def main() -> None:
         ("50 x 52 carry, budget + bounds", free),
         ("50 x 52 carry, + ROAS, CAC, share", weekly(50, carry=True, rules=bound_rules(free))),
     ]
-    print(f"{'problem':<36}{'route':<14}{'median s':>10}{'objective':>18}{'gap':>10}{'/ dual':>8}")
+    print(f"{'problem':<36}{'route':<14}{'median s':>10}{'objective':>18}{'gap':>22}{'/ dual':>8}")
     for name, scenario in cases:
         base, dual = timed(scenario, "dual", args.runs, args.lp_limit)
         print(_line(name, "dual", base, dual, None))
@@ -84,16 +84,17 @@ def main() -> None:
 
 
 def _line(name: str, route: str, seconds: float, result: Plan, base: float | None) -> str:
-    """One row of the table."""
+    """One row of the table: a route that refuses the problem says so."""
+    if result.status == "error":
+        why = "refused: " + result.message.split(":")[0][:60]
+        return f"{name:<36}{route:<14}{why}"
     gap = result.solver.gap if result.solver else None
-    value = (
-        f"{result.objective_value:,.0f}" if result.objective_value is not None else result.status
-    )
-    ratio = f"{seconds / base:.0f}x" if base else ""
+    value = f"{result.objective_value:,.0f}" if result.objective_value is not None else "no plan"
     gap_text = f"{gap:.1e}" if gap is not None else "-"
-    if result.status not in ("optimal",):
-        gap_text = f"{result.status}"
-    return f"{name:<36}{route:<14}{seconds:>10.3f}{value:>18}{gap_text:>10}{ratio:>8}"
+    if result.status != "optimal":
+        gap_text += f" ({result.status})"
+    ratio = f"{seconds / base:.0f}x" if base else ""
+    return f"{name:<36}{route:<14}{seconds:>10.3f}{value:>18}{gap_text:>22}{ratio:>8}"
 
 
 if __name__ == "__main__":
