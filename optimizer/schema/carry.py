@@ -14,6 +14,7 @@ the core uses the very same numbers.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Annotated, Literal
 
 import numpy as np
@@ -35,13 +36,15 @@ NORMALIZE_HELP = (
 )
 
 
-class _AdstockBase(StrictModel):
+class _AdstockBase(StrictModel, ABC):
+    """What every adstock has: where it applies, whether its weights add up to 1."""
+
     order: Order = Field("before_saturation", description=ORDER_HELP)
     normalize: bool = Field(False, description=NORMALIZE_HELP)
 
+    @abstractmethod
     def raw_weights(self, window: int) -> np.ndarray:
         """Weights before normalising; ``window`` is the weeks of history plus plan."""
-        raise NotImplementedError
 
     def weights(self, window: int) -> np.ndarray:
         """Weights of lags 0, 1, ..., L (normalised when asked), as float64."""
