@@ -430,12 +430,7 @@ def _row_matrix(
     n = len(column_cell)
     if not forms:
         return sp.csr_matrix((0, n))
-    terms = [f.entries() for f, _ in forms]
-    row_of = np.concatenate([np.full(len(t[0]), r) for r, t in enumerate(terms)])
-    cell_of = np.concatenate([t[0] for t in terms])
-    size = (len(forms), cells)
-    spend = sp.csr_matrix((np.concatenate([t[1] for t in terms]), (row_of, cell_of)), shape=size)
-    gmv = sp.csr_matrix((np.concatenate([t[2] for t in terms]), (row_of, cell_of)), shape=size)
+    spend, gmv = _form_matrices([f for f, _ in forms], cells)
     spend.eliminate_zeros()
     gmv.eliminate_zeros()
     incidence = sp.csr_matrix((np.ones(n), (column_cell, np.arange(n))), shape=(cells, n))

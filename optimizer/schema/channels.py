@@ -5,10 +5,10 @@ groups, switches) are on ``ChannelBase``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from optimizer.schema.carry import MAX_LAG, Adstock
 from optimizer.schema.curves import Response, Saturation
@@ -23,6 +23,7 @@ from optimizer.schema.fields import (
     Positive,
     Price,
     StrictModel,
+    without_unused,
 )
 
 History = Annotated[list[Money], Field(max_length=MAX_LAG)]
@@ -125,6 +126,11 @@ class ChannelBase(StrictModel):
         "adstock; a KOL channel gives it per tier.",
     )
 
+    @model_serializer(mode="wrap")
+    def _without_unused_carry(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No carry-over keys when a channel has none (dumps and fingerprints as before)."""
+        return without_unused(handler(self), {"adstock": None, "history_spend_cny": []})
+
 
 class PaidChannel(ChannelBase):
     """Paid traffic bought by CPM: search, traffic for self-operated live rooms, short-video ads."""
@@ -159,6 +165,11 @@ class KolTier(StrictModel):
         description="This tier's fees in the weeks before the plan, oldest first (with the "
         "channel's adstock).",
     )
+
+    @model_serializer(mode="wrap")
+    def _without_unused_history(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No history key when the tier has none (dumps and fingerprints as before)."""
+        return without_unused(handler(self), {"history_spend_cny": []})
 
 
 class KolChannel(ChannelBase):

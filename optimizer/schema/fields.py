@@ -105,6 +105,15 @@ PerPeriod = Annotated[
 ]
 
 
+def without_unused(data: dict[str, Any], unused: dict[str, Any]) -> dict[str, Any]:
+    """A dump without the fields at their "not used" value (``unused``: name -> value), so
+    a scenario that does not use a newer feature dumps, and so fingerprints, as before it."""
+    for name, value in unused.items():
+        if name in data and data[name] == value and type(data[name]) is type(value):
+            del data[name]
+    return data
+
+
 class StrictModel(BaseModel):
     """Base for every schema model: unknown fields are errors, values are immutable."""
 

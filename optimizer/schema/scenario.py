@@ -50,6 +50,7 @@ from optimizer.schema.fields import (
     StrictModel,
     at_least,
     error_at,
+    without_unused,
 )
 from optimizer.schema.rules import Rule
 
@@ -106,6 +107,11 @@ class Objective(StrictModel):
         "of channels with adstock) counts toward the objective; it is reported separately "
         "either way.",
     )
+
+    @model_serializer(mode="wrap")
+    def _without_unused_carry(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No count_carry_out key when false (dumps and fingerprints as before)."""
+        return without_unused(handler(self), {"count_carry_out": False})
 
 
 class SolveSettings(StrictModel):
