@@ -112,7 +112,7 @@ def test_auto_says_which_method_it_used() -> None:
         periods=["H1", "H2"],
         rules=[{"kind": "roas_floor", "min_roas": 2.0}],
     )
-    result = plan(ruled, solver="auto")
+    result = plan(ruled, solver="auto", tolerance=1e-3)  # which route, not a 1e-6 MILP proof
     assert result.solver.solver == "auto: highs"
     assert "(dual: launch has an S-shaped curve and 2 rows couple the cells" in result.message
 
