@@ -135,7 +135,7 @@ class ChainLagrangian(Lagrangian):
         m = len(rows)
         a_s = np.array([r[1] for r in rows]).reshape(m, problem.lo.size)
         a_g_cells = np.array([r[2] for r in rows]).reshape(m, problem.lo.size)
-        a_g = np.asarray((sp.csr_matrix(a_g_cells) @ mix).todense()).reshape(m, -1)
+        a_g = np.asarray((sp.csr_matrix(a_g_cells) @ mix).todense()).reshape(m, mix.shape[1])
         b = np.array([r[3] for r in rows]) - a_g_cells @ eff.history
         h_hi = self.value(self.hi)
         self.scale = max(float(np.sum(np.abs(self.c_s) * self.hi) + np.abs(self.c_g) @ h_hi), 1.0)

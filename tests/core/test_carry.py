@@ -254,3 +254,12 @@ def test_a_carried_plan_is_the_same_over_http_and_from_python(database_url: str)
     assert result["carry_over"] == here["carry_over"]
     assert result["spend"] == here["spend"]
     assert result["spend"]["c"]["w1"] == pytest.approx((200 + 100 * math.log(2) - 30) / 1.5)
+
+
+def test_a_carried_plan_with_no_coupling_rule_is_exact_on_the_dual() -> None:
+    # One channel, one week: the budget bounds the one cell and nothing couples cells.
+    s = scenario([carried(GEOMETRIC, history_spend_cny=[60])], 200)
+    result = plan(s, solver="dual")
+    assert result.status == "optimal", result.message
+    assert result.spend["c"]["Y"] == 200.0
+    assert result.objective_value == pytest.approx(f(200 + 30), rel=1e-12)
