@@ -12,6 +12,7 @@ from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from optimizer.schema.carry import MAX_LAG, Adstock
 from optimizer.schema.curves import Response, Saturation
+from optimizer.schema.draws import Draws, FitSummary
 from optimizer.schema.fields import (
     MAX_MULTIPLIER,
     Fraction,
@@ -204,6 +205,24 @@ class CurveChannel(ChannelBase):
     )
     aov_cny: OrderValue
     new_customer_share: Fraction = 0.5
+    draws: Draws | None = Field(
+        None,
+        description="The curve's uncertainty: one value per draw for some of its response "
+        "(and adstock) parameters, from an MMM's posterior or `budgetopt fit`'s bootstrap; "
+        "draw k of every channel is one joint draw. Plans then report P10 / P50 / P90.",
+    )
+
+    fit: FitSummary | None = Field(
+        None,
+        description="How the curve was fitted from history (family, weeks, the weekly spend "
+        "range seen, R², held-out MAPE): a plan warns when it spends far outside that range.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_unused_carry(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No carry-over or draws keys when unused (dumps and fingerprints as before)."""
+        unused = {"adstock": None, "history_spend_cny": [], "draws": None, "fit": None}
+        return without_unused(handler(self), unused)
 
 
 Channel = Annotated[

@@ -15,6 +15,12 @@ import numpy as np
 from pydantic_core import InitErrorDetails
 
 from optimizer.schema.channels import Channel, Cpm, IndexTrend
+from optimizer.schema.draws import (
+    ADSTOCK_BOUNDS,
+    RESPONSE_BOUNDS,
+    describe_bounds,
+    in_bounds,
+)
 from optimizer.schema.fields import (
     MAX_CNY,
     MAX_MULTIPLIER,
@@ -107,6 +113,8 @@ def channel_errors(c: Channel, periods: list[str], loc: Loc) -> Iterator[InitErr
     if c.kind == "curve":
         yield from _curve_errors(c, periods, loc)
     yield from _carry_errors(c, periods, loc)
+    if c.kind == "curve" and c.draws is not None:
+        yield from _draw_errors(c, loc)
     if c.kind == "kol":
         yield from repeats([t.id for t in c.tiers], "tiers", ("id",), loc)
         for k, tier in enumerate(c.tiers):
@@ -141,6 +149,70 @@ def _carry_errors(c: Any, periods: list[str], loc: Loc) -> Iterator[InitErrorDet
             (*loc, "adstock"),
             "the adstock's weights are all 0 (or not finite): no spend would ever sell",
         )
+
+
+def _draw_errors(c: Any, loc: Loc) -> Iterator[InitErrorDetails]:
+    """A curve's draws name parameters it has, one value each per draw, within bounds."""
+    where = (*loc, "draws")
+    if not c.draws.response and not c.draws.adstock:
+        yield error_at(where, "draws name no parameter: give response or adstock values")
+    count = c.draws.count()
+    adstock_type = getattr(c.adstock, "type", None)
+    for part, drawn, known in (
+        ("response", c.draws.response, _drawable_response(c.response)),
+        ("adstock", c.draws.adstock, ADSTOCK_BOUNDS.get(adstock_type or "", {})),
+    ):
+        for name, values in drawn.items():
+            at = (*where, part, name)
+            if name not in known:
+                owner = (
+                    f"a {c.response.type} response"
+                    if part == "response"
+                    else (
+                        f"a {adstock_type} adstock" if adstock_type else "a channel without adstock"
+                    )
+                )
+                choices = ", ".join(known) or "none"
+                yield error_at(at, f"{owner} has no parameter {name!r} to draw (it has: {choices})")
+                continue
+            base = getattr(c.response if part == "response" else c.adstock, name)
+            if isinstance(base, list):
+                yield error_at(
+                    at, f"{name} is given per period; draws replace one value: give it as one"
+                )
+            if len(values) != count:
+                yield error_at(
+                    at,
+                    f"expected {count} values, one per draw (as the other parameters), "
+                    f"got {len(values)}",
+                )
+            bounds = known[name]
+            for k, value in enumerate(values):
+                if not in_bounds(value, bounds):
+                    yield error_at((*at, k), f"expected {describe_bounds(bounds)}, got {value:g}")
+                    break
+
+
+def _drawable_response(response: Any) -> dict[str, tuple[float, bool, float, bool]]:
+    """The parameters of a response that draws can give, with their bounds."""
+    return {n: b for n, b in RESPONSE_BOUNDS.items() if n in type(response).model_fields}
+
+
+def draw_count_errors(channels: list[Any]) -> Iterator[InitErrorDetails]:
+    """Every channel with draws has as many as the first one: draw k is one joint draw."""
+    first: tuple[int, str] | None = None
+    for i, c in enumerate(channels):
+        if getattr(c, "draws", None) is None:
+            continue
+        count = c.draws.count()
+        if first is None:
+            first = (count, c.id)
+        elif count != first[0]:
+            yield error_at(
+                ("channels", i, "draws"),
+                f"expected {first[0]} draws, as channel {first[1]!r} has (draw k of every "
+                f"channel is one joint draw), got {count}",
+            )
 
 
 def _curve_errors(c: Any, periods: list[str], loc: Loc) -> Iterator[InitErrorDetails]:

@@ -34,6 +34,7 @@ from optimizer.schema.channels import Channel
 from optimizer.schema.checks import (
     calendar_rule_errors,
     channel_errors,
+    draw_count_errors,
     per_period_errors,
     repeats,
     rule_errors,
@@ -240,6 +241,7 @@ def _cross_field_errors(s: Scenario) -> Iterator[InitErrorDetails]:
     )
     for i, channel in enumerate(s.channels):
         yield from channel_errors(channel, s.periods, ("channels", i))
+    yield from draw_count_errors(s.channels)
     yield from _budget_errors(s)
     yield from rule_errors(s.rules, s.channels, s.periods)
     yield from calendar_rule_errors(s.rules, s.channels, s.periods)
