@@ -52,6 +52,10 @@ class ImportedChannel:
     name: str | None = None
     aov_cny: float | None = None
     mean_weekly_spend_cny: float | None = None
+    cpm_index: list[float] | None = None
+    new_customer_share: float | None = None
+    draws: dict[str, Any] | None = None
+    fit: dict[str, Any] | None = None
 
     def document(self, default_aov_cny: float) -> dict[str, Any]:
         """The channel as a scenario file writes it."""
@@ -59,11 +63,19 @@ class ImportedChannel:
         if self.name and self.name != self.id:
             doc["name"] = self.name
         doc["response"] = self.response
+        if self.cpm_index is not None:
+            doc["cpm_index"] = self.cpm_index
         doc["aov_cny"] = self.aov_cny or default_aov_cny
+        if self.new_customer_share is not None:
+            doc["new_customer_share"] = self.new_customer_share
         if self.adstock is not None:
             doc["adstock"] = self.adstock
             if self.history_spend_cny:
                 doc["history_spend_cny"] = self.history_spend_cny
+        if self.draws is not None:
+            doc["draws"] = self.draws
+        if self.fit is not None:
+            doc["fit"] = self.fit
         return doc
 
 
