@@ -16,6 +16,7 @@ import typer
 from optimizer.cli.batch import batch
 from optimizer.cli.common import EXIT_BAD_INPUT, EXIT_OK
 from optimizer.cli.compare import compare
+from optimizer.cli.fit import fit_curves
 from optimizer.cli.guard import emit_data, run_guarded
 from optimizer.cli.importer import import_curves
 from optimizer.cli.plan import evaluate, plan, schema, validate
@@ -68,6 +69,7 @@ def _global_options(
 for command in (plan, evaluate, batch, validate, schema, sweep, frontier, compare):
     app.command()(command)
 app.command("import")(import_curves)
+app.command("fit")(fit_curves)
 
 
 def main() -> None:
