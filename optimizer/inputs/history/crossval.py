@@ -44,6 +44,7 @@ class Scored:
     model: Model
     holdout_mse: float
     holdout_mape: float | None
+    holdout_se: float = 0.0  # standard error of holdout_mse (the spread of the weeks' errors)
 
 
 def cross_validate(model: Model, data: Data, folds: list[Fold], burn: int = 0) -> Scored:
@@ -58,7 +59,8 @@ def cross_validate(model: Model, data: Data, folds: list[Fold], burn: int = 0) -
         errors.append(predicted - data.gmv[fold.test])
         actual.append(data.gmv[fold.test])
     e, y = np.concatenate(errors), np.concatenate(actual)
-    return Scored(model, float(np.mean(e**2)), mape(e, y))
+    se = float(np.std(e**2, ddof=1) / np.sqrt(len(e))) if len(e) > 1 else 0.0
+    return Scored(model, float(np.mean(e**2)), mape(e, y), se)
 
 
 def mape(errors: np.ndarray, actual: np.ndarray) -> float | None:
@@ -69,10 +71,11 @@ def mape(errors: np.ndarray, actual: np.ndarray) -> float | None:
     return float(np.mean(np.abs(errors[positive]) / actual[positive]))
 
 
-def choose(scored: list[Scored], tolerance: float = 0.02) -> Scored:
-    """The model with the least held-out error; a simpler one (fewer parameters) within
-    ``tolerance`` of it wins, since the data cannot tell them apart (Hill of shape 1 is
-    Michaelis-Menten; an adstock of decay 0 is none)."""
-    best = min(s.holdout_mse for s in scored)
-    close = [s for s in scored if s.holdout_mse <= best * (1.0 + tolerance)]
+def choose(scored: list[Scored]) -> Scored:
+    """The one-standard-error rule: the simplest model (fewest parameters) whose held-out
+    error is within one standard error of the least, the least error among those; the data
+    cannot tell such models apart (Hill of shape 1 is Michaelis-Menten, an adstock of decay 0
+    is none), and the simpler one extrapolates more soberly."""
+    best = min(scored, key=lambda s: s.holdout_mse)
+    close = [s for s in scored if s.holdout_mse <= best.holdout_mse + best.holdout_se]
     return min(close, key=lambda s: (s.model.size, s.holdout_mse))
