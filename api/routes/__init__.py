@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from api.routes import (
     comparisons,
+    curve_fits,
     docs,
     evaluations,
     health,
@@ -20,6 +21,7 @@ ROUTERS = (
     health.router,
     scenarios.router,
     model_imports.router,
+    curve_fits.router,
     plans.router,
     evaluations.router,
     comparisons.router,
