@@ -10,6 +10,7 @@ import pytest
 
 from optimizer.core.problem import build_problem
 from optimizer.inputs.history import FitOptions, ImportOptions, fit_file
+from optimizer.inputs.history.document import scenario_from_fit
 from optimizer.inputs.history.families import lagged_input
 from optimizer.planner import plan
 from optimizer.schema.scenario import Scenario
@@ -24,9 +25,7 @@ def example():
 
 def test_the_engine_reproduces_the_fit_on_the_history(example):
     history = example.fit.history
-    doc = fit_file(
-        EXAMPLE, FitOptions(draws=0), ImportOptions(period_names=tuple(history.week_names()))
-    ).document
+    doc = scenario_from_fit(example.fit, ImportOptions(period_names=tuple(history.week_names())))
     for channel in doc["channels"]:
         channel.pop("history_spend_cny", None)  # the weeks before the data: none, as in the fit
     problem = build_problem(Scenario.model_validate(doc))
