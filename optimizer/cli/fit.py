@@ -187,12 +187,15 @@ def summary(fitted: FittedHistory, seconds: float) -> str:
     ]
     for c in r["channels"]:
         lines.append(f"  {c['id']}: {_line(c)}")
-        runner_up = c["candidates"][1] if len(c["candidates"]) > 1 else None
-        if runner_up:
-            best = c["candidates"][0]
+        mine = next(m for m in c["candidates"] if m["model"] == c["chosen"])
+        other = next((m for m in c["candidates"] if m["model"] != c["chosen"]), None)
+        if other:
+            why = ""
+            if other["holdout_rmse_cny"] < mine["holdout_rmse_cny"]:
+                why = " (within one standard error: the simpler model is kept)"
             lines.append(
-                f"    held-out RMSE {best['holdout_rmse_cny']:,.0f} CNY ({best['model']}); next "
-                f"{runner_up['model']} {runner_up['holdout_rmse_cny']:,.0f}"
+                f"    held-out RMSE {mine['holdout_rmse_cny']:,.0f} CNY; best other "
+                f"{other['model']} {other['holdout_rmse_cny']:,.0f}{why}"
             )
         lines.extend(f"    warning: {w}" for w in c["warnings"])
     return "\n".join(lines)
