@@ -73,6 +73,10 @@ async def fit_curves(
     objective: Annotated[ObjectiveName, Form(description="What the plan optimises.")] = "max_gmv",
     gmv_target_cny: Annotated[float | None, Form(gt=0, le=1e12)] = None,
     gross_margin: Annotated[float | None, Form(gt=0, lt=1)] = None,
+    channels: Annotated[
+        str | None,
+        Form(max_length=5_000, description="The channels the file must hold, comma-separated."),
+    ] = None,
     families: Annotated[
         str, Form(max_length=200, description="Curve families to compare, comma-separated.")
     ] = ",".join(FAMILIES),
@@ -102,7 +106,8 @@ async def fit_curves(
         gmv_target_cny=gmv_target_cny,
         gross_margin=gross_margin,
     )
-    fit_options = FitOptions(chosen, adstock, max_lag, draws, seed)
+    only = tuple(c.strip() for c in channels.split(",") if c.strip()) if channels else ()
+    fit_options = FitOptions(chosen, adstock, max_lag, draws, seed, channels=only)
     name = file.filename or "history.csv"
     raw = await file.read()
     fitted = await run_in_threadpool(fit_upload, name, raw, options, fit_options)

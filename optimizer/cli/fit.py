@@ -74,6 +74,13 @@ def fit_curves(
         float | None, typer.Option(min=0.0001, max=0.9999, help="Gross margin (for max_profit).")
     ] = None,
     name: Annotated[str | None, typer.Option(help="Scenario name.")] = None,
+    channels: Annotated[
+        str | None,
+        typer.Option(
+            help="The channels the file must hold, comma-separated: a row of any other is an "
+            "error (default: every channel in the file)."
+        ),
+    ] = None,
     families: Annotated[
         str,
         typer.Option(help="Curve families to compare, comma-separated (cross-validation picks)."),
@@ -127,7 +134,8 @@ def fit_curves(
         gross_margin=gross_margin,
         name=name,
     )
-    fit_options = FitOptions(chosen, adstock, max_lag, draws, seed)
+    only = tuple(c.strip() for c in channels.split(",") if c.strip()) if channels else ()
+    fit_options = FitOptions(chosen, adstock, max_lag, draws, seed, channels=only)
     started = time.perf_counter()
     try:
         fitted = fit_file(history_file, fit_options, options)

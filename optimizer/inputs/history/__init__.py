@@ -54,7 +54,8 @@ def fit_file(
     """Read, fit and write up a history file; ScenarioError naming the file, column and line
     for a history that cannot be read or fitted. ``source`` names the file in messages."""
     options = options or ImportOptions()
-    history = read_history(path, source)
+    fit_options = fit_options or FitOptions()
+    history = read_history(path, source, fit_options.channels)
     fitted = fit_history(history, fit_options)
     document = scenario_from_fit(fitted, options)
     validate_scenario(document, f"{history.source} (fitted)")

@@ -36,7 +36,8 @@ DEFAULT_DRAWS = 200
 @dataclass(frozen=True)
 class FitOptions:
     """How to fit: which families, adstock (None: with and without, cross-validation picks),
-    its last lag, the number of bootstrap draws and their seed, the folds."""
+    its last lag, the number of bootstrap draws and their seed, the folds, and the channels
+    the file must hold (empty: any)."""
 
     families: tuple[str, ...] = tuple(FAMILIES)
     adstock: bool | None = None
@@ -44,6 +45,7 @@ class FitOptions:
     draws: int = DEFAULT_DRAWS
     seed: int = 0
     folds: int = DEFAULT_FOLDS
+    channels: tuple[str, ...] = ()
 
 
 @dataclass
@@ -92,6 +94,7 @@ def fit_history(history: History, options: FitOptions | None = None) -> HistoryF
     options = options or FitOptions()
     _check_identifiable(history, options)
     channels = [fit_channel(c, len(history.weeks), options) for c in history.channels]
+    _warn_in_step(channels)
     if options.draws:
         draw_jointly(channels, options)
     return HistoryFit(history, options, channels)
@@ -184,6 +187,22 @@ def _warnings(f: ChannelFit) -> list[str]:
     if f.holdout_mape is not None and f.holdout_mape > 0.3:
         out.append(f"held-out MAPE {f.holdout_mape:.0%}: weekly predictions are rough")
     return out
+
+
+def _warn_in_step(channels: list[ChannelFit], limit: float = 0.9) -> None:
+    """Warn about channels whose weekly spend moved in step (correlation above ``limit``):
+    whatever else moved with them is credited to both, and their curves are less certain."""
+    spend = np.array([c.channel.spend_cny for c in channels])
+    if len(channels) < 2 or np.any(np.std(spend, axis=1) == 0):
+        return
+    corr = np.corrcoef(spend)
+    for i, c in enumerate(channels):
+        for j, other in enumerate(channels):
+            if i != j and corr[i, j] > limit:
+                c.warnings.append(
+                    f"weekly spend moved in step with {other.channel.id} (correlation "
+                    f"{corr[i, j]:.2f}): what else moved with both is credited to each"
+                )
 
 
 def draw_jointly(channels: list[ChannelFit], options: FitOptions) -> None:

@@ -90,13 +90,16 @@ def parse_week(value: Any) -> date | None:
     return None
 
 
-def read_history(path: str | Path, source: str | None = None) -> History:
-    """The history in a CSV or XLSX file; ScenarioError naming each bad column and line."""
+def read_history(
+    path: str | Path, source: str | None = None, channels: tuple[str, ...] = ()
+) -> History:
+    """The history in a CSV or XLSX file; ScenarioError naming each bad column and line.
+    ``channels``, when given, are the only channel names allowed, and each must have rows."""
     path = Path(path)
     source = source or str(path)
     header, rows = _rows(path, source)
     columns = _columns(header, source)
-    return _collect(rows, columns, source)
+    return _collect(rows, columns, source, channels)
 
 
 def _fail(source: str, problems: list[FieldProblem]) -> ScenarioError:
@@ -191,11 +194,17 @@ class _Row:
     window: str
 
 
-def _collect(rows: list[tuple[int, list[Any]]], columns: dict[str, int], source: str) -> History:
+def _collect(
+    rows: list[tuple[int, list[Any]]],
+    columns: dict[str, int],
+    source: str,
+    known: tuple[str, ...] = (),
+) -> History:
     """Rows by channel and week, checked: numbers, duplicates, weeks covered by every channel."""
     problems: list[FieldProblem] = []
     by_channel: dict[str, dict[date, _Row]] = {}
     names: dict[str, str] = {}
+    unknown: set[str] = set()
     for line, row in rows:
         week = parse_week(_cell(row, columns, "week"))
         if week is None:
@@ -209,6 +218,12 @@ def _collect(rows: list[tuple[int, list[Any]]], columns: dict[str, int], source:
         gmv = _number(_cell(row, columns, "gmv_cny"), "gmv_cny", line, problems)
         impressions = _optional(row, columns, "impressions", line, problems)
         new = _optional(row, columns, "new_customers", line, problems)
+        if label and known and label not in known:
+            if label not in unknown:  # once, at its first row
+                unknown.add(label)
+                message = f"unknown channel {label!r}: expected one of {', '.join(known)}"
+                problems.append(FieldProblem("channel", message, line))
+            continue
         if week is None or not label or spend is None or gmv is None:
             continue
         ident = channel_id(label)
@@ -226,6 +241,9 @@ def _collect(rows: list[tuple[int, list[Any]]], columns: dict[str, int], source:
         series[week] = _Row(line, spend, gmv, impressions, new, window)
     if not problems and not by_channel:
         problems.append(FieldProblem("file", "expected weekly rows after the header, got none"))
+    for name in known:
+        if not problems and channel_id(name) not in by_channel:
+            problems.append(FieldProblem("channel", f"expected rows of channel {name!r}, got none"))
     if problems:
         raise _fail(source, problems)
     return _aligned(by_channel, names, source)

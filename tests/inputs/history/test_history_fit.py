@@ -4,6 +4,8 @@ bootstrap draws that are reproducible, aligned across channels and cover the tru
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from history_data import Truth, channel, history
@@ -113,3 +115,18 @@ def test_bootstrap_draws_are_reproducible_aligned_and_cover_the_truth():
         history(*channels), FitOptions(("exponential", "hill"), draws=200, seed=8)
     )
     assert not np.array_equal(other_seed.channels[0].draws, exp_fit.draws)
+
+
+def test_channels_whose_spend_moved_in_step_are_flagged():
+    a = channel("a", Truth("exponential", 15e6, 4e6), seed=5, spend_range=WIDE)
+    b = channel("b", Truth("exponential", 5e6, 1e6), seed=6, spend_range=WIDE)
+    twin = replace(b, id="twin", name="twin", spend_cny=a.spend_cny * 0.5)
+    twin = replace(twin, gmv_cny=Truth("exponential", 5e6, 1e6).gmv(twin.spend_cny))
+    options = FitOptions(families=("exponential",), adstock=False, draws=0)
+    fitted = fit_history(history(a, b, twin), options)
+    warned = {c.channel.id: [w for w in c.warnings if "in step" in w] for c in fitted.channels}
+    assert warned["b"] == []
+    assert warned["a"] == [
+        "weekly spend moved in step with twin (correlation 1.00): what else "
+        "moved with both is credited to each"
+    ]

@@ -122,3 +122,19 @@ def test_dates_bom_aliases_and_excel_are_read_alike(tmp_path):
     book.save(tmp_path / "h.xlsx")
     excel = read_history(tmp_path / "h.xlsx")
     assert excel.channels[1].spend_cny.tolist() == plain.channels[1].spend_cny.tolist()
+
+
+def test_channels_named_up_front_refuse_any_other_once_and_need_rows(tmp_path):
+    from optimizer.inputs.history import FitOptions
+
+    path = write(tmp_path, good_rows())
+    with pytest.raises(ScenarioError) as caught:
+        fit_file(path, FitOptions(channels=("search",)))
+    assert [str(p) for p in caught.value.problems] == [
+        "channel (line 3): unknown channel 'kol': expected one of search"
+    ]
+    with pytest.raises(ScenarioError) as caught:
+        fit_file(path, FitOptions(channels=("search", "kol", "tv")))
+    assert [str(p) for p in caught.value.problems] == [
+        "channel: expected rows of channel 'tv', got none"
+    ]
