@@ -57,3 +57,30 @@ def test_a_bad_history_is_a_422_naming_column_and_line_and_nothing_is_stored(api
     viewer = _upload(api, "h.csv", b"week", role="viewer")
     assert_problem(viewer, 403, "forbidden")
     assert api.call("GET", "/v1/scenarios", role="viewer").json()["total"] == before
+
+
+def test_every_bad_history_is_a_422_naming_column_and_line(api):
+    header = "week,channel,spend_cny,gmv_cny\n"
+    cases = {
+        "2024-W01,kol,5,ten\n": {"file.gmv_cny": "line 2: expected a number, got 'ten'"},
+        "2024-W01,kol,5,10\n2024-W01,kol,6,11\n": {
+            "file.week": "line 3: a second row for channel 'kol' in week 2024-W01 (the first "
+            "is line 2)"
+        },
+        "2024-W01,,5,10\n": {"file.channel": "line 2: expected a channel name, got a blank"},
+        "2024-W01,kol,5,10\n2024-W03,kol,5,10\n": {
+            "file.week": "line 2: channel 'kol' has no row for week(s) 2024-W02; every channel "
+            "needs a row for every week from 2024-W01 to 2024-W03 (spend_cny 0 for a week "
+            "without spend)"
+        },
+    }
+    for rows, expected in cases.items():
+        assert errors(_upload(api, "bad.csv", (header + rows).encode())) == expected
+    missing = errors(_upload(api, "bad.csv", b"week,channel,spend\n2024-W01,kol,5\n"))
+    assert "missing gmv_cny" in missing["file.header"]
+    unknown = _upload(api, "h.csv", EXAMPLE.read_bytes(), channels="kol,search")
+    assert unknown.status_code == 422
+    assert [e["message"] for e in unknown.json()["errors"]] == [
+        "line 2: unknown channel 'live_traffic': expected one of kol, search",
+        "line 4: unknown channel 'private_domain': expected one of kol, search",
+    ]
