@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from optimizer.inputs.history.cpm import plan_windows
-from optimizer.inputs.history.fit import ChannelFit, HistoryFit
+from optimizer.inputs.history.fit import ChannelFit, HistoryFit, window_gmv_ratios
 from optimizer.inputs.history.read import ISO_WEEK, parse_week, week_name
 from optimizer.inputs.mmm.build import ImportedChannel, ImportOptions, scenario_document
 
@@ -158,6 +158,7 @@ def _channel_report(c: ChannelFit) -> dict[str, Any]:
             for s in sorted(c.scored, key=lambda s: s.holdout_mse)
         ],
         "cpm": None,
+        "window_gmv_ratio": window_gmv_ratios(c),
         "draws": {},
         "warnings": c.warnings,
     }

@@ -31,6 +31,7 @@ MIN_WEEKS = 16
 MIN_SPEND_LEVELS = 4
 MIN_SPEND_RATIO = 1.5
 DEFAULT_DRAWS = 200
+WINDOW_GAP = 0.1  # a window's GMV 10% off the curve is worth a warning
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,11 @@ def _check_identifiable(history: History, options: FitOptions) -> None:
     if n < MIN_WEEKS:
         message = f"expected at least {MIN_WEEKS} weeks of history to fit and test a curve, "
         message += f"got {n} ({history.week_names()[0]} to {history.week_names()[-1]})"
+        problems.append(FieldProblem("week", message))
+    elif options.adstock and n < options.max_lag + MIN_WEEKS:
+        message = f"an adstock of max_lag {options.max_lag} needs at least "
+        message += f"{options.max_lag + MIN_WEEKS} weeks (its first {options.max_lag} only feed "
+        message += f"the carry-over), got {n}: lower --max-lag or allow models without adstock"
         problems.append(FieldProblem("week", message))
     for c in history.channels:
         line = int(c.lines[0])
@@ -186,7 +192,26 @@ def _warnings(f: ChannelFit) -> list[str]:
         out.append(f"R² {f.r2:.2f}: spend explains little of this channel's GMV")
     if f.holdout_mape is not None and f.holdout_mape > 0.3:
         out.append(f"held-out MAPE {f.holdout_mape:.0%}: weekly predictions are rough")
+    for window, ratio in window_gmv_ratios(f).items():
+        if abs(ratio - 1.0) > WINDOW_GAP:
+            out.append(
+                f"GMV in window {window} ran {ratio:.2f}x the curve's prediction: demand "
+                "seasonality is not fitted; consider the scenario's seasonality for those weeks"
+            )
     return out
+
+
+def window_gmv_ratios(f: ChannelFit) -> dict[str, float]:
+    """Actual over predicted GMV summed over each promotion window's fitted weeks: how far the
+    window's demand ran above (or below) the curve, which the fit does not model."""
+    predicted = f.predict()
+    ratios = {}
+    for window in sorted({w for w in f.channel.windows[f.burn :] if w}):
+        weeks = [t for t in range(f.burn, len(predicted)) if f.channel.windows[t] == window]
+        expected = float(np.sum(predicted[weeks]))
+        if expected > 0:
+            ratios[window] = float(np.sum(f.data.gmv[weeks])) / expected
+    return ratios
 
 
 def _warn_in_step(channels: list[ChannelFit], limit: float = 0.9) -> None:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from history_data import Truth, channel, history
 
+from optimizer.errors import ScenarioError
 from optimizer.inputs.history.crossval import expanding_folds
-from optimizer.inputs.history.fit import FitOptions, fit_history
+from optimizer.inputs.history.fit import FitOptions, fit_history, window_gmv_ratios
 
 WIDE = (0.3e6, 9e6)  # spend up to 3x the half-saturation: the curve's top is seen
 
@@ -130,3 +131,25 @@ def test_channels_whose_spend_moved_in_step_are_flagged():
         "weekly spend moved in step with twin (correlation 1.00): what else "
         "moved with both is credited to each"
     ]
+
+
+def test_a_window_whose_demand_ran_above_the_curve_is_reported_not_fitted():
+    base = channel("c", Truth("exponential", 15e6, 4e6), seed=3, spend_range=WIDE)
+    windows = tuple("618" if 21 <= k % 52 + 1 <= 25 else "" for k in range(104))
+    lifted = np.where(np.array(windows) == "618", 1.3, 1.0)
+    c = replace(base, windows=windows, gmv_cny=base.gmv_cny * lifted)
+    options = FitOptions(families=("exponential",), adstock=False, draws=0)
+    fit = fit_history(history(c), options).channels[0]
+    # the curve is fitted on every week, 10 of them lifted 30%: it rises about 3% (10 / 104 of
+    # the lift), so the window runs about 1.3 / 1.03 = 1.26x the curve
+    assert window_gmv_ratios(fit)["618"] == pytest.approx(1.26, abs=0.03)
+    assert any(w.startswith("GMV in window 618 ran 1.2") for w in fit.warnings)
+
+
+def test_a_forced_adstock_needs_its_lags_plus_16_weeks():
+    short = channel("c", Truth("exponential", 15e6, 4e6), n=20, spend_range=WIDE)
+    with pytest.raises(ScenarioError) as caught:
+        fit_history(history(short), FitOptions(adstock=True, draws=0))
+    assert str(caught.value.problems[0]).startswith(
+        "week: an adstock of max_lag 8 needs at least 24 weeks"
+    )
