@@ -32,6 +32,7 @@ MIN_SPEND_LEVELS = 4
 MIN_SPEND_RATIO = 1.5
 DEFAULT_DRAWS = 200
 WINDOW_GAP = 0.1  # a window's GMV 10% off the curve is worth a warning
+LINEAR_ELASTICITY = 0.8  # marginal ROAS at the top spend still 80% of the average: no bend seen
 
 
 @dataclass(frozen=True)
@@ -178,12 +179,15 @@ def _warnings(f: ChannelFit) -> list[str]:
     _, high = bounds(f.model, f.data)
     theta = f.chosen.theta
     width = f.model.family.width
-    if theta[1] >= high[1] - 1e-6:
+    elasticity = top_elasticity(f)
+    if elasticity > LINEAR_ELASTICITY:
         out.append(
-            f"{width} reached its bound (100x the largest weekly spend): the data shows almost "
-            "no saturation, so the curve is close to a straight line; keep the plan's spend "
-            "near the range seen"
+            f"little saturation within the spend seen: at the largest week the marginal ROAS is "
+            f"{elasticity:.0%} of the average ROAS, so the curve beyond it is extrapolated; keep "
+            "the plan's spend near the range seen"
         )
+    elif theta[1] >= high[1] - 1e-6:
+        out.append(f"{width} reached its bound (100x the largest weekly spend)")
     if theta[0] >= high[0] - 1e-6:
         out.append("max_gmv_cny reached its bound (1000x the largest week): no saturation seen")
     if f.model.max_lag and theta[-1] >= high[-1] - 1e-6:
@@ -199,6 +203,18 @@ def _warnings(f: ChannelFit) -> list[str]:
                 "seasonality is not fitted; consider the scenario's seasonality for those weeks"
             )
     return out
+
+
+def top_elasticity(f: ChannelFit) -> float:
+    """Marginal over average GMV per yuan at the largest input fitted: 1 for a straight line,
+    0.5 for Michaelis-Menten at its half-saturation, near 0 when the curve has flattened."""
+    top, width, shape, decay = f.model.parts(f.chosen.theta)
+    x = float(np.max(f.model.carried(f.data.lagged, decay)[f.burn :]))
+    if x <= 0:
+        return 0.0
+    value = f.model.family.value
+    here, below = value(np.array([x, 0.99 * x]), top, width, shape)
+    return float((here - below) / (0.01 * x) / (here / x)) if here > 0 else 0.0
 
 
 def window_gmv_ratios(f: ChannelFit) -> dict[str, float]:

@@ -12,7 +12,12 @@ from history_data import Truth, channel, history
 
 from optimizer.errors import ScenarioError
 from optimizer.inputs.history.crossval import expanding_folds
-from optimizer.inputs.history.fit import FitOptions, fit_history, window_gmv_ratios
+from optimizer.inputs.history.fit import (
+    FitOptions,
+    fit_history,
+    top_elasticity,
+    window_gmv_ratios,
+)
 
 WIDE = (0.3e6, 9e6)  # spend up to 3x the half-saturation: the curve's top is seen
 
@@ -153,3 +158,14 @@ def test_a_forced_adstock_needs_its_lags_plus_16_weeks():
     assert str(caught.value.problems[0]).startswith(
         "week: an adstock of max_lag 8 needs at least 24 weeks"
     )
+
+
+def test_a_channel_that_never_bent_is_flagged_as_extrapolated():
+    # scale 50x the largest spend: over the weeks seen the curve is a straight line (ROAS 2)
+    straight = channel("c", Truth("exponential", 2 * 450e6, 450e6), seed=4, spend_range=WIDE)
+    bent = channel("d", Truth("exponential", 15e6, 4e6), seed=5, spend_range=WIDE)
+    options = FitOptions(families=("exponential",), adstock=False, draws=0)
+    fitted = fit_history(history(straight, bent), options).channels
+    assert top_elasticity(fitted[0]) > 0.9 and top_elasticity(fitted[1]) < 0.4
+    assert fitted[0].warnings[0].startswith("little saturation within the spend seen")
+    assert not any("saturation" in w for w in fitted[1].warnings)
