@@ -82,7 +82,7 @@ async def fit_curves(
     ] = ",".join(FAMILIES),
     adstock: Annotated[
         bool | None,
-        Form(description="true: only with geometric adstock; false: only without; empty: both."),
+        Form(description="true: only with geometric adstock; false: only without; omitted: both."),
     ] = None,
     max_lag: Annotated[int, Form(ge=1, le=52)] = DEFAULT_MAX_LAG,
     draws: Annotated[int, Form(ge=0, le=MAX_DRAWS)] = DEFAULT_DRAWS,
