@@ -18,7 +18,7 @@ import numpy as np
 
 from optimizer.inputs.history.cpm import plan_windows
 from optimizer.inputs.history.fit import ChannelFit, HistoryFit, window_gmv_ratios
-from optimizer.inputs.history.read import ISO_WEEK, parse_week, week_name
+from optimizer.inputs.history.read import ISO_WEEK, parse_week
 from optimizer.inputs.mmm.build import ImportedChannel, ImportOptions, scenario_document
 
 SIGNIFICANT = 8  # digits kept in draws and indices: the file stays readable, nothing is lost
@@ -178,6 +178,3 @@ def _channel_report(c: ChannelFit) -> dict[str, Any]:
             p10, p50, p90 = np.percentile(values, [10, 50, 90])
             out["draws"][name] = {"p10": float(p10), "p50": float(p50), "p90": float(p90)}
     return out
-
-
-__all__ = ["fit_report", "plan_weeks", "scenario_from_fit", "week_name"]

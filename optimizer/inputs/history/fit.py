@@ -17,7 +17,6 @@ from optimizer.inputs.history.bootstrap import block_indices, relative_residuals
 from optimizer.inputs.history.cpm import CpmFit, fit_cpm
 from optimizer.inputs.history.crossval import (
     DEFAULT_FOLDS,
-    MIN_TRAIN_WEEKS,
     Scored,
     choose,
     cross_validate,
@@ -257,6 +256,3 @@ def draw_jointly(channels: list[ChannelFit], options: FitOptions) -> None:
         targets = fitted[None, :] * (1.0 + residual[picks])
         rows = np.arange(c.burn, weeks)
         c.draws = refit_many(c.model, c.data, targets, rows, c.chosen.theta)
-
-
-__all__ = ["MIN_TRAIN_WEEKS", "ChannelFit", "FitOptions", "HistoryFit", "fit_history"]
