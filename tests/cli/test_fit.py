@@ -110,3 +110,15 @@ def test_too_little_spend_variation_is_refused_not_fitted(tmp_path):
 def test_unknown_family_is_a_bad_option():
     result = CliRunner().invoke(app, ["fit", str(EXAMPLE), "--families", "hill,spline"])
     assert result.exit_code == 2 and "--families" in result.output
+
+
+def test_the_same_file_and_seed_give_the_same_bytes(tmp_path):
+    outputs = []
+    for k in range(2):
+        out = tmp_path / f"curves{k}.yaml"
+        result = CliRunner().invoke(
+            app, ["fit", str(EXAMPLE), *QUICK, "--seed", "5", "-o", str(out)]
+        )
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
