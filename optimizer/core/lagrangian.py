@@ -384,6 +384,8 @@ def _groups(problem: Problem) -> list[_Group]:
     n_periods = problem.lo.shape[1]
     found: dict[str, list[tuple[int, float | np.ndarray, float]]] = {}
     for i, unit in enumerate(problem.units):
+        if unit.curve.family == "mixture":  # the draws' curves of a risk-aware plan: its own
+            continue
         found.setdefault(unit.curve.family, []).append((i, unit.curve.scale, unit.curve.shape))
     groups = []
     for family, members in found.items():
