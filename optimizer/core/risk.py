@@ -86,7 +86,7 @@ def reason_not_applicable(problem: Problem) -> str | None:
         return "channels with carry-over (adstock) are not yet taken by the risk-aware method"
     drawn = {c.id for c in drawn_channels(problem.scenario)}
     for unit in problem.units:
-        if not unit.curve.is_strictly_concave():
+        if unit.channel not in drawn and not unit.curve.is_strictly_concave():
             shape = unit.curve.family + (" S-shaped" if unit.curve.is_s_shaped() else "")
             return f"{unit.id} has a {shape} curve, not strictly concave"
     for k in range(draw_count(problem.scenario)):
