@@ -12,9 +12,11 @@ from dataclasses import replace
 
 import numpy as np
 
+from optimizer.core.curves import Curve, per_period
 from optimizer.core.problem import Problem
-from optimizer.core.units import Unit, channel_units
+from optimizer.core.units import Unit, channel_units, response_curve
 from optimizer.schema.channels import CurveChannel
+from optimizer.schema.curves import LinearResponse, LogisticResponse
 from optimizer.schema.scenario import Scenario
 
 
@@ -58,16 +60,53 @@ def problem_at_draw(problem: Problem, k: int) -> Problem:
     return replace(problem, units=units_at_draw(problem, k))
 
 
+def draw_arrays(s: Scenario, channel: CurveChannel) -> tuple[Curve, np.ndarray]:
+    """A drawn channel without adstock as one curve over its draws, scale (K, T) and shape
+    (K, 1), and its gains (K, T): ``units.curve_unit`` and ``response_curve``'s arithmetic,
+    element by element, for every draw at once (a unit per draw costs a pydantic copy)."""
+    assert channel.draws is not None and channel.adstock is None
+    n, count, r = len(s.periods), channel.draws.count(), channel.response
+    season = per_period(
+        channel.seasonality if channel.seasonality is not None else s.seasonality, n, 1.0
+    )
+    index = per_period(channel.cpm_index, n, 1.0)
+
+    def drawn(name: str, default: float) -> np.ndarray:
+        values = channel.draws.response.get(name)  # type: ignore[union-attr]
+        base = getattr(r, name, default)
+        if values is None:
+            return np.broadcast_to(per_period(base, n, default), (count, n))
+        return np.broadcast_to(np.asarray(values, dtype=float)[:, None], (count, n))
+
+    if isinstance(r, LinearResponse):
+        return Curve("linear"), season * (drawn("roas", 1.0) / index)
+    base_curve, _ = response_curve(channel, n)
+    named = "half_saturation_cny" if hasattr(r, "half_saturation_cny") else "scale_cny"
+    width = index * drawn(named, 1.0)
+    saturation = 2.0 if isinstance(r, LogisticResponse) else 1.0
+    gain = season * (drawn("max_gmv_cny", 0.0) / (saturation * width))
+    shape = drawn("shape", 1.0)[:, :1]
+    curve = Curve(base_curve.family, scale=width, shape=shape)  # type: ignore[arg-type]
+    return curve, gain
+
+
 def gmv_by_draw(problem: Problem, spend: np.ndarray) -> np.ndarray:
     """GMV of every draw, unit and period at the spend, shape (draws, units, periods); the
     undrawn units' GMV is computed once and shared."""
-    count = draw_count(problem.scenario)
+    s = problem.scenario
+    count = draw_count(s)
     base = problem.gmv(spend)
     out = np.broadcast_to(base, (count, *base.shape)).copy()
-    drawn = {c.id for c in drawn_channels(problem.scenario)}
-    rows = [i for i, u in enumerate(problem.units) if u.channel in drawn]
-    for k in range(count):
+    carried = []
+    for channel in drawn_channels(s):
+        (i,) = [i for i, u in enumerate(problem.units) if u.channel == channel.id]
+        if channel.adstock is not None:
+            carried.append(i)
+            continue
+        curve, gain = draw_arrays(s, channel)
+        out[:, i] = gain * curve.value(spend[i][None])
+    for k in range(count if carried else 0):
         units = units_at_draw(problem, k)
-        for i in rows:
+        for i in carried:
             out[k, i] = units[i].gmv(spend[i])
     return out

@@ -263,10 +263,11 @@ class Lagrangian:
 
     # --- minimising D
 
-    def solve(self) -> tuple[np.ndarray, int]:
-        """Multipliers minimising D: L-BFGS-B to close, then Newton on the binding rows."""
+    def solve(self, start: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """Multipliers minimising D: L-BFGS-B to close (from ``start``, default zero), then
+        Newton on the binding rows."""
         m = len(self.b)
-        lam = np.zeros(m)
+        lam = np.zeros(m) if start is None or len(start) != m else start.copy()
         if m == 0:
             return lam, 0
         bounds = [(None, None) if eq else (0.0, None) for eq in self.equal]

@@ -29,7 +29,7 @@ from scipy.optimize import linprog
 
 from optimizer.core.checks import SolveResult, broken_rows, relative_gap
 from optimizer.core.curves import Curve
-from optimizer.core.draws import draw_count, drawn_channels, units_at_draw
+from optimizer.core.draws import draw_arrays, draw_count, drawn_channels
 from optimizer.core.lagrangian import Lagrangian, OutOfTime
 from optimizer.core.problem import Problem
 from optimizer.core.units import Unit
@@ -89,27 +89,22 @@ def reason_not_applicable(problem: Problem) -> str | None:
         if unit.channel not in drawn and not unit.curve.is_strictly_concave():
             shape = unit.curve.family + (" S-shaped" if unit.curve.is_s_shaped() else "")
             return f"{unit.id} has a {shape} curve, not strictly concave"
-    for k in range(draw_count(problem.scenario)):
-        for unit in units_at_draw(problem, k):
-            if unit.channel in drawn and not unit.curve.is_strictly_concave():
-                return f"draw {k} of {unit.id} is not strictly concave (a Hill shape above 1)"
+    for i, (curve, _) in draw_curves(problem).items():
+        if not curve.is_strictly_concave():
+            k = int(np.argmax(np.asarray(curve.shape).ravel() > 1.0))
+            unit = problem.units[i].id
+            return f"draw {k} of {unit} is not strictly concave (a Hill shape above 1)"
     return None
 
 
 def draw_curves(problem: Problem) -> dict[int, tuple[Curve, np.ndarray]]:
     """Per drawn unit: one curve over the draws (scale (K, T), shape (K, 1)) and the draws'
     gains (K, T)."""
-    count, n = draw_count(problem.scenario), len(problem.periods)
-    drawn = {c.id for c in drawn_channels(problem.scenario)}
-    rows = [i for i, u in enumerate(problem.units) if u.channel in drawn]
-    per_draw = [units_at_draw(problem, k) for k in range(count)]
+    s = problem.scenario
     out = {}
-    for i in rows:
-        units = [per_draw[k][i] for k in range(count)]
-        scale = np.stack([np.broadcast_to(np.asarray(u.curve.scale, float), (n,)) for u in units])
-        shape = np.array([[float(np.max(u.curve.shape))] for u in units])
-        gain = np.stack([np.broadcast_to(u.gain, (n,)) for u in units]).astype(float)
-        out[i] = (Curve(units[0].curve.family, scale=scale, shape=shape), gain)  # type: ignore[arg-type]
+    for channel in drawn_channels(s):
+        (i,) = [i for i, u in enumerate(problem.units) if u.channel == channel.id]
+        out[i] = draw_arrays(s, channel)
     return out
 
 
@@ -215,33 +210,35 @@ class RiskLagrangian(Lagrangian):
 
     def _mixture_spend(self, omega: np.ndarray, p: np.ndarray, mix: _Mix) -> np.ndarray:
         """Each mixture cell's spend maximising sum_k omega_k f_k(x) - p x on its bounds:
-        Newton's method inside a bracket that bisection keeps (the derivative falls)."""
+        Newton's method inside a bracket that bisection keeps (the derivative falls), on the
+        cells not yet converged."""
         if np.any(omega < 0):
             raise NotConcave("a rule weighs a draw's GMV against the objective")
-        cells, curve = mix.cells, mix.curve
-        lo, hi, price = self.lo[cells], self.hi[cells], p[cells]
-
-        def rise(x: np.ndarray) -> np.ndarray:
-            return np.sum(omega * curve.slope(x[None]), axis=0) - price
-
-        left, right = lo.copy(), hi.copy()
-        at_lo, at_hi = rise(lo), rise(hi)
-        inside = (at_lo > 0) & (at_hi < 0)
-        start = self.guess[cells] if self.guess is not None else 0.5 * (lo + hi)
+        lo, hi, price = self.lo[mix.cells], self.hi[mix.cells], p[mix.cells]
+        at_lo = np.sum(omega * mix.curve.slope(lo[None]), axis=0) - price
+        at_hi = np.sum(omega * mix.curve.slope(hi[None]), axis=0) - price
+        start = self.guess[mix.cells] if self.guess is not None else 0.5 * (lo + hi)
         x = np.where(at_lo <= 0, lo, np.where(at_hi >= 0, hi, np.clip(start, lo, hi)))
+        open_ = np.flatnonzero((at_lo > 0) & (at_hi < 0))
+        left, right = lo[open_], hi[open_]
         for _ in range(NEWTON_STEPS):
-            r = rise(x)
-            left, right = np.where(r > 0, x, left), np.where(r < 0, x, right)
-            bend = np.sum(omega * curve.curvature(x[None]), axis=0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                newton = x - r / bend
-            good = (bend < 0) & (newton > left) & (newton < right)
-            step = np.where(good, newton, 0.5 * (left + right))
-            step = np.where(inside & (r != 0), step, x)
-            if np.all(np.abs(step - x) <= 4 * np.finfo(float).eps * np.maximum(np.abs(x), 1.0)):
-                x = step
+            if open_.size == 0:
                 break
-            x = step
+            w, y = omega[:, open_], x[open_]
+            curve = _columns(mix.curve, open_)
+            r = np.sum(w * curve.slope(y[None]), axis=0) - price[open_]
+            left, right = np.where(r > 0, y, left), np.where(r < 0, y, right)
+            bend = np.sum(w * curve.curvature(y[None]), axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                newton = y - r / bend
+            good = (bend < 0) & (newton >= left) & (newton <= right)
+            step = np.where(good, newton, 0.5 * (left + right))
+            step = np.where(r != 0, step, y)
+            x[open_] = step
+            done = np.abs(step - y) <= 1e-13 * np.maximum(np.abs(y), 1.0)
+            done |= (right - left) <= 4 * np.finfo(float).eps * np.maximum(np.abs(right), 1.0)
+            keep = ~done
+            open_, left, right = open_[keep], left[keep], right[keep]
         return x
 
     def hessian(self, lam: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -254,6 +251,13 @@ class RiskLagrangian(Lagrangian):
         inside = (x > self.lo) & (x < self.hi) & (bend < 0)
         jac = self.a_s[rows][:, inside] + self.a_g[rows][:, inside] * self.slope(x)[inside]
         return (jac * (-1.0 / bend[inside])) @ jac.T
+
+
+def _columns(curve: Curve, at: np.ndarray) -> Curve:
+    """A (K, m) curve's columns ``at``."""
+    return replace(
+        curve, scale=np.asarray(curve.scale)[:, at], shape=np.asarray(curve.shape)[:, at]
+    )
 
 
 class NotConcave(Exception):
@@ -279,6 +283,8 @@ def _mixture_cells(mean: Problem) -> list[_Mix]:
         rows = np.concatenate([c.coef for _, c in members], axis=1)
         count = rows.shape[0]
         draws = rows * count  # coef = gain_k / (K mean gain): each draw's share, times K
+        if family == "hill" and np.all(shape == 1.0):  # the same curve, without powers
+            family = "michaelis_menten"
         curve = Curve(family, scale=scale, shape=shape)  # type: ignore[arg-type]
         out.append(_Mix(cells, curve, rows, draws, rows.copy()))
     return out
@@ -347,7 +353,7 @@ def _cutting_planes(
     while rounds < MAX_CUTS:
         rounds += 1
         dual.set_weights(q)
-        lam, _ = dual.solve()
+        lam, _ = dual.solve(lam)  # the last weights' multipliers: close to the next ones
         bound, _, x = dual.evaluate(lam)
         upper = min(upper, bound + dual.rounding(lam, x))
         candidates = [x]

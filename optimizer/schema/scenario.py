@@ -298,6 +298,13 @@ def _objective_errors(s: Scenario) -> Iterator[InitErrorDetails]:
             "a risk-aware objective weighs the curves' draws, and no channel has draws: give "
             "a curve channel draws (budgetopt fit, or an imported posterior), or drop risk",
         )
+    for i, rule in enumerate(s.rules):
+        if getattr(rule, "probability", None) is not None and s.objective.risk is None:
+            yield error_at(
+                ("rules", i, "probability"),
+                "a rule held in a share of the draws needs a risk-aware objective "
+                "(objective.risk: mean or cvar) and curves with draws",
+            )
     if s.objective.kind == "max_profit" and s.accounting.gross_margin is None:
         yield error_at(
             ("accounting", "gross_margin"),
