@@ -128,74 +128,103 @@ def mean_problem(problem: Problem) -> Problem:
 
 @dataclass
 class _Mix:
-    """The mixture cells of one curve family: per draw (rows), their curves and weights."""
+    """The mixture cells of one curve family: every draw's curve and GMV share of each cell."""
 
     cells: np.ndarray
     curve: Curve  # scale and shape (K, m)
-    rows: np.ndarray  # (K, m): the mean mixture's coefficients (what the rules see)
     draws: np.ndarray  # (K, m): each draw's gain over the cell's mean gain
-    objective: np.ndarray  # (K, m): the objective's coefficients (q-weighted)
 
 
 class RiskLagrangian(Lagrangian):
-    """The dual method on the mean problem, with the objective weighing the draws by q."""
+    """The dual method on the mean problem, with the objective and each row weighing the draws
+    by weights of their own: q for the objective, 1 / K (the mean) for a row, or a chance
+    row's worst draws (``add_cut``)."""
 
     def __init__(self, mean: Problem, deadline: float = float("inf")) -> None:
         self.mix = _mixture_cells(mean)
+        self.count = self.mix[0].draws.shape[0] if self.mix else 1
         self.guess: np.ndarray | None = None
+        self.q = np.full(self.count, 1.0 / self.count)
+        self.pi = np.zeros((0, self.count))
         super().__init__(mean, deadline)
-        self.count = self.mix[0].rows.shape[0] if self.mix else 1
+        self.pi = np.full((len(self.b), self.count), 1.0 / self.count)
+        self.original = len(self.b)  # rows of the problem; cuts come after
+        self.plain = np.ones(mean.lo.size, dtype=bool)
+        for mix in self.mix:
+            self.plain[mix.cells] = False
+        self.chance = {
+            j: 1.0 - float(mean.rows[r].probability)  # type: ignore[arg-type]
+            for j, r in enumerate(self.row_index)
+            if mean.rows[r].probability is not None
+        }
 
     def set_weights(self, q: np.ndarray) -> None:
         """The objective's weight of each draw (the mean's 1 / K by default)."""
-        for group in self.mix:
-            group.objective = q[:, None] * group.draws
+        self.q = q
 
-    def value(self, x: np.ndarray) -> np.ndarray:
-        """GMV of every cell on the mean curves (what the rules see)."""
-        return self._cells(x, "value", "rows")
+    def _shares(self, mix: _Mix, x: np.ndarray, what: str) -> np.ndarray:
+        """(K, m): each draw's GMV (or its derivatives) per unit of mean gain, at x."""
+        return mix.draws * getattr(mix.curve, what)(x[mix.cells][None])
 
-    def slope(self, x: np.ndarray) -> np.ndarray:
-        """d GMV / d spend on the mean curves."""
-        return self._cells(x, "slope", "rows")
-
-    def curvature(self, x: np.ndarray) -> np.ndarray:
-        """d2 GMV / d spend2 on the mean curves."""
-        return self._cells(x, "curvature", "rows")
-
-    def objective_gmv(self, x: np.ndarray) -> np.ndarray:
-        """GMV of every cell as the objective weighs the draws."""
-        return self._cells(x, "value", "objective")
-
-    def _cells(self, x: np.ndarray, what: str, weights: str) -> np.ndarray:
+    def _mixed(self, x: np.ndarray, what: str, weights: np.ndarray) -> np.ndarray:
+        """Every cell's GMV (or derivative), the draws weighted by ``weights`` (K,)."""
         out = np.zeros_like(x)
         for group in self.groups:
             out[group.cells] = getattr(group.curve, what)(x[group.cells])
         for mix in self.mix:
-            parts = getattr(mix.curve, what)(x[mix.cells][None])
-            out[mix.cells] = np.sum(getattr(mix, weights) * parts, axis=0)
+            out[mix.cells] = weights @ self._shares(mix, x, what)
         return self.gain * out
+
+    def value(self, x: np.ndarray) -> np.ndarray:
+        """GMV of every cell on the mean curves."""
+        return self._mixed(x, "value", np.full(self.count, 1.0 / self.count))
+
+    def slope(self, x: np.ndarray) -> np.ndarray:
+        """d GMV / d spend on the mean curves."""
+        return self._mixed(x, "slope", np.full(self.count, 1.0 / self.count))
+
+    def curvature(self, x: np.ndarray) -> np.ndarray:
+        """d2 GMV / d spend2 on the mean curves."""
+        return self._mixed(x, "curvature", np.full(self.count, 1.0 / self.count))
+
+    def row_gmv(self, x: np.ndarray, what: str = "value") -> np.ndarray:
+        """(rows, cells): every cell's GMV (or its slope) as each row weighs the draws."""
+        plain = self._mixed(x, what, np.full(self.count, 1.0 / self.count))
+        out = np.broadcast_to(plain, (len(self.b), x.size)).copy()
+        for mix in self.mix:
+            out[:, mix.cells] = self.gain[mix.cells] * (self.pi @ self._shares(mix, x, what))
+        return out
 
     def draw_values(self, x: np.ndarray) -> np.ndarray:
         """The scaled objective (to maximise) in every draw at spend x, shape (K,)."""
-        plain = np.ones(x.size, dtype=bool)
-        total = np.full(self.count, float(self.c_s @ x + self.c0))
-        for mix in self.mix:
-            plain[mix.cells] = False
-            gmv = self.gain[mix.cells] * mix.draws * mix.curve.value(x[mix.cells][None])
-            total += (gmv * self.c_g[mix.cells]).sum(axis=1)
         g = self.value(x)
-        total += float(self.c_g[plain] @ g[plain])
+        total = np.full(
+            self.count, float(self.c_s @ x + self.c0 + self.c_g[self.plain] @ g[self.plain])
+        )
+        for mix in self.mix:
+            gmv = self.gain[mix.cells] * self._shares(mix, x, "value")
+            total += gmv @ self.c_g[mix.cells]
+        return total
+
+    def row_by_draw(self, x: np.ndarray, j: int) -> np.ndarray:
+        """Row j's left-hand side (a_s x + a_g g) in every draw at spend x, shape (K,)."""
+        g = self.value(x)
+        fixed = float(self.a_s[j] @ x + self.a_g[j, self.plain] @ g[self.plain])
+        total = np.full(self.count, fixed)
+        for mix in self.mix:
+            gmv = self.gain[mix.cells] * self._shares(mix, x, "value")
+            total += gmv @ self.a_g[j, mix.cells]
         return total
 
     def _omega(self, lam: np.ndarray, mix: _Mix) -> np.ndarray:
-        """(K, m) weights of each draw's curve f_k in a mixture cell's Lagrangian term."""
-        u = lam @ self.a_g[:, mix.cells] if len(lam) else np.zeros(len(mix.cells))
-        gain = self.gain[mix.cells]
-        return gain * (self.c_g[mix.cells] * mix.objective - u * mix.rows)
+        """(K, m) weights of each draw's curve in a mixture cell's Lagrangian term."""
+        cells = mix.cells
+        pulled = self.pi.T @ (lam[:, None] * self.a_g[:, cells]) if len(lam) else 0.0
+        return self.gain[cells] * mix.draws * (self.c_g[cells] * self.q[:, None] - pulled)
 
     def evaluate(self, lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """D(lam), its gradient and the cells' best spend, the objective weighing the draws."""
+        """D(lam), its gradient and the cells' best spend, each row and the objective
+        weighing the draws by their own weights."""
         if time.perf_counter() > self.deadline:
             raise OutOfTime
         w, p = self.weights(lam)
@@ -203,10 +232,24 @@ class RiskLagrangian(Lagrangian):
         for mix in self.mix:
             x[mix.cells] = self._mixture_spend(self._omega(lam, mix), p, mix)
         self.guess = x
-        g, objective = self.value(x), self.objective_gmv(x)
-        u = lam @ self.a_g if len(lam) else np.zeros_like(x)
-        d = float(np.sum(self.c_g * objective - u * g - p * x) + lam @ self.b + self.c0)
-        return d, self.b - (self.a_s @ x + self.a_g @ g), x
+        rows = np.sum(self.a_g * self.row_gmv(x), axis=1) if len(lam) else np.zeros(0)
+        objective = self._mixed(x, "value", self.q)
+        d = float(
+            self.c_s @ x + self.c_g @ objective + self.c0 + lam @ (self.b - self.a_s @ x - rows)
+        )
+        return d, self.b - (self.a_s @ x + rows), x
+
+    def rounding(self, lam: np.ndarray, x: np.ndarray) -> float:
+        """What D(lam) gets added so that it bounds the plan it comes with (as the base's)."""
+        rows = np.sum(self.a_g * self.row_gmv(x), axis=1) if len(lam) else np.zeros(0)
+        objective = self._mixed(x, "value", self.q)
+        size = (
+            np.sum(np.abs(self.c_g * objective) + np.abs(self.c_s * x))
+            + np.abs(lam) @ (np.abs(self.a_s) @ np.abs(x) + np.abs(rows) + np.abs(self.b))
+            + abs(self.c0)
+        )
+        over = np.maximum(self.a_s @ x + rows - self.b, 0.0)
+        return float(16 * np.finfo(float).eps * (size + len(x)) + np.abs(lam) @ over)
 
     def _mixture_spend(self, omega: np.ndarray, p: np.ndarray, mix: _Mix) -> np.ndarray:
         """Each mixture cell's spend maximising sum_k omega_k f_k(x) - p x on its bounds:
@@ -242,15 +285,53 @@ class RiskLagrangian(Lagrangian):
         return x
 
     def hessian(self, lam: np.ndarray, x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """D's Hessian over ``rows``, each cell's bend that of its own Lagrangian term."""
+        """D's Hessian over ``rows``, each cell's bend that of its own Lagrangian term and
+        each row's slope its own weighing of the draws."""
         w, _ = self.weights(lam)
-        bend = w * self.curvature(x)
+        bend = w * self._mixed(x, "curvature", np.full(self.count, 1.0 / self.count))
         for mix in self.mix:
             omega = self._omega(lam, mix)
             bend[mix.cells] = np.sum(omega * mix.curve.curvature(x[mix.cells][None]), axis=0)
         inside = (x > self.lo) & (x < self.hi) & (bend < 0)
-        jac = self.a_s[rows][:, inside] + self.a_g[rows][:, inside] * self.slope(x)[inside]
+        slopes = self.row_gmv(x, "slope")[rows][:, inside]
+        jac = self.a_s[rows][:, inside] + self.a_g[rows][:, inside] * slopes
         return (jac * (-1.0 / bend[inside])) @ jac.T
+
+    def broken_chance(self, x: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """Chance rows whose CVaR over their worst 1 - p share of draws is broken at x,
+        each with those draws' weights (the cut that keeps it)."""
+        out = []
+        for j, share in self.chance.items():
+            excess = self.row_by_draw(x, j) - self.b[j]
+            weights = worst_weights(excess, share)
+            if float(weights @ excess) > 1e-9 * max(1.0, float(np.max(np.abs(excess)))):
+                out.append((j, weights))
+        return out
+
+    def add_cut(self, j: int, weights: np.ndarray) -> None:
+        """Row j again, its GMV weighing the draws by ``weights``: one more of the chance
+        rule's constraints over its worst draws."""
+        self.a_s = np.vstack([self.a_s, self.a_s[j]])
+        self.a_g = np.vstack([self.a_g, self.a_g[j]])
+        self.b = np.append(self.b, self.b[j])
+        self.row_scale = np.append(self.row_scale, self.row_scale[j])
+        self.equal = np.append(self.equal, self.equal[j])
+        self.flip = np.append(self.flip, self.flip[j])
+        self.row_index = np.append(self.row_index, self.row_index[j])
+        self.pi = np.vstack([self.pi, weights])
+
+
+def worst_weights(values: np.ndarray, share: float) -> np.ndarray:
+    """Weights averaging the largest ``share`` of equally likely values (the upper CVaR's)."""
+    count = len(values)
+    order = np.argsort(-values, kind="stable")
+    mass = share * count
+    whole = int(np.floor(mass + 1e-12))
+    weights = np.zeros(count)
+    weights[order[:whole]] = 1.0 / mass
+    if whole < count and mass > whole:
+        weights[order[whole]] = (mass - whole) / mass
+    return weights
 
 
 def _columns(curve: Curve, at: np.ndarray) -> Curve:
@@ -265,7 +346,7 @@ class NotConcave(Exception):
 
 
 def _mixture_cells(mean: Problem) -> list[_Mix]:
-    """The mean problem's mixture cells by family, with their per-draw curves and weights."""
+    """The mean problem's mixture cells by family, with their per-draw curves and shares."""
     n = len(mean.periods)
     found: dict[str, list[tuple[int, MixtureCurve]]] = {}
     for i, unit in enumerate(mean.units):
@@ -275,18 +356,17 @@ def _mixture_cells(mean: Problem) -> list[_Mix]:
     for family, members in found.items():
         cells = np.concatenate([i * n + np.arange(n) for i, _ in members])
         scale = np.concatenate(
-            [np.broadcast_to(c.parts.scale, c.coef.shape) for _, c in members], 1
+            [np.broadcast_to(c.parts.scale, c.coef.shape) for _, c in members], axis=1
         )
         shape = np.concatenate(
-            [np.broadcast_to(c.parts.shape, c.coef.shape) for _, c in members], 1
+            [np.broadcast_to(c.parts.shape, c.coef.shape) for _, c in members], axis=1
         )
-        rows = np.concatenate([c.coef for _, c in members], axis=1)
-        count = rows.shape[0]
-        draws = rows * count  # coef = gain_k / (K mean gain): each draw's share, times K
+        coef = np.concatenate([c.coef for _, c in members], axis=1)
+        draws = coef * coef.shape[0]  # coef = gain_k / (K mean gain): each draw's, times K
         if family == "hill" and np.all(shape == 1.0):  # the same curve, without powers
             family = "michaelis_menten"
         curve = Curve(family, scale=scale, shape=shape)  # type: ignore[arg-type]
-        out.append(_Mix(cells, curve, rows, draws, rows.copy()))
+        out.append(_Mix(cells, curve, draws))
     return out
 
 
@@ -355,7 +435,15 @@ def _cutting_planes(
         dual.set_weights(q)
         lam, _ = dual.solve(lam)  # the last weights' multipliers: close to the next ones
         bound, _, x = dual.evaluate(lam)
-        upper = min(upper, bound + dual.rounding(lam, x))
+        upper = min(upper, bound + dual.rounding(lam, x))  # a relaxation's bound holds too
+        broken = dual.broken_chance(x)
+        if broken:  # a chance rule's worst draws break it: keep those draws, and solve again
+            for j, weights in broken:
+                if any(np.array_equal(weights, row) for row in dual.pi[dual.original :]):
+                    return None, f"{mean.rows[dual.row_index[j]].name} breaks its own cut"
+                dual.add_cut(j, weights)
+            lam = np.append(lam, np.zeros(len(broken)))
+            continue
         candidates = [x]
         if plans:
             mu = _master_mix(cuts, count, cap)
@@ -398,14 +486,16 @@ def _cutting_planes(
         objective=value,
         bound=bound,
         gap=gap,
-        row_duals=dual.duals(lam, best) if level >= 1.0 else None,
+        row_duals=dual.duals(lam, best) if level >= 1.0 and not dual.chance else None,
     ), ""
 
 
 def _holds(mean: Problem, dual: RiskLagrangian, x: np.ndarray) -> bool:
-    """Whether every coupling row holds at x on the mean curves (cell bounds hold by clipping)."""
-    rows = [mean.rows[i] for i in dual.row_index]
-    return not broken_rows(replace(mean, rows=rows), x.reshape(mean.lo.shape))
+    """Whether every coupling row holds at x on the mean curves (cell bounds hold by
+    clipping), and every chance rule over its worst draws."""
+    rows = [mean.rows[i] for i in sorted(set(dual.row_index.tolist()))]
+    broken = broken_rows(replace(mean, rows=rows), x.reshape(mean.lo.shape))
+    return not broken and not dual.broken_chance(x)
 
 
 def _master(cuts: list[np.ndarray], count: int, cap: float) -> np.ndarray:

@@ -108,12 +108,15 @@ def _rule_odds(row: Row, spend: np.ndarray, gmv: np.ndarray) -> dict[str, Any]:
         den = _by_draw(row.den, spend, flat)
         with np.errstate(divide="ignore", invalid="ignore"):
             num = np.where(np.abs(den) > 1e-12, num / den, np.nan)
-    return {
+    odds = {
         "name": row.name,
         "description": row.description,
         "probability": float(np.mean(holds)),
         "value": band(num),
     }
+    if row.probability is not None:
+        odds["required"] = row.probability
+    return odds
 
 
 def _switch_odds(switch: Switch, spend: np.ndarray) -> dict[str, Any]:

@@ -249,3 +249,61 @@ def test_s_shaped_draws_are_refused_with_the_reason() -> None:
     p = plan(scenario([channel], 100, objective={"kind": "max_gmv", "risk": {"measure": "mean"}}))
     assert p.status == "error"
     assert "draw 1 of h is not strictly concave" in p.message
+
+
+# --- a rule held in a share of the draws ----------------------------------------------------
+
+MAXIMA = [700.0 + 100.0 * k for k in range(10)]  # 700 .. 1600, mean 1150
+
+
+def floor_plan(probability: float | None) -> object:
+    """GMV_k = m_k (1 - e^(-x/100)), ROAS >= 6, maximise the mean GMV."""
+    rule = {"id": "floor", "kind": "roas_floor", "min_roas": 6}
+    if probability is not None:
+        rule["probability"] = probability
+    channel = exponential("c", 1150, 100, draws={"response": {"max_gmv_cny": MAXIMA}})
+    return plan(
+        scenario(
+            [channel],
+            1000,
+            objective={"kind": "max_gmv", "risk": {"measure": "mean"}},
+            rules=[rule],
+        )
+    )
+
+
+def test_a_rule_held_in_80_percent_of_draws_holds_on_its_worst_20_percent_by_hand() -> None:
+    """Its CVaR over the worst 2 of 10 draws: 6x = mean(700, 800) (1 - e^(-x/100))."""
+    from scipy.optimize import brentq
+
+    p = floor_plan(0.8)
+    assert p.status == "optimal", p.message
+    x = brentq(lambda v: 750 * (1 - math.exp(-v / 100)) - 6 * v, 1, 100, xtol=1e-14)
+    assert spend(p, "c") == pytest.approx(x, rel=1e-9)
+    # the draws it holds in: m_k >= 750, 9 of 10 (the CVaR form is sure to give 0.8)
+    odds = next(r for r in p.ranges["rules"] if r["name"] == "floor")
+    assert odds["probability"] == pytest.approx(0.9)
+    assert odds["required"] == 0.8
+    on_the_mean = floor_plan(None)
+    y = brentq(lambda v: 1150 * (1 - math.exp(-v / 100)) - 6 * v, 1, 200, xtol=1e-14)
+    assert spend(on_the_mean, "c") == pytest.approx(y, rel=1e-9)
+    assert spend(p, "c") < spend(on_the_mean, "c")
+
+
+def test_a_rule_probability_needs_a_risk_objective() -> None:
+    channel = exponential("c", 1150, 100, draws={"response": {"max_gmv_cny": MAXIMA}})
+    rule = {"kind": "roas_floor", "min_roas": 6, "probability": 0.9}
+    with pytest.raises(ScenarioError) as caught:
+        validate_scenario(
+            {
+                "version": "1",
+                "name": "x",
+                "periods": ["Y"],
+                "budget": {"total_cny": 1000},
+                "objective": {"kind": "max_gmv"},
+                "channels": [channel],
+                "rules": [rule],
+            },
+            "x.yaml",
+        )
+    assert "rules[0].probability" in str(caught.value)
