@@ -123,7 +123,7 @@ def import_curves(
     raise typer.Exit(EXIT_OK)
 
 
-class _FlowList(list):  # type: ignore[type-arg]
+class _FlowList(list[float]):
     """A list YAML writes on a few lines ([v0, v1, ...]) rather than one value a line."""
 
 

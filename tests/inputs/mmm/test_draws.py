@@ -190,3 +190,22 @@ def test_params_draws_are_yaml_only_and_checked(tmp_path):
     with pytest.raises(ScenarioError) as caught:
         import_model("params", uneven, ImportOptions(weeks=2, budget_total_cny=1e6))
     assert "expected 6 draws" in str(caught.value)
+
+
+def test_a_bad_posterior_sample_names_the_variable(tmp_path):
+    from netcdf_files import altered
+
+    def negative_ec(groups):
+        post = groups["posterior"]
+        ec = post["ec_m"].copy()
+        ec[0, 12, 0] = -1.0  # the first picked sample; the mean stays positive
+        groups["posterior"] = post.assign(ec_m=ec)
+
+    path = altered(MERIDIAN, tmp_path / "bad.nc", groups=negative_ec)
+    with pytest.raises(ScenarioError) as caught:
+        import_model("meridian", path, ImportOptions(weeks=4), draws=4)
+    assert str(caught.value.problems[0]) == (
+        "posterior.ec_m: expected numbers >= 0 in every sample"
+    )
+    point_only = import_model("meridian", path, ImportOptions(weeks=4), draws=0)
+    assert all("draws" not in c for c in point_only["channels"])  # the means are fine
