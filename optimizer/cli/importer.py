@@ -19,6 +19,7 @@ from optimizer.inputs.mmm import (
     ImportOptions,
     read_model,
 )
+from optimizer.inputs.text import MAX_FILE_BYTES
 from optimizer.schema.draws import MAX_DRAWS
 from optimizer.schema.scenario import MAX_PERIODS, Objective
 
@@ -112,13 +113,21 @@ def import_curves(
     except ScenarioError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
     document = imported.document
-    write_output(scenario_yaml(document), out)
+    text = scenario_yaml(document)
+    write_output(text, out)
     drawn = f", {imported.draws} draws" if imported.draws else ""
     typer.echo(
         f"imported {len(document['channels'])} channel(s) from {source.value} {model_file}{drawn}",
         err=True,
     )
-    for note in imported.notes:
+    notes = list(imported.notes)
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:  # budgetopt plan would refuse to read it
+        notes.append(
+            f"the scenario is {size:,} bytes, more than the {MAX_FILE_BYTES:,} a scenario file "
+            "may be: import with fewer --draws"
+        )
+    for note in notes:
         typer.echo(f"note: {note}", err=True)
     raise typer.Exit(EXIT_OK)
 

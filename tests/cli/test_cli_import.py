@@ -132,3 +132,10 @@ def test_draws_0_writes_none_and_robyn_says_it_has_none():
     assert "no posterior samples: no draws written" in robyn.stderr
     too_many = CliRunner().invoke(app, ["import", "robyn", "x.json", "--draws", "2001"])
     assert too_many.exit_code == 2
+
+
+def test_a_scenario_too_large_to_read_back_is_said(monkeypatch):
+    monkeypatch.setattr("optimizer.cli.importer.MAX_FILE_BYTES", 1000)
+    result = CliRunner().invoke(app, ["import", "params", str(FIXTURES / "curves.csv")])
+    assert result.exit_code == 0, result.output
+    assert "more than the 1,000 a scenario file may be: import with fewer --draws" in result.stderr
