@@ -238,7 +238,7 @@ def _channel(row: dict[str, Any], where: str, line: int | None) -> ImportedChann
         history_spend_cny=history,
         aov_cny=_number(row["aov_cny"]) if "aov_cny" in row else None,
         mean_weekly_spend_cny=sum(history) / len(history) if history else None,
-        draws=draws,
+        draws=draws or None,  # an empty block draws nothing
     )
 
 
