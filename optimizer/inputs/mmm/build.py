@@ -52,6 +52,7 @@ class ImportedChannel:
     name: str | None = None
     aov_cny: float | None = None
     mean_weekly_spend_cny: float | None = None
+    draws: dict[str, Any] | None = None
 
     def document(self, default_aov_cny: float) -> dict[str, Any]:
         """The channel as a scenario file writes it."""
@@ -64,6 +65,8 @@ class ImportedChannel:
             doc["adstock"] = self.adstock
             if self.history_spend_cny:
                 doc["history_spend_cny"] = self.history_spend_cny
+        if self.draws:
+            doc["draws"] = self.draws
         return doc
 
 
