@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy.optimize import linprog
+from scipy.optimize import OptimizeResult, linprog
 
 from optimizer.core.checks import SolveResult, broken_rows, relative_gap
 from optimizer.core.curves import Curve
@@ -428,7 +428,7 @@ def _cutting_planes(
     upper, lower, best = np.inf, -np.inf, None
     cuts: list[np.ndarray] = []
     plans: list[np.ndarray] = []
-    lam = None
+    lam, mu = None, None
     rounds = 0
     while rounds < MAX_CUTS:
         rounds += 1
@@ -445,10 +445,8 @@ def _cutting_planes(
             lam = np.append(lam, np.zeros(len(broken)))
             continue
         candidates = [x]
-        if plans:
-            mu = _master_mix(cuts, count, cap)
-            if mu is not None:
-                candidates.append(np.tensordot(mu, np.array(plans), axes=1))
+        if mu is not None:  # the last master's mix of the plans before this one
+            candidates.append(np.tensordot(mu, np.array(plans), axes=1))
         for candidate in candidates:
             if _holds(mean, dual, candidate):
                 z = dual.draw_values(candidate)
@@ -463,7 +461,7 @@ def _cutting_planes(
             break
         if level >= 1.0 - 1e-12:
             break
-        q = _master(cuts, count, cap)
+        q, mu = _master(cuts, count, cap)
     if best is None:
         return None, "no multipliers make every rule hold: infeasible or non-convex"
     scale = dual.scale
@@ -498,22 +496,17 @@ def _holds(mean: Problem, dual: RiskLagrangian, x: np.ndarray) -> bool:
     return not broken and not dual.broken_chance(x)
 
 
-def _master(cuts: list[np.ndarray], count: int, cap: float) -> np.ndarray:
-    """The weights minimising the cuts' maximum over Q = {0 <= q <= cap, sum q = 1}."""
-    found = _solve_master(cuts, count, cap)
-    return np.clip(found.x[:count], 0.0, cap) if found.status == 0 else np.full(count, 1 / count)
-
-
-def _master_mix(cuts: list[np.ndarray], count: int, cap: float) -> np.ndarray | None:
-    """The cuts' dual weights: the mix of the plans so far whose CVaR the master's value bounds."""
+def _master(cuts: list[np.ndarray], count: int, cap: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """The weights q in Q = {0 <= q <= cap, sum q = 1} minimising the cuts' maximum, and the
+    cuts' dual weights: the mix of the plans so far whose CVaR the master's value bounds."""
     found = _solve_master(cuts, count, cap)
     if found.status != 0:
-        return None
+        return np.full(count, 1.0 / count), None
     mu = np.maximum(-np.asarray(found.ineqlin.marginals), 0.0)
-    return mu / mu.sum() if mu.sum() > 0 else None
+    return np.clip(found.x[:count], 0.0, cap), (mu / mu.sum() if mu.sum() > 0 else None)
 
 
-def _solve_master(cuts: list[np.ndarray], count: int, cap: float):  # type: ignore[no-untyped-def]
+def _solve_master(cuts: list[np.ndarray], count: int, cap: float) -> OptimizeResult:
     """min theta s.t. q . z_j <= theta for every cut, q in Q."""
     z = np.array(cuts)
     c = np.zeros(count + 1)
