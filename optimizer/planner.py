@@ -16,6 +16,7 @@ from optimizer.core.engine import Progress, optimise
 from optimizer.core.nlp import MAX_POLISH_CELLS, is_smooth, solve_nlp
 from optimizer.core.numbers import check_numbers
 from optimizer.core.problem import Problem, build_problem
+from optimizer.core.risk import can_mix, mean_problem, solve_risk
 from optimizer.core.solvers import available_solvers, get_solver
 from optimizer.core.split import Spread, check_split, spread_split
 from optimizer.core.units import Unit
@@ -91,8 +92,12 @@ def plan(
     run = effective_settings(scenario, solver, tolerance, time_limit_s)
     if dual_only and run.solver not in ("auto", "dual"):
         raise NeedsGeneralMethod(f"the solver {run.solver!r} was asked for")
-    problem = build_problem(scenario)
-    if dual_only:
+    problem = plan_problem(scenario)
+    if scenario.objective.risk is not None:
+        if dual_only:
+            raise NeedsGeneralMethod("a risk-aware objective solves one problem per cut")
+        result = _risk(problem, run.tolerance, started + run.time_limit_s)
+    elif dual_only:
         deadline = started + min(run.time_limit_s, DUAL_ONLY_SECONDS)
         exact, why_not = _dual(problem, run.tolerance, deadline, progress)
         if exact is None:
@@ -106,6 +111,23 @@ def plan(
         )
     result = replace(result, seconds=time.perf_counter() - started)
     return build_plan(problem, result, result.spend, run.tolerance, run)
+
+
+def plan_problem(scenario: Scenario) -> Problem:
+    """The scenario's problem; with a risk-aware objective, on the mean of its curves' draws
+    (what its rules hold on, and its plan reports, beside the ranges over the draws)."""
+    problem = build_problem(scenario)
+    if scenario.objective.risk is not None and can_mix(problem):
+        return mean_problem(problem)
+    return problem
+
+
+def _risk(problem: Problem, tolerance: float, deadline: float) -> SolveResult:
+    """The risk-aware method's plan, or an error saying why it has none."""
+    exact, why_not = solve_risk(problem, tolerance, deadline)
+    if exact is None:
+        return SolveResult("error", "risk", 0, False, 0.0, f"the risk-aware method: {why_not}")
+    return exact
 
 
 def effective_settings(
@@ -234,7 +256,7 @@ def choose_method(problem: Problem) -> tuple[str, str]:
 
 def score(scenario: Scenario, allocation: SpendByUnit, *, source: str = "allocation") -> Plan:
     """Score a hand-made split with the plan's metrics and rules (no solve)."""
-    problem = build_problem(scenario)
+    problem = plan_problem(scenario)
     spend = allocation_array(problem.units, scenario.periods, allocation, source)
     return build_plan(problem, None, spend, scenario.settings.tolerance)
 
@@ -279,7 +301,7 @@ def evaluate_split(
     """Score a per-channel split {channel: CNY}, spread over each channel's units and periods
     as ``optimum`` does (``spread="optimal"``; evenly where it spends nothing on a channel,
     and the verdict says so) or evenly; with its gap to the optimum and the verdict."""
-    problem = build_problem(scenario)
+    problem = plan_problem(scenario)
     channels = scenario.channel_ids()
     check_split(channels, split, source)  # a last guard: callers check before they solve
     best = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -13,11 +13,14 @@ from optimizer.cli.common import EXIT_BAD_INPUT, EXIT_OK, OutOpt, fail, schema_c
 from optimizer.errors import ScenarioError
 from optimizer.inputs.mmm import (
     DEFAULT_AOV_CNY,
+    DEFAULT_DRAWS,
     DEFAULT_WEEKS,
     SOURCES,
     ImportOptions,
-    import_model,
+    read_model,
 )
+from optimizer.inputs.text import MAX_FILE_BYTES
+from optimizer.schema.draws import MAX_DRAWS
 from optimizer.schema.scenario import MAX_PERIODS, Objective
 
 Source = StrEnum("Source", {name.replace("-", "_"): name for name in SOURCES})
@@ -76,6 +79,16 @@ def import_curves(
     name: Annotated[
         str | None, typer.Option(help="Scenario name (default: from the model).")
     ] = None,
+    draws: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=MAX_DRAWS,
+            help="Posterior samples each curve carries as draws (pymc-marketing, meridian: "
+            "spread evenly over chains and draws; params: of the YAML's draws), for plan "
+            "ranges; 0 for none. Robyn has no posterior: ignored.",
+        ),
+    ] = DEFAULT_DRAWS,
 ) -> None:
     """Import a media-mix model's response curves (Robyn, PyMC-Marketing, Meridian, or plain
     curve parameters) as a scenario file: one curve channel per paid channel, in CNY, with its
@@ -96,11 +109,57 @@ def import_curves(
         name=name,
     )
     try:
-        document = import_model(source.value, model_file, options)
+        imported = read_model(source.value, model_file, options, draws=draws)
     except ScenarioError as exc:
         fail(str(exc), EXIT_BAD_INPUT)
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
+    document = imported.document
+    text = scenario_yaml(document)
     write_output(text, out)
-    channels = len(document["channels"])
-    typer.echo(f"imported {channels} channel(s) from {source.value} {model_file}", err=True)
+    drawn = f", {imported.draws} draws" if imported.draws else ""
+    typer.echo(
+        f"imported {len(document['channels'])} channel(s) from {source.value} {model_file}{drawn}",
+        err=True,
+    )
+    notes = list(imported.notes)
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:  # budgetopt plan would refuse to read it
+        notes.append(
+            f"the scenario is {size:,} bytes, more than the {MAX_FILE_BYTES:,} a scenario file "
+            "may be: import with fewer --draws"
+        )
+    for note in notes:
+        typer.echo(f"note: {note}", err=True)
     raise typer.Exit(EXIT_OK)
+
+
+class _FlowList(list[float]):
+    """A list YAML writes on a few lines ([v0, v1, ...]) rather than one value a line."""
+
+
+class _ScenarioDumper(yaml.SafeDumper):
+    """safe_dump's dumper, writing ``_FlowList`` in flow style."""
+
+
+_ScenarioDumper.add_representer(
+    _FlowList, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
+)
+
+
+def scenario_yaml(document: dict[str, Any]) -> str:
+    """The scenario as YAML, each channel's draws (hundreds of numbers) in flow style."""
+    channels = [_flow_draws(c) for c in document["channels"]]
+    return yaml.dump(
+        {**document, "channels": channels},
+        Dumper=_ScenarioDumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+    )
+
+
+def _flow_draws(channel: dict[str, Any]) -> dict[str, Any]:
+    if "draws" not in channel:
+        return channel
+    draws = channel["draws"]
+    flow = {part: {k: _FlowList(v) for k, v in params.items()} for part, params in draws.items()}
+    return {**channel, "draws": flow}

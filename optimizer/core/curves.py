@@ -15,7 +15,7 @@ import numpy as np
 from optimizer.schema.channels import Cpm
 
 Family = Literal[
-    "linear", "exponential", "hill", "piecewise", "logistic", "tanh", "michaelis_menten"
+    "linear", "exponential", "hill", "piecewise", "logistic", "tanh", "michaelis_menten", "mixture"
 ]
 SMOOTH_CONCAVE = ("exponential", "logistic", "tanh", "michaelis_menten")  # and Hill of shape <= 1
 

@@ -127,6 +127,7 @@ class Row:
     sense: Sense
     limit: float
     rule: str = ""  # the rule this row belongs to, when a rule has many rows
+    probability: float | None = None  # with draws: the share of them it must hold in
 
     @property
     def key(self) -> str:

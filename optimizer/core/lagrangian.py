@@ -263,10 +263,11 @@ class Lagrangian:
 
     # --- minimising D
 
-    def solve(self) -> tuple[np.ndarray, int]:
-        """Multipliers minimising D: L-BFGS-B to close, then Newton on the binding rows."""
+    def solve(self, start: np.ndarray | None = None) -> tuple[np.ndarray, int]:
+        """Multipliers minimising D: L-BFGS-B to close (from ``start``, default zero), then
+        Newton on the binding rows."""
         m = len(self.b)
-        lam = np.zeros(m)
+        lam = np.zeros(m) if start is None or len(start) != m else start.copy()
         if m == 0:
             return lam, 0
         bounds = [(None, None) if eq else (0.0, None) for eq in self.equal]
@@ -384,6 +385,8 @@ def _groups(problem: Problem) -> list[_Group]:
     n_periods = problem.lo.shape[1]
     found: dict[str, list[tuple[int, float | np.ndarray, float]]] = {}
     for i, unit in enumerate(problem.units):
+        if unit.curve.family == "mixture":  # the draws' curves of a risk-aware plan: its own
+            continue
         found.setdefault(unit.curve.family, []).append((i, unit.curve.scale, unit.curve.shape))
     groups = []
     for family, members in found.items():

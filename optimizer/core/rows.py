@@ -6,6 +6,8 @@ rows, never column bounds, so each has its own dual and its own line in the rule
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from optimizer.core.curves import per_period
@@ -130,7 +132,11 @@ class RowBuilder:
         """Every row: the budget (and GMV target), the channels' limits, then each rule's."""
         rows = self.budget_rows() + self.channel_rows()
         for i, rule in enumerate(self.s.rules):
-            rows.extend(self.rule_rows(rule, rule.id or f"{rule.kind}[{i}]"))
+            found = self.rule_rows(rule, rule.id or f"{rule.kind}[{i}]")
+            chance = getattr(rule, "probability", None)
+            rows.extend(
+                found if chance is None else [replace(r, probability=chance) for r in found]
+            )
         return rows
 
     def budget_rows(self) -> list[Row]:

@@ -13,7 +13,13 @@ import numpy as np
 
 from optimizer.core.carry import CarryMap, carry_map
 from optimizer.core.curves import Curve, cpm_by_period, per_period
-from optimizer.schema.channels import CurveChannel, KolChannel, PaidChannel, PrivateDomainChannel
+from optimizer.schema.channels import (
+    Channel,
+    CurveChannel,
+    KolChannel,
+    PaidChannel,
+    PrivateDomainChannel,
+)
 from optimizer.schema.curves import (
     ExponentialCurve,
     ExponentialResponse,
@@ -64,24 +70,26 @@ def per_unit(units: list[Unit], attribute: str, periods: int) -> np.ndarray:
 
 def build_units(s: Scenario) -> list[Unit]:
     """One unit per channel, one per KOL tier."""
+    return [unit for channel in s.channels for unit in channel_units(s, channel)]
+
+
+def channel_units(s: Scenario, channel: Channel) -> list[Unit]:
+    """A channel's units (one, or one per KOL tier) in the scenario's periods."""
     n = len(s.periods)
-    units: list[Unit] = []
-    for channel in s.channels:
-        season = per_period(
-            channel.seasonality if channel.seasonality is not None else s.seasonality, n, 1.0
-        )
-        if isinstance(channel, PaidChannel):
-            found = [paid_unit(channel, season, n)]
-        elif isinstance(channel, KolChannel):
-            found = kol_units(channel, season)
-        elif isinstance(channel, PrivateDomainChannel):
-            found = [private_domain_unit(channel, season, n)]
-        else:
-            found = [curve_unit(channel, season)]
-        if channel.adstock is not None:
-            found = carried_units(channel, found, season, n)
-        units.extend(found)
-    return units
+    season = per_period(
+        channel.seasonality if channel.seasonality is not None else s.seasonality, n, 1.0
+    )
+    if isinstance(channel, PaidChannel):
+        found = [paid_unit(channel, season, n)]
+    elif isinstance(channel, KolChannel):
+        found = kol_units(channel, season)
+    elif isinstance(channel, PrivateDomainChannel):
+        found = [private_domain_unit(channel, season, n)]
+    else:
+        found = [curve_unit(channel, season)]
+    if channel.adstock is not None:
+        found = carried_units(channel, found, season, n)
+    return found
 
 
 def carried_units(channel: object, units: list[Unit], season: np.ndarray, n: int) -> list[Unit]:

@@ -11,9 +11,12 @@ from typing import Any
 import numpy as np
 
 from optimizer.core.checks import SolveResult
+from optimizer.core.draws import gmv_by_draw
 from optimizer.core.problem import Problem
+from optimizer.core.risk import risk_objective
 from optimizer.results.fingerprint import fingerprint, package_version, run_settings
 from optimizer.results.plan import Metrics, Plan, SolverInfo
+from optimizer.results.ranges import fit_warnings, plan_ranges
 from optimizer.results.rules import check_rule, check_switch
 from optimizer.schema.scenario import SolveSettings
 
@@ -117,8 +120,10 @@ def build_plan(
     return Plan(
         **header,
         **breakdown,
-        objective_value=problem.objective_value(spend),
+        objective_value=_objective_value(problem, spend),
         carry_over=_carry_over(problem, spend),
+        ranges=plan_ranges(problem, spend),
+        warnings=fit_warnings(problem, spend),
         gross_profit_cny=_gross_profit(problem, breakdown["total"], spend),
         activation_costs_cny=problem.activation_cost(spend),
         rules=[
@@ -127,6 +132,14 @@ def build_plan(
         ]
         + [check_switch(switch, spend) for switch in problem.switches],
     )
+
+
+def _objective_value(problem: Problem, spend: np.ndarray) -> float:
+    """The objective at the spend: with a risk-aware objective, its mean or CVaR recomputed
+    over every draw's curves."""
+    if problem.scenario.objective.risk is None:
+        return problem.objective_value(spend)
+    return risk_objective(problem, gmv_by_draw(problem, spend), spend)
 
 
 def _header(

@@ -122,6 +122,13 @@ class Plan:
     # counts the former ({counted_in_objective, gmv_after_cny, gmv_from_history_cny,
     # by_channel: {id: {gmv_after_cny, gmv_from_history_cny}}}); None without adstock
     carry_over: dict[str, Any] | None = None
+    # curves with draws only: P10 / P50 / P90 and mean over the draws ({draws, total: {gmv_cny,
+    # roas, cac_cny, gross_profit_cny}, by_channel: {id: {gmv_cny, roas}}, by_period: {p:
+    # {gmv_cny}}, rules: [{name, description, probability, value}]}); None without draws
+    ranges: dict[str, Any] | None = None
+    # what the reader should know before trusting a number (spend far outside the history a
+    # curve was fitted on)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_feasible(self) -> bool:

@@ -23,21 +23,43 @@ class RuleBase(StrictModel):
     )
 
 
-class RoasFloor(RuleBase):
+class GmvRuleBase(RuleBase):
+    """A rule on GMV (ROAS, CAC, commission, share): with draws, it may be required to hold in
+    a share of them."""
+
+    probability: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="With objective.risk: hold in at least this share of the curves' draws "
+        "(e.g. 0.9), enforced through the rule's CVaR: its average over the worst 1 - p "
+        "share of draws must hold, which is sure to give p. Default: hold on the mean curves.",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_unused_probability(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No probability key when unset (dumps and fingerprints as before)."""
+        data: dict[str, Any] = handler(self)
+        if data.get("probability", 0) is None:
+            del data["probability"]
+        return data
+
+
+class RoasFloor(GmvRuleBase):
     """ROAS of the scope (GMV / spend on the spend basis) at least ``min_roas``."""
 
     kind: Literal["roas_floor"]
     min_roas: Positive = Field(gt=0, le=1000)
 
 
-class CacCeiling(RuleBase):
+class CacCeiling(GmvRuleBase):
     """CAC of the scope's acquisition channels (spend / new customers) at most the ceiling."""
 
     kind: Literal["cac_ceiling"]
     max_cac_cny: Price
 
 
-class CommissionCap(RuleBase):
+class CommissionCap(GmvRuleBase):
     """KOL commission in the scope: blended rate and/or total amount capped."""
 
     kind: Literal["commission_cap"]
@@ -45,7 +67,7 @@ class CommissionCap(RuleBase):
     max_total_cny: Money | None = None
 
 
-class GmvShare(RuleBase):
+class GmvShare(GmvRuleBase):
     """The scope's share of all GMV (in the rule's periods) within [min_share, max_share]."""
 
     kind: Literal["gmv_share"]

@@ -95,6 +95,23 @@ class Accounting(StrictModel):
     )
 
 
+class Risk(StrictModel):
+    """How the objective weighs the curves' draws (``channels[].draws``)."""
+
+    measure: Literal["mean", "cvar"] = Field(
+        description="mean: the objective's average over the draws (expected GMV); cvar: its "
+        "average over the worst ``level`` share of draws (a cautious plan, that gives up "
+        "some expected GMV for a better bad case)."
+    )
+    level: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description="cvar only: the share of worst draws averaged, e.g. 0.1 = the worst 10% "
+        "(1 is the mean).",
+    )
+
+
 class Objective(StrictModel):
     """What the plan optimises."""
 
@@ -109,10 +126,17 @@ class Objective(StrictModel):
         "either way.",
     )
 
+    risk: Risk | None = Field(
+        None,
+        description="With draws on the curves: optimise the mean over the draws, or the CVaR "
+        "of the worst draws; rules then hold on the mean curves. Default: the curves' own "
+        "parameters, the draws only giving the plan's ranges.",
+    )
+
     @model_serializer(mode="wrap")
     def _without_unused_carry(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """No count_carry_out key when false (dumps and fingerprints as before)."""
-        return without_unused(handler(self), {"count_carry_out": False})
+        """No count_carry_out or risk key when unused (dumps and fingerprints as before)."""
+        return without_unused(handler(self), {"count_carry_out": False, "risk": None})
 
 
 class SolveSettings(StrictModel):
@@ -266,6 +290,21 @@ def _objective_errors(s: Scenario) -> Iterator[InitErrorDetails]:
             ("objective", "gmv_target_cny"),
             "objective min_spend needs gmv_target_cny, the GMV to reach; got none",
         )
+    if s.objective.risk is not None and not any(
+        getattr(c, "draws", None) is not None for c in s.channels
+    ):
+        yield error_at(
+            ("objective", "risk"),
+            "a risk-aware objective weighs the curves' draws, and no channel has draws: give "
+            "a curve channel draws (budgetopt fit, or an imported posterior), or drop risk",
+        )
+    for i, rule in enumerate(s.rules):
+        if getattr(rule, "probability", None) is not None and s.objective.risk is None:
+            yield error_at(
+                ("rules", i, "probability"),
+                "a rule held in a share of the draws needs a risk-aware objective "
+                "(objective.risk: mean or cvar) and curves with draws",
+            )
     if s.objective.kind == "max_profit" and s.accounting.gross_margin is None:
         yield error_at(
             ("accounting", "gross_margin"),

@@ -58,3 +58,24 @@ def test_a_broken_model_is_a_422_naming_the_field_and_nothing_is_stored(api):
     viewer = _upload(api, "robyn", "model.json", bad, role="viewer")
     assert_problem(viewer, 403, "forbidden")
     assert api.call("GET", "/v1/scenarios", role="viewer").json()["total"] == before
+
+
+def test_draws_is_a_form_field_of_0_to_2000_defaulting_to_200(api):
+    content = (FIXTURES / "pymc_geometric_logistic.nc").read_bytes()
+    asked = _upload(api, "pymc-marketing", "mmm.nc", content, weeks=4, draws=3)
+    assert asked.status_code == 201, asked.text
+    stored = api.call("GET", f"/v1/scenarios/{asked.json()['id']}", role="viewer").json()
+    channels = stored["latest"]["scenario"]["channels"]
+    expected = import_model(
+        "pymc-marketing", FIXTURES / "pymc_geometric_logistic.nc", ImportOptions(weeks=4), draws=3
+    )
+    assert [c["draws"] for c in channels] == [c["draws"] for c in expected["channels"]]
+    default = _upload(api, "pymc-marketing", "mmm.nc", content, weeks=4)
+    assert default.status_code == 201, default.text
+    stored = api.call("GET", f"/v1/scenarios/{default.json()['id']}", role="viewer").json()
+    live = stored["latest"]["scenario"]["channels"][0]
+    assert len(live["draws"]["response"]["max_gmv_cny"]) == 80  # 200 asked, all 80 the file has
+    none = _upload(api, "pymc-marketing", "mmm.nc", content, weeks=4, draws=0)
+    stored = api.call("GET", f"/v1/scenarios/{none.json()['id']}", role="viewer").json()
+    assert all("draws" not in c for c in stored["latest"]["scenario"]["channels"])
+    assert "body.draws" in errors(_upload(api, "pymc-marketing", "mmm.nc", content, draws=2001))

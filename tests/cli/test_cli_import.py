@@ -94,3 +94,48 @@ def test_help_says_what_aov_is_for():
     result = CliRunner().invoke(app, ["import", "--help"])
     assert result.exit_code == 0
     assert "orders and CAC" in result.output and "pymc-marketing" in result.output
+
+
+def test_draws_are_written_in_flow_style_and_stdout_still_parses():
+    result = CliRunner().invoke(
+        app,
+        [
+            "import",
+            "meridian",
+            str(FIXTURES / "meridian_binomial.nc"),
+            "--weeks",
+            "4",
+            "--draws",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    scenario = Scenario.model_validate(yaml.safe_load(text))
+    assert {c.draws.count() for c in scenario.channels} == {3}
+    assert "half_saturation_cny: [" in text  # one list, not one value a line
+    assert "meridian_binomial.nc, 3 draws" in result.stderr
+    assert "note: the adstock of tv-north, tv-south is written lag by lag" in result.stderr
+
+
+def test_draws_0_writes_none_and_robyn_says_it_has_none():
+    result = CliRunner().invoke(
+        app,
+        ["import", "pymc-marketing", str(FIXTURES / "pymc_geometric_logistic.nc"), "--draws", "0"],
+    )
+    assert result.exit_code == 0, result.output
+    assert all("draws" not in c for c in yaml.safe_load(result.stdout)["channels"])
+    robyn = CliRunner().invoke(
+        app, ["import", "robyn", str(FIXTURES / "robyn_geometric_v3_12.json")]
+    )
+    assert robyn.exit_code == 0, robyn.output
+    assert "no posterior samples: no draws written" in robyn.stderr
+    too_many = CliRunner().invoke(app, ["import", "robyn", "x.json", "--draws", "2001"])
+    assert too_many.exit_code == 2
+
+
+def test_a_scenario_too_large_to_read_back_is_said(monkeypatch):
+    monkeypatch.setattr("optimizer.cli.importer.MAX_FILE_BYTES", 1000)
+    result = CliRunner().invoke(app, ["import", "params", str(FIXTURES / "curves.csv")])
+    assert result.exit_code == 0, result.output
+    assert "more than the 1,000 a scenario file may be: import with fewer --draws" in result.stderr

@@ -1,9 +1,11 @@
 """Response curves imported from media-mix models into a budgetopt scenario.
 
-``import_model(source, path, options)`` reads a Robyn JSON (``robyn``), a PyMC-Marketing
+``import_model(source, path, options, draws=...)`` reads a Robyn JSON (``robyn``), a PyMC-Marketing
 ``MMM.save()`` file (``pymc-marketing``), a Meridian NetCDF export (``meridian``) or the plain
 CSV / YAML of curve parameters (``params``), maps every paid channel to a budgetopt curve
-channel in CNY (adstock and history included) and returns a validated scenario document.
+channel in CNY (adstock and history included) and returns a validated scenario document;
+with ``draws``, each curve of a PyMC-Marketing or Meridian model carries that many posterior
+samples of its parameters (``draws.py``).
 Each source's formulas are in its module; xarray (the ``mmm`` extra) is imported only to read
 the NetCDF files of PyMC-Marketing and Meridian.
 """
@@ -17,29 +19,56 @@ from typing import Any
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.inputs.files import validate_scenario
 from optimizer.inputs.mmm.build import DEFAULT_AOV_CNY, DEFAULT_WEEKS, ImportOptions
+from optimizer.inputs.mmm.draws import DEFAULT_DRAWS, ModelImport
 
-__all__ = ["DEFAULT_AOV_CNY", "DEFAULT_WEEKS", "SOURCES", "ImportOptions", "import_model"]
+__all__ = [
+    "DEFAULT_AOV_CNY",
+    "DEFAULT_DRAWS",
+    "DEFAULT_WEEKS",
+    "SOURCES",
+    "ImportOptions",
+    "ModelImport",
+    "import_model",
+    "read_model",
+]
 
 SOURCES = ("robyn", "pymc-marketing", "meridian", "params")
 
+Reader = Callable[[Path, ImportOptions, int], ModelImport]
+
 
 def import_model(
-    source: str, path: str | Path, options: ImportOptions | None = None
+    source: str,
+    path: str | Path,
+    options: ImportOptions | None = None,
+    *,
+    draws: int = DEFAULT_DRAWS,
 ) -> dict[str, Any]:
     """A scenario document (validated) with the curves of a media-mix model file.
 
-    ``source`` is one of ``SOURCES``; a broken file, a missing field or a model that has no
-    exact budgetopt curve raises ScenarioError naming the field or path in the file.
+    ``source`` is one of ``SOURCES``; ``draws`` is how many posterior samples each curve
+    carries (0: none; ``read_model`` says which were taken). A broken file, a missing field or
+    a model that has no exact budgetopt curve raises ScenarioError naming the field or path in
+    the file.
     """
+    return read_model(source, path, options, draws=draws).document
+
+
+def read_model(
+    source: str,
+    path: str | Path,
+    options: ImportOptions | None = None,
+    *,
+    draws: int = DEFAULT_DRAWS,
+) -> ModelImport:
+    """``import_model``'s document, with notes for the user (draws asked for but not there)."""
     path = Path(path)
-    options = options or ImportOptions()
-    reader = _reader(source)
-    document = reader(path, options)
-    validate_scenario(document, f"{path} (imported from {source})")
-    return document
+    imported = _reader(source)(path, options or ImportOptions(), draws)
+    validate_scenario(imported.document, f"{path} (imported from {source})")
+    return imported
 
 
-def _reader(source: str) -> Callable[[Path, ImportOptions], dict[str, Any]]:
+def _reader(source: str) -> Reader:
     """The importer of a source, imported only when used."""
     if source == "robyn":
         from optimizer.inputs.mmm.robyn import import_robyn

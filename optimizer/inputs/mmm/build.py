@@ -72,7 +72,7 @@ class ImportedChannel:
             doc["adstock"] = self.adstock
             if self.history_spend_cny:
                 doc["history_spend_cny"] = self.history_spend_cny
-        if self.draws is not None:
+        if self.draws:
             doc["draws"] = self.draws
         if self.fit is not None:
             doc["fit"] = self.fit

@@ -23,6 +23,8 @@ Each (geo, channel) becomes a budgetopt ``hill`` channel (``linear`` for saturat
 in CNY of spend: ``max_gmv_cny = beta_gm stdev population_g``, ``half_saturation_cny =
 ec_m population_g median_m / (media per CNY)``, ``shape = slope_m``; a national model (one
 geo) names channels by channel, a geo model ``<channel>-<geo>`` with the channel as group.
+An import with draws converts each picked posterior sample the same way (``draws.py``): the
+Hill parameters, and a geometric adstock's decay; binomial weights keep their posterior means.
 """
 
 from __future__ import annotations
@@ -40,18 +42,22 @@ from optimizer.inputs.mmm.build import (
     history_cny,
     scenario_document,
 )
+from optimizer.inputs.mmm.draws import ModelImport, Sampling, channel_draws, draws_summary
 from optimizer.inputs.mmm.netcdf import InferenceFile, open_inference_file
 
+PARAMS = ("alpha_m", "ec_m", "slope_m", "beta_gm")
 DECAYS = ("geometric", "binomial")
 SATURATIONS = ("hill", "none")
 
 
-def import_meridian(path: Path, options: ImportOptions) -> dict[str, Any]:
-    """A scenario document from a Meridian NetCDF export (posterior means)."""
+def import_meridian(path: Path, options: ImportOptions, draws: int = 0) -> ModelImport:
+    """A scenario document from a Meridian NetCDF export (posterior means), with ``draws`` of
+    its posterior samples (0: none)."""
     model = MeridianModel(open_inference_file(path))
-    channels = [
-        model.channel(g, m) for m in range(len(model.channels)) for g in range(len(model.geos))
-    ]
+    sampling = Sampling.evenly(draws, model.data.sample_count())
+    samples = model.samples(sampling.picks)
+    channels = [model.channel(g, m, samples) for g, m in model.order]
+    drawn, notes = draws_summary(sampling, channels)
     description = (
         f"Imported from Meridian {model.version} ({len(model.geos)} geo(s), max_lag "
         f"{model.max_lag}, {'Hill before adstock' if model.hill_first else 'adstock before Hill'})"
@@ -59,13 +65,15 @@ def import_meridian(path: Path, options: ImportOptions) -> dict[str, Any]:
     )
     if model.revenue_note:
         description += " " + model.revenue_note
+    if drawn:
+        description += " " + drawn
     doc = scenario_document(
         channels, options, name=f"Meridian {path.stem}", description=description
     )
     if len(model.geos) > 1:
         for channel, (_, m) in zip(doc["channels"], model.order, strict=True):
             channel["groups"] = [channel_id(model.channels[m])]
-    return doc
+    return ModelImport(doc, tuple(notes), sampling.count)
 
 
 def decay_weights(kind: str, alpha: float, window: int) -> np.ndarray:
@@ -120,10 +128,60 @@ class MeridianModel:
             raise fail(self.source, "constant_data.media_spend", "a geo and channel with no spend")
         self.media_per_cny = bought / paid  # geo x channel
 
-    def channel(self, g: int, m: int) -> ImportedChannel:
-        """Geo g, channel m at the posterior means, in CNY of spend."""
-        alpha, ec, slope = (self._mean(n, m) for n in ("alpha_m", "ec_m", "slope_m"))
-        beta = self._mean("beta_gm", m, g)
+    def channel(
+        self, g: int, m: int, samples: dict[str, np.ndarray] | None = None
+    ) -> ImportedChannel:
+        """Geo g, channel m at the posterior means, in CNY of spend, with a draw per sample of
+        ``samples`` (``samples()``: posterior variable -> sample x its dims)."""
+        means = {name: self._mean(name, m, g if name == "beta_gm" else None) for name in PARAMS}
+        response, adstock = self._curve(g, m, means)
+        curves = []
+        if samples:
+            count = len(samples["alpha_m"])
+            curves = [self._curve(g, m, _at(samples, k, g, m)) for k in range(count)]
+        name = self.channels[m] if len(self.geos) == 1 else f"{self.channels[m]}-{self.geos[g]}"
+        history = self.media[g, :, m] / self.media_per_cny[g, m]  # media in CNY of spend
+        return ImportedChannel(
+            id=channel_id(name),
+            name=name,
+            response=response,
+            adstock=adstock,
+            history_spend_cny=history_cny(history, self.window - 1),
+            mean_weekly_spend_cny=float(np.mean(self.spend[g, :, m])),
+            draws=channel_draws((response, adstock), curves),
+        )
+
+    def samples(self, picks: np.ndarray) -> dict[str, np.ndarray]:
+        """Each parameter's values at the picked posterior samples (sample x media_channel;
+        beta_gm: sample x geo x media_channel)."""
+        if not len(picks):
+            return {}
+        out = {}
+        for name in PARAMS:
+            var = self.data.samples(name, picks)
+            dims = (
+                ("sample", "geo", "media_channel")
+                if name == "beta_gm"
+                else ("sample", "media_channel")
+            )
+            if tuple(var.dims) != dims:
+                raise fail(
+                    self.source, f"posterior.{name}", f"expected dims {dims}, got {var.dims}"
+                )
+            values = var.to_numpy().astype(float)
+            if not np.all(np.isfinite(values)) or np.any(values < 0):
+                raise fail(
+                    self.source, f"posterior.{name}", "expected numbers >= 0 in every sample"
+                )
+            out[name] = values
+        return out
+
+    def _curve(
+        self, g: int, m: int, params: dict[str, float]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Geo g, channel m's response and adstock in CNY of spend for one set of parameters
+        (``alpha_m``, ``ec_m``, ``slope_m``, ``beta_gm``): the posterior means or one sample."""
+        alpha, ec, slope, beta = (params[name] for name in PARAMS)
         scale_cny = self.population[g] * self.median[m] / self.media_per_cny[g, m]
         value = beta * self.kpi_stdev * self.population[g] * self.revenue[g]
         if self.saturations[m] == "hill":
@@ -143,16 +201,7 @@ class MeridianModel:
             weights = decay_weights(self.decays[m], alpha, self.window)
             adstock = {"type": "weights", "weights_by_lag": [float(w) for w in weights]}
         adstock.update(normalize=True, order=order)
-        name = self.channels[m] if len(self.geos) == 1 else f"{self.channels[m]}-{self.geos[g]}"
-        history = self.media[g, :, m] / self.media_per_cny[g, m]  # media in CNY of spend
-        return ImportedChannel(
-            id=channel_id(name),
-            name=name,
-            response=response,
-            adstock=adstock,
-            history_spend_cny=history_cny(history, self.window - 1),
-            mean_weekly_spend_cny=float(np.mean(self.spend[g, :, m])),
-        )
+        return response, adstock
 
     def _media_median(self) -> np.ndarray:
         """Per channel: the median of non-zero media per person over geos and weeks."""
@@ -233,10 +282,17 @@ class MeridianModel:
         return values
 
 
+def _at(samples: dict[str, np.ndarray], k: int, g: int, m: int) -> dict[str, float]:
+    """Sample k's parameters of geo g, channel m."""
+    return {
+        name: float(values[k, g, m] if name == "beta_gm" else values[k, m])
+        for name, values in samples.items()
+    }
+
+
 def posterior_draws(path: Path) -> dict[str, np.ndarray]:
     """Every posterior draw of the Hill and adstock parameters (chain x draw x ...), by
     Meridian's variable name: kept in the export for ranges (P10 / P90) later."""
     data = open_inference_file(path)
     MeridianModel(data)  # the same checks as an import
-    names = ("alpha_m", "ec_m", "slope_m", "beta_gm")
-    return {name: data.variable("posterior", name).to_numpy() for name in names}
+    return {name: data.variable("posterior", name).to_numpy() for name in PARAMS}

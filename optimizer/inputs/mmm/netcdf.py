@@ -42,6 +42,22 @@ class InferenceFile:
             raise fail(self.source, f"{group}.{name}", f"missing (the group has: {have})")
         return data[name]
 
+    def sample_count(self) -> int:
+        """Samples of the posterior: chains x draws."""
+        sizes = self.group("posterior").sizes
+        return int(sizes.get("chain", 1) * sizes.get("draw", 1))
+
+    def samples(self, name: str, picks: Any) -> Any:
+        """A posterior variable at the picked samples (flat indices, chain by chain: ``chain *
+        draws + draw``): a DataArray whose first dim is ``sample``, its other dims kept."""
+        var = self.variable("posterior", name)
+        if "chain" not in var.dims or "draw" not in var.dims:
+            raise fail(
+                self.source, f"posterior.{name}", f"expected dims chain, draw, ...; got {var.dims}"
+            )
+        stacked = var.stack(sample=("chain", "draw")).transpose("sample", ...)
+        return stacked.isel(sample=picks).drop_vars(["sample", "chain", "draw"], errors="ignore")
+
     def attr(self, name: str, *, parse_json: bool = False, default: Any = ...) -> Any:
         """A file attribute (JSON-decoded when asked), or a ScenarioError naming it."""
         if name not in self.attrs:

@@ -26,7 +26,12 @@ adstock_normalize        true / false: divide the weights by their sum (default 
 adstock_order            before_saturation (default) or after_saturation
 history_spend_cny        spend of the weeks before the plan, oldest first (needs adstock)
 aov_cny                  average order value in CNY (default: the import's --aov-cny)
+draws                    YAML only: the curve's draws as a scenario writes them (``response:``
+                         and ``adstock:``, parameter -> one value per draw), passed through
 =======================  =====================================================================
+
+An import asking for fewer draws than the file holds takes that many, spread evenly and the
+same for every channel (draw k stays one joint draw); ``draws 0`` leaves them out.
 
 The formulas are budgetopt's own (README, "Import from a media-mix model").
 """
@@ -41,6 +46,7 @@ from typing import Any
 from optimizer.errors import FieldProblem, ScenarioError
 from optimizer.inputs.document import parse_document
 from optimizer.inputs.mmm.build import ImportedChannel, ImportOptions, scenario_document
+from optimizer.inputs.mmm.draws import ModelImport, Sampling
 from optimizer.inputs.text import read_text
 
 RESPONSE_FIELDS = {
@@ -87,8 +93,9 @@ COLUMNS = {
 LISTS = ("adstock_weights", "history_spend_cny")
 
 
-def import_params(path: Path, options: ImportOptions) -> dict[str, Any]:
-    """A scenario document from a CSV or YAML of curve parameters, one row per channel."""
+def import_params(path: Path, options: ImportOptions, draws: int = 0) -> ModelImport:
+    """A scenario document from a CSV or YAML of curve parameters, one row per channel, with
+    at most ``draws`` of the draws a YAML file gives (0: none)."""
     source = str(path)
     text = read_text(path).removeprefix("\ufeff")
     rows = _csv_rows(text, source) if path.suffix.lower() == ".csv" else _yaml_rows(text, source)
@@ -105,12 +112,34 @@ def import_params(path: Path, options: ImportOptions) -> dict[str, Any]:
         raise ScenarioError(
             source, [FieldProblem("channels", "expected at least one row")], "curve parameters"
         )
-    return scenario_document(
+    taken, notes = _take_draws(channels, draws)
+    document = scenario_document(
         channels,
         options,
         name=f"Curves from {path.name}",
         description=f"Imported from the curve parameters in {path.name}.",
     )
+    return ModelImport(document, tuple(notes), taken)
+
+
+def _take_draws(channels: list[ImportedChannel], count: int) -> tuple[int, list[str]]:
+    """Keep at most ``count`` of the file's draws: the same evenly spread ones for every
+    channel, none for 0. Draws of uneven lengths are left for the schema to name. Returns
+    the draws kept and the notes."""
+    drawn = [(c, c.draws) for c in channels if c.draws]
+    lengths = {len(v) for _, d in drawn for part in d.values() for v in part.values()}
+    if not drawn or len(lengths) != 1:
+        return 0, []
+    sampling = Sampling.evenly(count, lengths.pop())
+    for channel, draws in drawn:
+        picked = {
+            part: {name: [values[i] for i in sampling.picks] for name, values in params.items()}
+            for part, params in draws.items()
+        }
+        channel.draws = picked if sampling.count else None
+    if not sampling.count:
+        return 0, ["the file's draws are left out (draws 0)"]
+    return sampling.count, sampling.notes()
 
 
 def _yaml_rows(text: str, source: str) -> list[tuple[str, int | None, dict[str, Any]]]:
@@ -162,7 +191,7 @@ def _channel(row: dict[str, Any], where: str, line: int | None) -> ImportedChann
     def problem(field: str, message: str) -> ScenarioError:
         return ScenarioError("row", [FieldProblem(f"{where}.{field}", message, line)])
 
-    unknown = sorted(set(row) - COLUMNS)
+    unknown = sorted(set(row) - COLUMNS - {"draws"})  # draws: YAML only, checked below
     if unknown:
         raise problem(unknown[0], f"unknown column; expected some of {', '.join(sorted(COLUMNS))}")
     if not row.get("id"):
@@ -189,6 +218,13 @@ def _channel(row: dict[str, Any], where: str, line: int | None) -> ImportedChann
         for column, field in ADSTOCK_OPTIONAL.items():
             if column in row:
                 adstock[field] = _value(row[column])
+    draws = row.get("draws")
+    if draws is not None and not _is_draws(draws):
+        raise problem(
+            "draws",
+            "expected a YAML mapping of response: and/or adstock:, each parameter -> a list of "
+            "one value per draw (draws cannot be given in a CSV)",
+        )
     history = [_number(v) for v in row.get("history_spend_cny", [])]
     if history and adstock is None:
         raise problem(
@@ -202,6 +238,19 @@ def _channel(row: dict[str, Any], where: str, line: int | None) -> ImportedChann
         history_spend_cny=history,
         aov_cny=_number(row["aov_cny"]) if "aov_cny" in row else None,
         mean_weekly_spend_cny=sum(history) / len(history) if history else None,
+        draws=draws or None,  # an empty block draws nothing
+    )
+
+
+def _is_draws(value: Any) -> bool:
+    """Whether a row's draws have the shape of a scenario's (their values the schema checks)."""
+    return (
+        isinstance(value, dict)
+        and set(value) <= {"response", "adstock"}
+        and all(
+            isinstance(part, dict) and all(isinstance(v, list) for v in part.values())
+            for part in value.values()
+        )
     )
 
 

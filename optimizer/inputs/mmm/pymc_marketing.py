@@ -19,7 +19,9 @@ no_saturation       linear: roas = target_scale beta / channel_scale
 Adstock weights are PyMC-Marketing's own (``pymc_marketing.mmm.transformers``) over l_max lags:
 geometric is budgetopt's geometric (max_lag = l_max - 1); delayed, binomial and the Weibull
 PDF / CDF (whose CDF weights run over l_max + 1 lags) are written lag by lag (``weights``);
-``normalize`` is kept. The draws stay in the file: ``posterior_draws`` reads them for ranges.
+``normalize`` is kept. An import with draws converts each picked posterior sample the same way
+(``draws.py``): its response parameters, and a geometric adstock's decay; an adstock written as
+``weights`` keeps its value at the posterior means.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from optimizer.inputs.mmm.build import (
     history_cny,
     scenario_document,
 )
+from optimizer.inputs.mmm.draws import ModelImport, Sampling, channel_draws, draws_summary
 from optimizer.inputs.mmm.netcdf import InferenceFile, open_inference_file
 
 ADSTOCK_PARAMS = {
@@ -57,20 +60,27 @@ SATURATION_PARAMS = {
 }
 
 
-def import_pymc_marketing(path: Path, options: ImportOptions) -> dict[str, Any]:
-    """A scenario document from a PyMC-Marketing ``MMM.save()`` file (posterior means)."""
+def import_pymc_marketing(path: Path, options: ImportOptions, draws: int = 0) -> ModelImport:
+    """A scenario document from a PyMC-Marketing ``MMM.save()`` file (posterior means), with
+    ``draws`` of its posterior samples (0: none)."""
     model = PymcModel(open_inference_file(path))
-    channels = [model.channel(i) for i in range(len(model.channels))]
-    draws = model.draw_count()
+    sampling = Sampling.evenly(draws, model.draw_count())
+    samples = model.samples(sampling.picks)
+    channels = [model.channel(i, samples) for i in range(len(model.channels))]
+    drawn, notes = draws_summary(sampling, channels)
     description = (
         f"Imported from PyMC-Marketing {model.version} ({model.adstock['lookup_name']} adstock, "
         f"{model.saturation['lookup_name']} saturation, "
         f"{'adstock first' if model.adstock_first else 'saturation first'}) at the posterior "
-        f"means of {draws} draws."
+        f"means of {sampling.available} draws."
     )
-    return scenario_document(
-        channels, options, name=f"PyMC-Marketing MMM {path.stem}", description=description
+    document = scenario_document(
+        channels,
+        options,
+        name=f"PyMC-Marketing MMM {path.stem}",
+        description=f"{description} {drawn}".strip(),
     )
+    return ModelImport(document, tuple(notes), sampling.count)
 
 
 def adstock_weights(kind: str, params: dict[str, float], l_max: int) -> np.ndarray:
@@ -159,17 +169,18 @@ class PymcModel:
         self.target_scale = float(target.reshape(-1)[0])
         self.spend = self._spend()
 
-    def channel(self, i: int) -> ImportedChannel:
-        """Channel i at the posterior means, in CNY."""
+    def channel(self, i: int, samples: dict[str, np.ndarray] | None = None) -> ImportedChannel:
+        """Channel i at the posterior means, in CNY, with a draw per sample of ``samples``
+        (``samples()``: posterior variable -> sample x channel)."""
         name = self.channels[i]
-        ad = {p: self._mean(self.adstock, p, i) for p in ADSTOCK_PARAMS[self.adstock["kind"]]}
-        sat = {
-            p: self._mean(self.saturation, p, i) for p in SATURATION_PARAMS[self.saturation["kind"]]
-        }
-        response = saturation_response(
-            self.saturation["kind"], sat, float(self.channel_scale[i]), self.target_scale
-        )
-        adstock = self._adstock(ad)
+        means = {var: self._mean(var, i) for var in self.variables()}
+        response, adstock = self._curve(i, means)
+        curves = []
+        if samples:
+            count = len(next(iter(samples.values())))
+            curves = [
+                self._curve(i, {v: s[k, i] for v, s in samples.items()}) for k in range(count)
+            ]
         lags = 0 if adstock is None else self._lags(adstock)
         return ImportedChannel(
             id=channel_id(name),
@@ -178,12 +189,54 @@ class PymcModel:
             adstock=adstock,
             history_spend_cny=history_cny(self.spend[:, i], lags),
             mean_weekly_spend_cny=float(np.mean(self.spend[:, i])),
+            draws=channel_draws((response, adstock), curves),
         )
+
+    def variables(self) -> list[str]:
+        """The posterior variables of the adstock and saturation parameters."""
+        return [
+            self._variable(component, param)
+            for component, known in (
+                (self.adstock, ADSTOCK_PARAMS),
+                (self.saturation, SATURATION_PARAMS),
+            )
+            for param in known[component["kind"]]
+        ]
+
+    def samples(self, picks: np.ndarray) -> dict[str, np.ndarray]:
+        """Each parameter's values at the picked posterior samples (sample x channel)."""
+        if not len(picks):
+            return {}
+        out = {}
+        for name in self.variables():
+            var = self.data.samples(name, picks)
+            values = self._by_channel(var, f"posterior.{name}", lead=("sample",))
+            if not np.all(np.isfinite(values)):
+                raise fail(self.source, f"posterior.{name}", "not finite in every sample")
+            out[name] = values
+        return out
+
+    def _curve(
+        self, i: int, params: dict[str, float]
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Channel i's response and adstock in CNY for one set of parameters (posterior
+        variable -> value): the posterior means or one sample."""
+        ad = {
+            p: float(params[self._variable(self.adstock, p)])
+            for p in ADSTOCK_PARAMS[self.adstock["kind"]]
+        }
+        sat = {
+            p: float(params[self._variable(self.saturation, p)])
+            for p in SATURATION_PARAMS[self.saturation["kind"]]
+        }
+        response = saturation_response(
+            self.saturation["kind"], sat, float(self.channel_scale[i]), self.target_scale
+        )
+        return response, self._adstock(ad)
 
     def draw_count(self) -> int:
         """Chains x draws of the posterior."""
-        posterior = self.data.group("posterior")
-        return int(posterior.sizes.get("chain", 1) * posterior.sizes.get("draw", 1))
+        return self.data.sample_count()
 
     def _adstock(self, params: dict[str, float]) -> dict[str, Any] | None:
         kind, l_max = self.adstock["kind"], self.adstock["l_max"]
@@ -230,9 +283,13 @@ class PymcModel:
                 raise fail(self.source, "attrs.adstock.l_max", f"expected 1 to 520, got {l_max!r}")
         return spec
 
-    def _mean(self, component: dict[str, Any], param: str, i: int) -> float:
-        """The posterior mean of ``<prefix>_<param>`` for channel i."""
-        name = f"{component.get('prefix') or component['kind']}_{param}"
+    @staticmethod
+    def _variable(component: dict[str, Any], param: str) -> str:
+        """The posterior variable of a component's parameter: ``<prefix>_<param>``."""
+        return f"{component.get('prefix') or component['kind']}_{param}"
+
+    def _mean(self, name: str, i: int) -> float:
+        """The posterior mean of variable ``name`` for channel i."""
         values = self._per_channel("posterior", name, draws=True)
         value = float(values[i])
         if not finite(value):
@@ -244,22 +301,27 @@ class PymcModel:
         var = self.data.variable(group, name)
         if draws:
             var = var.mean([d for d in ("chain", "draw") if d in var.dims])
-        if "channel" in var.dims and var.dims != ("channel",):
-            raise fail(self.source, f"{group}.{name}", f"expected dims (channel,), got {var.dims}")
-        if "channel" in var.dims:
-            labels = [str(c) for c in var["channel"].to_numpy()]
-            if labels != self.channels:
-                raise fail(
-                    self.source,
-                    f"{group}.{name}",
-                    f"channels {labels} differ from attrs.channel_columns {self.channels}",
-                )
-            values = var.to_numpy().astype(float)
-        else:
-            values = np.full(len(self.channels), float(var.to_numpy()))
+        values = self._by_channel(var, f"{group}.{name}")
         if group == "constant_data" and (not np.all(np.isfinite(values)) or np.any(values <= 0)):
             raise fail(self.source, f"{group}.{name}", "expected numbers > 0, one per channel")
         return values
+
+    def _by_channel(self, var: Any, where: str, lead: tuple[str, ...] = ()) -> np.ndarray:
+        """A variable's values by channel (dims ``lead`` then channel), the channels checked
+        against attrs.channel_columns; one value for all channels is repeated."""
+        if "channel" in var.dims and var.dims != (*lead, "channel"):
+            raise fail(self.source, where, f"expected dims {(*lead, 'channel')}, got {var.dims}")
+        if "channel" not in var.dims:
+            values = var.to_numpy().astype(float)
+            return np.repeat(values[..., None], len(self.channels), axis=-1)
+        labels = [str(c) for c in var["channel"].to_numpy()]
+        if labels != self.channels:
+            raise fail(
+                self.source,
+                where,
+                f"channels {labels} differ from attrs.channel_columns {self.channels}",
+            )
+        return var.to_numpy().astype(float)
 
     def _spend(self) -> np.ndarray:
         """The fitted weeks' spend (date x channel), from constant_data.channel_data."""
@@ -280,12 +342,4 @@ def posterior_draws(path: Path) -> dict[str, np.ndarray]:
     """Every posterior draw of the adstock and saturation parameters (chain x draw x channel),
     by PyMC-Marketing variable name: kept in the model file for ranges (P10 / P90) later."""
     model = PymcModel(open_inference_file(path))
-    out = {}
-    for component, known in (
-        (model.adstock, ADSTOCK_PARAMS),
-        (model.saturation, SATURATION_PARAMS),
-    ):
-        for param in known[component["kind"]]:
-            name = f"{component.get('prefix') or component['kind']}_{param}"
-            out[name] = model.data.variable("posterior", name).to_numpy()
-    return out
+    return {name: model.data.variable("posterior", name).to_numpy() for name in model.variables()}

@@ -40,14 +40,20 @@ from optimizer.inputs.mmm.build import (
     finite,
     scenario_document,
 )
+from optimizer.inputs.mmm.draws import ModelImport
 from optimizer.inputs.text import read_text
 from optimizer.schema.carry import MAX_LAG, WeibullAdstock
 
 ADSTOCKS = ("geometric", "weibull_cdf", "weibull_pdf")
+NO_DRAWS = (
+    "a Robyn JSON holds one fitted model, no posterior samples: no draws written (the draws "
+    "option is ignored)"
+)
 
 
-def import_robyn(path: Path, options: ImportOptions) -> dict[str, Any]:
-    """A scenario document from a ``robyn_write()`` JSON (one selected model)."""
+def import_robyn(path: Path, options: ImportOptions, draws: int = 0) -> ModelImport:
+    """A scenario document from a ``robyn_write()`` JSON (one selected model). It holds one
+    fitted model, no posterior: ``draws`` is ignored, with a note."""
     source = str(path)
     doc = _parse(read_text(path), source)
     model = RobynModel(doc, source)
@@ -63,9 +69,10 @@ def import_robyn(path: Path, options: ImportOptions) -> dict[str, Any]:
     )
     if dropped:
         description += f" Left out (coefficient 0): {', '.join(dropped)}."
-    return scenario_document(
+    document = scenario_document(
         kept, options, name=f"Robyn {model.select_model}", description=description
     )
+    return ModelImport(document, (NO_DRAWS,) if draws else ())
 
 
 def _parse(text: str, source: str) -> dict[str, Any]:

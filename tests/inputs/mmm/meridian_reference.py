@@ -12,7 +12,8 @@ import numpy as np
 
 
 def load(path: Path) -> dict:
-    """The export's input data, spec and posterior means, as numpy."""
+    """The export's input data, spec and posterior means (``at_sample`` for one posterior
+    sample), as numpy."""
     import xarray as xr
 
     with xr.open_dataset(path, engine="h5netcdf") as root:
@@ -20,15 +21,27 @@ def load(path: Path) -> dict:
     with xr.open_dataset(path, engine="h5netcdf", group="constant_data") as data:
         constant = {k: data[k].to_numpy() for k in data.data_vars}
     with xr.open_dataset(path, engine="h5netcdf", group="posterior") as post:
-        means = {k: post[k].mean(("chain", "draw")).to_numpy() for k in post.data_vars}
+        posterior = {k: post[k].transpose("chain", "draw", ...).to_numpy() for k in post.data_vars}
+        means = {k: v.mean((0, 1)) for k, v in posterior.items()}
         channels = [str(c) for c in post["media_channel"].to_numpy()]
     decays = json.loads(attrs["adstock_decay_spec"])
     return {
         **constant,
         **means,
+        "posterior": posterior,
         "max_lag": int(attrs["max_lag"]),
         "decays": [decays[c] for c in channels],
     }
+
+
+def at_sample(model: dict, sample: tuple[int, int], *, mean_alpha: tuple[int, ...] = ()) -> dict:
+    """The model at one posterior sample (chain, draw); the channels in ``mean_alpha`` keep
+    their adstock's alpha at the posterior mean."""
+    chain, draw = sample
+    drawn = {k: v[chain, draw].copy() for k, v in model["posterior"].items()}
+    for m in mean_alpha:
+        drawn["alpha_m"][m] = model["alpha_m"][m]
+    return {**model, **drawn}
 
 
 def weights(alpha: float, window: int, decay: str) -> np.ndarray:
