@@ -33,7 +33,7 @@ HistoryArg = Annotated[
     Path,
     typer.Argument(
         help="Weekly history, CSV (UTF-8) or XLSX: week, channel, spend_cny, gmv_cny, and "
-        "optionally impressions, new_customers, window; see docs/fit.md."
+        'optionally impressions, new_customers, window; see README.md, "Fit curves".'
     ),
 ]
 
