@@ -58,11 +58,12 @@ def is_uncertain(odds: dict[str, Any]) -> bool:
 
 
 def weakest_rule(ranges: dict[str, Any] | None) -> tuple[str | None, float | None]:
-    """The rule least likely to hold over the draws, and that share (first such in plan order)."""
+    """The rule least likely to hold over the draws, and that share: among equals, one the
+    draws move before one they do not, then the first in plan order."""
     rules = (ranges or {}).get("rules") or []
     if not rules:
         return None, None
-    weakest = min(rules, key=lambda r: r["probability"])
+    weakest = min(rules, key=lambda r: (r["probability"], not is_uncertain(r)))
     return weakest["name"], weakest["probability"]
 
 
