@@ -7,11 +7,13 @@ import csv
 import io
 
 import pytest
+from openpyxl import load_workbook
 from ranges_helpers import annual_doc, ranged_plan, ranged_scenario
 
 from optimizer.analysis.compare import side_by_side
 from optimizer.analysis.whatif import sweep
 from optimizer.outputs.comparison import comparison_rows, comparison_table
+from optimizer.outputs.excel import MONEY, PER_HEAD, RATIO, tables_xlsx
 from optimizer.outputs.text import money
 from optimizer.outputs.whatif_rows import sweep_rows, to_csv_text, to_table_text
 from optimizer.planner import plan as solve
@@ -47,6 +49,11 @@ def test_compare_shows_each_plans_bands_beside_its_metrics(plain):
     read = list(csv.DictReader(io.StringIO(to_csv_text(rows).removeprefix("\ufeff"))))
     p10 = next(r for r in read if r["level"] == "total" and r["metric"] == "gmv_p10_cny")
     assert p10["plain"] == "" and float(p10["ranged"]) == pytest.approx(total["gmv_cny"]["p10"])
+    sheet = load_workbook(io.BytesIO(tables_xlsx({"compare": rows})))["compare"]
+    formats = {(r[0].value, r[2].value): r[4].number_format for r in sheet.iter_rows(min_row=2)}
+    assert formats[("total", "gmv_p10_cny")] == MONEY
+    assert formats[("total", "roas_p10")] == RATIO
+    assert formats[("total", "cac_p90_cny")] == PER_HEAD
 
 
 def test_two_ranged_plans_compare_their_bands_with_deltas():
