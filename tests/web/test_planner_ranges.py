@@ -21,15 +21,23 @@ def yuan(value: float) -> str:
     return f"{round(value):,}"
 
 
-def test_a_plan_with_draws_shows_its_ranges_odds_and_warnings(browser, server, tmp_path):
+def test_ranges_odds_and_warnings_show_only_for_a_plan_with_draws(browser, server, tmp_path):
     doc = with_draws(annual_doc(), spend_max_cny=2e6)
     doc["name"] = "年度计划 · draws on launches"  # not the example's name, which others pick
     upload = write_yaml(doc, tmp_path / "ranged.yaml")
     page, problems = open_page(browser, server.url)
+    page.select_option("#scenario", label=ANNUAL)  # first the example: no draws, no ranges
+    page.click("#plan-btn")
+    expect(page.locator("#totals")).to_contain_text("Certified gap")
+    expect(page.locator("#ranges")).to_be_hidden()
+    expect(page.locator("#warnings")).to_be_hidden()
+    assert "P10" not in page.locator("#totals").inner_text()
+    assert "Holds in draws" not in page.locator("#rules-table").inner_text()
+    expect(page.locator("#tray li")).to_have_count(1)
     page.set_input_files("#upload", str(upload))
     expect(page.locator("#ranges")).to_be_visible()
-    expect(page.locator("#tray li")).to_have_count(1)  # the plan joins the tray once shown
-    result = plan_json(server, tray_ids(page)[0])["result"]
+    expect(page.locator("#tray li")).to_have_count(2)  # the plan joins the tray once shown
+    result = plan_json(server, tray_ids(page)[1])["result"]
     ranges = result["ranges"]
     total = ranges["total"]
     expect(page.locator("#ranges-title")).to_have_text("Ranges over 200 draws of the curves")
@@ -61,25 +69,11 @@ def test_a_plan_with_draws_shows_its_ranges_odds_and_warnings(browser, server, t
     page.wait_for_timeout(300)  # the chart's animation ends before the picture
     shot(page, "20-ranges-plan")
     page.locator("#ranges").screenshot(path=str(SHOTS / "21-ranges-fan.png"))
-    page.fill("#wi-budget", "10")
-    page.click("#whatif-btn")
-    expect(page.locator("#tray li")).to_have_count(2)
-    page.click("#compare-btn")
+    page.click("#compare-btn")  # A: the example, B: the plan with draws
     table = page.locator("#compare-table")
     expect(table).to_contain_text("GMV P10")
-    expect(table.locator("tr", has_text="GMV P10")).to_contain_text(yuan(gmv["p10"]))
+    p10 = table.locator("tr", has_text="GMV P10")
+    expect(p10).to_contain_text(yuan(gmv["p10"]))
+    assert p10.locator("td").nth(1).inner_text() == "—"  # the example has no draws
     shot(page, "22-ranges-compare")
-    assert not problems
-
-
-def test_a_plan_without_draws_shows_no_ranges(browser, server):
-    page, problems = open_page(browser, server.url)
-    page.select_option("#scenario", label=ANNUAL)
-    page.click("#plan-btn")
-    expect(page.locator("#plan")).to_be_visible()
-    expect(page.locator("#totals")).to_contain_text("Certified gap")
-    expect(page.locator("#ranges")).to_be_hidden()
-    expect(page.locator("#warnings")).to_be_hidden()
-    assert "P10" not in page.locator("#totals").inner_text()
-    assert "Holds in draws" not in page.locator("#rules-table").inner_text()
     assert not problems
