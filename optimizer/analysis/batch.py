@@ -21,6 +21,7 @@ from optimizer.analysis.pool import process_pool
 from optimizer.core.solvers.output import set_verbose
 from optimizer.errors import OptimizerError
 from optimizer.inputs.files import load_scenario
+from optimizer.outputs.ranges import BAND_NAMES, total_band_values, weakest_rule
 from optimizer.outputs.text import csv_value
 from optimizer.planner import SolveOptions, effective_settings
 from optimizer.planner import plan as solve
@@ -48,6 +49,11 @@ SUMMARY_COLUMNS = (
     "result",
     "error",
     "reason",  # why the row has no plan: the error, or the solver's verdict and diagnosis
+    # with draws on the curves (empty without): the bands' cautious ends and the rule least
+    # likely to hold over the draws
+    *BAND_NAMES,
+    "weakest_rule",
+    "weakest_rule_probability",
 )
 
 
@@ -161,6 +167,8 @@ def _write_atomic(target: Path, text: str) -> None:
 def _summary(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     total = data.get("total") or {}
     solver = data.get("solver") or {}
+    ranges = data.get("ranges")
+    weakest, odds = weakest_rule(ranges)
     return {
         **row,
         "status": data["status"],
@@ -177,6 +185,9 @@ def _summary(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         "solver": solver.get("solver"),
         "gap": solver.get("gap"),
         "reason": _no_plan_reason(data),
+        **total_band_values(ranges),
+        "weakest_rule": weakest,
+        "weakest_rule_probability": odds,
     }
 
 

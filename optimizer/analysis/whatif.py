@@ -17,6 +17,7 @@ from typing import Any
 
 from optimizer.analysis.pool import process_pool
 from optimizer.errors import FieldProblem, OptimizerError, RequestError
+from optimizer.outputs.ranges import total_band_values
 from optimizer.planner import SolveOptions, check_numbers, score
 from optimizer.planner import plan as solve
 from optimizer.results.plan import Plan
@@ -199,6 +200,8 @@ def to_point(values: dict[str, Any], result: Plan | str) -> Point:
         "new_customers": total.new_customers if total else None,
         "gross_profit_cny": result.gross_profit_cny,
     }
+    if result.ranges:  # draws on the curves: the bands of the totals too (gmv_p10_cny, ...)
+        metrics.update(total_band_values(result.ranges))
     spend = {c: m.spend_cny for c, m in result.by_channel.items()}
     return Point(values, metrics, spend)
 

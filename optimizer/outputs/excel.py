@@ -15,8 +15,9 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from optimizer.outputs.text import CSV_COLUMNS, csv_rows
-from optimizer.results.plan import Plan
+from optimizer.outputs.ranges import rule_odds
+from optimizer.outputs.text import csv_columns, csv_rows
+from optimizer.results.plan import Plan, RuleCheck
 
 MONEY = '"¥"#,##0'  # whole yuan with thousands separators: 581,227,282 reads at a glance
 PER_HEAD = '"¥"#,##0.00'  # yuan per customer (CAC): 34.99 is not 35
@@ -29,7 +30,8 @@ WIDEST = 60  # characters: longer text wraps in the cell instead
 
 
 def to_xlsx(plan: Plan, images: Sequence[Path] = ()) -> bytes:
-    """The plan as an .xlsx workbook (Summary, Allocation, Metrics, Rules, Charts sheets)."""
+    """The plan as an .xlsx workbook (Summary, Allocation, Metrics, Rules, with draws Ranges,
+    Charts sheets)."""
     book = Workbook()
     summary = book.active
     summary.title = "Summary"
@@ -37,6 +39,8 @@ def to_xlsx(plan: Plan, images: Sequence[Path] = ()) -> bytes:
     _allocation(book.create_sheet("Allocation"), plan)
     _metrics(book.create_sheet("Metrics"), plan)
     _rules(book.create_sheet("Rules"), plan)
+    if plan.ranges:
+        _ranges(book.create_sheet("Ranges"), plan)
     if images:
         _images(book.create_sheet("Charts"), images, row=1)
     return _bytes(book)
@@ -68,8 +72,12 @@ def tables_xlsx(sheets: dict[str, Sequence[dict[str, Any]]], images: Sequence[Pa
 def number_format(name: str) -> str | None:
     """The Excel format of a figure by its field name (None: as it comes)."""
     key = name.split(":", 1)[-1] if name.startswith("delta:") else name
-    if key in ("cac_cny", "max_cac_cny", "CAC (CNY)"):
+    if key in ("cac_cny", "max_cac_cny", "CAC (CNY)") or key.startswith("cac_p"):
         return PER_HEAD
+    if key.startswith("roas_p"):
+        return RATIO
+    if key.endswith("_probability"):
+        return PERCENT
     if key.endswith("_cny") or key.startswith("spend_cny:") or key.endswith("(CNY)"):
         return MONEY
     if key in ("roas", "marginal_roas", "marginal_gmv_per_budget", "min_roas") or "ROAS" in key:
@@ -138,6 +146,19 @@ def _carry_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
     ]
 
 
+def _range_rows(plan: Plan) -> list[tuple[str, Any, str | None]]:
+    """The summary's GMV band and warnings (none without draws or warnings)."""
+    rows: list[tuple[str, Any, str | None]] = []
+    if plan.ranges and plan.ranges["total"].get("gmv_cny"):
+        gmv = plan.ranges["total"]["gmv_cny"]
+        rows.append((f"GMV P10 over {plan.ranges['draws']} draws (CNY)", gmv["p10"], MONEY))
+        rows.append(("GMV P90 (CNY)", gmv["p90"], MONEY))
+        rows.append(("  ranges", "see the Ranges sheet", None))
+    if plan.warnings:
+        rows.append(("warnings", "\n".join(plan.warnings), None))
+    return rows
+
+
 def _summary(sheet: Worksheet, plan: Plan) -> None:
     total = plan.total
     money_objective = plan.objective_kind in ("max_gmv", "max_profit", "min_spend")
@@ -159,6 +180,7 @@ def _summary(sheet: Worksheet, plan: Plan) -> None:
         ("contingency (CNY)", plan.contingency_cny, MONEY),
         ("gross profit (CNY)", plan.gross_profit_cny, MONEY),
         *_carry_rows(plan),
+        *_range_rows(plan),
         ("solver", plan.solver.solver if plan.solver else "evaluation (no solve)", None),
         ("proven gap", plan.solver.gap if plan.solver else None, GAP),
         ("fingerprint", plan.fingerprint, None),
@@ -215,12 +237,13 @@ def _allocation(sheet: Worksheet, plan: Plan) -> None:
 
 
 def _metrics(sheet: Worksheet, plan: Plan) -> None:
-    columns = [*CSV_COLUMNS[:3], "name", *CSV_COLUMNS[3:]]
+    every = csv_columns(plan)
+    columns = [*every[:3], "name", *every[3:]]
     sheet.append(columns)
     for row in csv_rows(plan):
         key = row["unit"] or row["channel"]
         named = {**row, "name": plan.names.get(key, key) if key else ""}
-        sheet.append([_cell(named[c]) for c in columns])
+        sheet.append([_cell(named.get(c)) for c in columns])
     _header(sheet)
     _number_formats(sheet, columns)
     _widths(sheet)
@@ -251,6 +274,86 @@ def _rules(sheet: Worksheet, plan: Plan) -> None:
     _header(sheet)
     _widths(sheet)
     sheet.freeze_panes = "B2"
+
+
+PERCENTILES = ("p10", "p50", "p90", "mean")
+PERCENTILES_SHOWN = ("P10", "P50", "P90", "mean")
+TOTAL_BANDS = (
+    ("GMV (CNY)", "gmv_cny", MONEY),
+    ("ROAS", "roas", RATIO),
+    ("CAC (CNY)", "cac_cny", PER_HEAD),
+    ("gross profit (CNY)", "gross_profit_cny", MONEY),
+)
+
+
+def _ranges(sheet: Worksheet, plan: Plan) -> None:
+    """P10 / P50 / P90 / mean over the draws: totals, by channel, by period, then each rule's
+    odds (least likely first); every figure a number in its format, probabilities as %."""
+    ranges = plan.ranges
+    assert ranges is not None
+    total = plan.total
+    own = {
+        "gmv_cny": total.gmv_cny if total else None,
+        "roas": total.roas if total else None,
+        "cac_cny": total.cac_cny if total else None,
+        "gross_profit_cny": plan.gross_profit_cny,
+    }
+    _block_header(sheet, [f"total over {ranges['draws']} draws", *PERCENTILES_SHOWN, "plan"])
+    for label, key, fmt in TOTAL_BANDS:
+        band = ranges["total"].get(key)
+        if band is not None:
+            _band_row(sheet, [label], band, fmt, own[key])
+    sheet.append([])
+    gmv = ["GMV P10", "GMV P50", "GMV P90", "GMV mean"]
+    _block_header(sheet, ["channel", "name", *gmv, "ROAS P10", "ROAS P50", "ROAS P90"])
+    for channel, bands in ranges["by_channel"].items():
+        roas = bands.get("roas") or {}
+        _band_row(sheet, [channel, plan.names.get(channel, channel)], bands.get("gmv_cny"), MONEY)
+        for j, p in enumerate(("p10", "p50", "p90"), start=7):
+            cell = sheet.cell(sheet.max_row, j, _cell(roas.get(p)))
+            cell.number_format = RATIO
+    sheet.append([])
+    _block_header(sheet, ["period", "GMV P10", "GMV P50", "GMV P90", "GMV mean", "plan GMV"])
+    for period, bands in ranges["by_period"].items():
+        m = plan.by_period.get(period)
+        _band_row(sheet, [period], bands.get("gmv_cny"), MONEY, m.gmv_cny if m else None)
+    sheet.append([])
+    values = ["value P10", "value P50", "value P90"]
+    _block_header(sheet, ["rule", "description", "holds in draws", *values, "holds in the plan"])
+    for odds in rule_odds(ranges, plan.rules):
+        _odds_row(sheet, odds)
+    _widths(sheet, [22, 20])
+    sheet.print_title_rows = "1:1"
+
+
+def _block_header(sheet: Worksheet, names: list[str]) -> None:
+    sheet.append(names)
+    for cell in sheet[sheet.max_row]:
+        cell.font = BOLD
+
+
+def _band_row(
+    sheet: Worksheet, keys: list[Any], band: dict[str, Any] | None, fmt: str, own: Any = None
+) -> None:
+    """Keys, then a band's P10, P50, P90 and mean (and the plan's own figure) in ``fmt``."""
+    values = [None] * 4 if band is None else [_cell(band.get(p)) for p in PERCENTILES]
+    extra = [] if own is None else [_cell(own)]
+    sheet.append([*keys, *values, *extra])
+    for cell in sheet[sheet.max_row][len(keys) :]:
+        cell.number_format = fmt
+
+
+def _odds_row(sheet: Worksheet, odds: dict[str, Any]) -> None:
+    rule: RuleCheck | None = odds["rule"]
+    band = odds.get("value") or {}
+    holds = None if rule is None else ("yes" if rule.holds else "NO")
+    values = [_cell(band.get(p)) for p in ("p10", "p50", "p90")]
+    sheet.append([odds["name"], odds.get("description"), odds["probability"], *values, holds])
+    row = sheet.max_row
+    sheet.cell(row, 3).number_format = PERCENT
+    fmt = _rule_format(rule.kind, rule.name) if rule is not None else MONEY
+    for j in (4, 5, 6):
+        sheet.cell(row, j).number_format = fmt
 
 
 def _cell(value: Any) -> Any:

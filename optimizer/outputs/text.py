@@ -10,38 +10,57 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from optimizer.outputs.ranges import (
+    BAND_NAMES,
+    band_values,
+    is_uncertain,
+    odds_sentence,
+    rule_odds,
+    steady_summary,
+    varies,
+)
 from optimizer.results.plan import METRICS, Metrics, Plan, RuleCheck
 
 CSV_COLUMNS = ("level", "unit", "channel", "period", *METRICS)
 
 
+def csv_columns(plan: Plan) -> tuple[str, ...]:
+    """The CSV's columns: with ranges, each slice's bands (gmv_p10_cny, ...) after its metrics."""
+    return CSV_COLUMNS + (BAND_NAMES if plan.ranges else ())
+
+
 def csv_rows(plan: Plan) -> Iterator[dict[str, Any]]:
-    """One tidy row per unit-period, then per channel, per period and the total."""
+    """One tidy row per unit-period, then per channel, per period and the total; with ranges,
+    the channel, period and total rows carry their bands (unit-periods have none)."""
+    ranges = plan.ranges
     for unit, by_period in plan.by_unit_period.items():
         channel = unit.split(".", 1)[0]
         for period, m in by_period.items():
             yield _row("unit_period", unit, channel, period, m)
     for channel, m in plan.by_channel.items():
-        yield _row("channel", "", channel, "", m)
+        yield _row("channel", "", channel, "", m, ranges and ranges["by_channel"].get(channel))
     for period, m in plan.by_period.items():
-        yield _row("period", "", "", period, m)
+        yield _row("period", "", "", period, m, ranges and ranges["by_period"].get(period))
     if plan.total is not None:
-        yield _row("total", "", "", "", plan.total)
+        yield _row("total", "", "", "", plan.total, ranges and ranges["total"])
 
 
-def _row(level: str, unit: str, channel: str, period: str, m: Metrics) -> dict[str, Any]:
+def _row(
+    level: str, unit: str, channel: str, period: str, m: Metrics, bands: Any = None
+) -> dict[str, Any]:
     values = {k: getattr(m, k) for k in METRICS}
-    return {"level": level, "unit": unit, "channel": channel, "period": period, **values}
+    row = {"level": level, "unit": unit, "channel": channel, "period": period, **values}
+    return {**row, **band_values(bands)} if bands is not None else row
 
 
 def to_csv(plan: Plan) -> str:
     """Tidy CSV (comma, UTF-8 with BOM so Excel reads Chinese names) of every metric."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=csv_columns(plan), lineterminator="\n")
     writer.writeheader()
     for row in csv_rows(plan):
-        writer.writerow({k: csv_value(v) for k, v in row.items()})
+        writer.writerow({k: csv_value(row.get(k)) for k in csv_columns(plan)})
     return buffer.getvalue()
 
 
@@ -89,12 +108,21 @@ def to_table(plan: Plan, width: int = 160) -> str:
     if plan.total is not None:
         console.print(f"objective {plan.objective_kind}: {money(plan.objective_value)}")
         console.print(_allocation_table(plan))
-        console.print(_metrics_table("By channel", plan.by_channel, plan.total, plan.names))
-        console.print(_metrics_table("By period", plan.by_period, plan.total))
+        by_channel, by_period = _slice_bands(plan)
+        console.print(
+            _metrics_table("By channel", plan.by_channel, plan.total, plan.names, by_channel)
+        )
+        console.print(_metrics_table("By period", plan.by_period, plan.total, None, by_period))
         console.print(_budget_line(plan))
         if plan.carry_over is not None:
             console.print(_carry_line(plan.carry_over))
         console.print(_rules_table(plan))
+        if plan.ranges:
+            _print_ranges(console, plan)
+    if plan.warnings:
+        console.print("[bold]Warnings[/bold]")
+        for warning in plan.warnings:
+            console.print(f"  - {warning}", markup=False)
     if plan.comparison:
         c = plan.comparison
         console.print(
@@ -134,10 +162,67 @@ def _allocation_table(plan: Plan) -> Table:
     return table
 
 
+def _print_ranges(console: Console, plan: Plan) -> None:
+    """Totals P10 / P50 / P90 over the draws and each rule's odds, least likely first."""
+    ranges = plan.ranges
+    assert ranges is not None and plan.total is not None
+    caption = "at this plan's spend; the cautious end is P10 (for CAC, P90)"
+    table = Table(
+        title=f"Ranges over {ranges['draws']} draws",
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+    )
+    for name in ("", "P10", "P50", "P90", "mean", "plan"):
+        table.add_column(name, justify="right" if name else "left")
+    figures = (
+        ("GMV", "gmv_cny", plan.total.gmv_cny, money),
+        ("ROAS", "roas", plan.total.roas, ratio),
+        ("CAC", "cac_cny", plan.total.cac_cny, ratio),
+        ("gross profit", "gross_profit_cny", plan.gross_profit_cny, money),
+    )
+    for label, key, own, shown in figures:
+        band = ranges["total"].get(key)
+        if band is None:
+            continue
+        cells = [shown(band[p]) for p in ("p10", "p50", "p90", "mean")]
+        table.add_row(label, *cells, shown(own))
+    console.print(table)
+    odds = rule_odds(ranges, plan.rules)
+    console.print("Rules over the draws (least likely first):")
+    for entry in odds:
+        if is_uncertain(entry):
+            console.print(f"  {odds_sentence(entry, entry['rule'])}", markup=False)
+    steady = steady_summary(odds)
+    if steady:
+        console.print(f"  {steady}", markup=False)
+
+
+def _slice_bands(plan: Plan) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Bands by channel and by period, each with the total's under "total" (None: no draws)."""
+    if not plan.ranges:
+        return None, None
+    total = {"total": plan.ranges["total"]}
+    return {**plan.ranges["by_channel"], **total}, {**plan.ranges["by_period"], **total}
+
+
+def _band_cell(bands: dict[str, Any] | None, key: str) -> str:
+    """'20,407,758-43,935,379': GMV P10 to P90; blank when the draws do not move it."""
+    band = (bands or {}).get(key, {}).get("gmv_cny")
+    if not varies(band):
+        return ""
+    return f"{money(band['p10'])}-{money(band['p90'])}"
+
+
 def _metrics_table(
-    title: str, rows: dict[str, Metrics], total: Metrics, names: dict[str, str] | None = None
+    title: str,
+    rows: dict[str, Metrics],
+    total: Metrics,
+    names: dict[str, str] | None = None,
+    bands: dict[str, Any] | None = None,
 ) -> Table:
-    table = Table(title=title, title_justify="left")
+    caption = "GMV P10-P90 over the draws: blank where the draws do not move it" if bands else None
+    table = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
     for name in (
         "",
         "spend",
@@ -151,7 +236,10 @@ def _metrics_table(
         "marginal ROAS",
     ):
         table.add_column(name, justify="left" if not name else "right")
+    if bands is not None:
+        table.add_column("GMV P10-P90", justify="right")
     for key, m in [*rows.items(), ("total", total)]:
+        extra = [] if bands is None else [_band_cell(bands, key)]
         table.add_row(
             key,
             money(m.spend_cny),
@@ -163,6 +251,7 @@ def _metrics_table(
             ratio(m.roas),
             ratio(m.cac_cny),
             ratio(m.marginal_roas),
+            *extra,
             style="bold" if key == "total" else None,
         )
     return table

@@ -79,17 +79,33 @@ def to_table_text(title: str, rows: Rows, keys: Iterable[str], notes: Sequence[s
     table = Table(title=escape(title), title_justify="left")
     keys = list(keys)
     extra = [c for c in ("marginal_roas",) if any(c in r for r in rows)]
-    for name in (*keys, *SHOWN, *extra):
+    bands = [b for b in BANDS_SHOWN if any(row.get(b[1]) is not None for row in rows)]
+    for name in (*keys, *SHOWN, *extra, *(b[0] for b in bands)):
         table.add_column(escape(name), justify="left" if name in (*keys, "status") else "right")
     for row in rows:
         cells = [escape(_cell(row.get(k))) for k in keys]
         cells.append(str(row["status"]))
         cells += [_metric(name, row.get(name)) for name in (*SHOWN[1:], *extra)]
+        cells += [_band(row, low, high, shown) for _, low, high, shown in bands]
         table.add_row(*cells)
     console.print(table)
     for note in notes:
         console.print(note, markup=False)
     return console.export_text()
+
+
+# with draws: each point's GMV and ROAS from P10 to P90 (label, low column, high column, format)
+BANDS_SHOWN = (
+    ("GMV P10-P90", "gmv_p10_cny", "gmv_p90_cny", money),
+    ("ROAS P10-P90", "roas_p10", "roas_p90", ratio),
+)
+
+
+def _band(row: dict[str, Any], low: str, high: str, shown: Any) -> str:
+    """'571,371,127-594,898,748', or '' for a point without that band."""
+    if row.get(low) is None or row.get(high) is None:
+        return ""
+    return f"{shown(row[low])}-{shown(row[high])}"
 
 
 def _cell(value: Any) -> str:

@@ -173,9 +173,11 @@ async function showPlan(plan) {
   $("plan-title").textContent =
     `最优方案 Best plan — ${plan.scenario_name} v${plan.scenario_version ?? ""}${what}`;
   $("plan-message").textContent = `${plan.status}: ${r.message || ""}`;
+  showWarnings(r.warnings || []);
   $("totals").innerHTML = totalsHtml(r);
   $("spend-table").innerHTML = spendTableHtml(r);
-  $("rules-table").innerHTML = rulesHtml(r.rules || [], true);
+  $("rules-table").innerHTML = rulesHtml(r.rules || [], true, r.ranges);
+  showRanges(r);
   drawPeriods(r);
   state.curves = plan.feasible ? await getJson(`/v1/plans/${plan.id}/curves`) : null;
   drawCurves();
@@ -187,24 +189,29 @@ const OBJECTIVE_BOX = { max_gmv: "GMV", max_profit: "Gross profit", max_new_cust
 
 function totalsHtml(r, gap) {
   const t = r.total || {};
+  const bands = (r.ranges && r.ranges.total) || {};
+  // with draws: each figure's P10 to P90 under it (for CAC the cautious end is P90)
+  const band = (key, format) => (bands[key] ? `P10–P90 ${format(bands[key].p10)} – ${format(bands[key].p90)}` : "");
+  const yuan2 = (v) => money(v, 2);
   const items = [
-    ["成交额", "GMV", money(t.gmv_cny)],
-    ["媒介花费", "Spend", money(t.spend_cny)],
-    ["ROAS", "ROAS", ratio(t.roas)],
-    ["获客成本", "CAC", money(t.cac_cny, 2)],
-    ["新客", "New customers", count(t.new_customers)],
-    ["佣金", "Commission", money(t.commission_cny)],
+    ["成交额", "GMV", money(t.gmv_cny), "", band("gmv_cny", money)],
+    ["媒介花费", "Spend", money(t.spend_cny), "", ""],
+    ["ROAS", "ROAS", ratio(t.roas), "", band("roas", ratio)],
+    ["获客成本", "CAC", money(t.cac_cny, 2), "", band("cac_cny", yuan2)],
+    ["新客", "New customers", count(t.new_customers), "", ""],
+    ["佣金", "Commission", money(t.commission_cny), "", ""],
   ];
   if (r.gross_profit_cny !== null && r.gross_profit_cny !== undefined) {
-    items.push(["毛利", "Gross profit", money(r.gross_profit_cny)]);
+    items.push(["毛利", "Gross profit", money(r.gross_profit_cny), "", band("gross_profit_cny", money)]);
   }
   if (gap) {
     const box = items.find((item) => item[1] === OBJECTIVE_BOX[r.objective_kind]);
-    if (box) box.push(gap);
+    if (box) box[3] = gap;
   }
-  if (r.solver) items.push(["已证明差距", "Certified gap", gapText(r.solver.gap)]);
-  return items.map(([zh, en, value, extra]) => `<div class="total"><div class="label">${zh} <span class="en">${en}</span></div>`
-    + `<div class="value">${value}</div>${extra ? `<div class="delta">${extra}</div>` : ""}</div>`).join("");
+  if (r.solver) items.push(["已证明差距", "Certified gap", gapText(r.solver.gap), "", ""]);
+  return items.map(([zh, en, value, extra, range]) => `<div class="total"><div class="label">${zh} <span class="en">${en}</span></div>`
+    + `<div class="value">${value}</div>${range ? `<div class="band">${range}</div>` : ""}`
+    + `${extra ? `<div class="delta">${extra}</div>` : ""}</div>`).join("");
 }
 
 function spendTableHtml(r) {
@@ -228,17 +235,128 @@ function ruleValue(rule, value) {
     || rule.kind === "gmv_share" ? ratio(value) : money(value);
 }
 
-function rulesHtml(rules, bindingOnly) {
+function rulesHtml(rules, bindingOnly, ranges) {
   const shown = rules.filter((rule) => (bindingOnly ? rule.binds : !rule.holds));
   if (!shown.length) {
     return `<tr><td class="muted">${bindingOnly ? "没有起作用的规则 No rule binds" : "全部规则满足 Every rule holds"}</td></tr>`;
   }
+  // with draws: the share of draws in which each rule holds, beside the rule
+  const odds = new Map(((ranges && ranges.rules) || []).map((o) => [o.name, o]));
   const head = "<tr><th>规则 Rule</th><th>说明 What it says</th><th>实际 Value</th><th>限制 Limit</th>"
-    + "<th>放宽一单位的价值 Value of relaxing by one unit</th></tr>";
+    + "<th>放宽一单位的价值 Value of relaxing by one unit</th>"
+    + `${ranges ? "<th>抽样中成立 Holds in draws</th>" : ""}</tr>`;
   return head + shown.map((rule) => `<tr class="${rule.holds ? "" : "broken"}"><td>${escapeHtml(rule.name)}</td>`
     + `<td>${escapeHtml(rule.description || "")}</td><td class="n">${ruleValue(rule, rule.value)}</td>`
     + `<td class="n">${escapeHtml(rule.sense || "")} ${ruleValue(rule, rule.limit)}</td>`
-    + `<td class="n">${rule.value_of_relaxing === null || rule.value_of_relaxing === undefined ? "—" : money(rule.value_of_relaxing, 2)}</td></tr>`).join("");
+    + `<td class="n">${rule.value_of_relaxing === null || rule.value_of_relaxing === undefined ? "—" : money(rule.value_of_relaxing, 2)}</td>`
+    + `${ranges ? `<td class="n">${odds.has(rule.name) ? oddsHtml(odds.get(rule.name).probability) : "—"}</td>` : ""}</tr>`).join("");
+}
+
+// --- ranges over the curves' draws -------------------------------------------------------------
+
+function oddsText(p) {
+  // never rounded to a certainty it is not
+  if (p >= 1) return "100%";
+  if (p <= 0) return "0%";
+  const shown = Math.round(100 * p);
+  if (shown >= 100) return ">99%";
+  if (shown <= 0) return "<1%";
+  return `${shown}%`;
+}
+
+function oddsHtml(p) {
+  const tone = p >= 0.9 ? "high" : p >= 0.5 ? "mid" : "low";
+  return `<span class="odds ${tone}">${oddsText(p)}</span>`;
+}
+
+const varies = (band) => Boolean(band) && band.p10 !== null && band.p90 !== null
+  && band.p90 - band.p10 > 1e-9 * Math.max(Math.abs(band.p10), Math.abs(band.p90), 1);
+const uncertain = (odds) => varies(odds.value) || (odds.probability > 0 && odds.probability < 1);
+
+// a rule's measured value in a draw: shares and rates as percentages, else as the rule reads
+function oddsValue(rule, value) {
+  const share = rule.kind === "gmv_share" || (rule.kind === "commission_cap" && rule.name.endsWith(".rate"));
+  if (share && value !== null && value !== undefined) return `${(100 * value).toFixed(1)}%`;
+  return ruleValue(rule, value);
+}
+
+function showWarnings(warnings) {
+  $("warnings").innerHTML = warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("");
+  $("warnings").hidden = !warnings.length;
+}
+
+function showRanges(r) {
+  const ranges = r.ranges;
+  $("ranges").hidden = !ranges;
+  if (!ranges) return;
+  $("ranges-title").textContent = `Ranges over ${ranges.draws} draws of the curves`;
+  const t = r.total || {};
+  const figures = [
+    ["成交额 GMV", "gmv_cny", money, t.gmv_cny],
+    ["ROAS", "roas", ratio, t.roas],
+    ["获客成本 CAC", "cac_cny", (v) => money(v, 2), t.cac_cny],
+    ["毛利 Gross profit", "gross_profit_cny", money, r.gross_profit_cny],
+  ].filter(([, key]) => ranges.total[key]);
+  $("bands-table").innerHTML = "<tr><th></th><th>P10</th><th>P50</th><th>P90</th><th>均值 Mean</th><th>方案 Plan</th></tr>"
+    + figures.map(([title, key, format, own]) => {
+      const band = ranges.total[key];
+      return `<tr><td>${title}</td>${["p10", "p50", "p90", "mean"].map((p) => `<td class="n">${format(band[p])}</td>`).join("")}`
+        + `<td class="n">${format(own)}</td></tr>`;
+    }).join("");
+  const byName = new Map((r.rules || []).map((rule) => [rule.name, rule]));
+  const odds = (ranges.rules || []).slice().sort((a, b) => a.probability - b.probability);
+  const moved = odds.filter(uncertain);
+  $("odds-table").innerHTML = moved.length
+    ? "<tr><th>规则 Rule</th><th>说明 What it says</th><th>抽样中成立 Holds in draws</th><th>实际值 P10–P90 Value</th></tr>"
+      + moved.map((o) => {
+        const rule = byName.get(o.name) || { kind: "", name: o.name };
+        const value = o.value ? `${oddsValue(rule, o.value.p10)} – ${oddsValue(rule, o.value.p90)}` : "—";
+        return `<tr><td>${escapeHtml(o.name)}</td><td>${escapeHtml(o.description || "")}</td>`
+          + `<td class="n">${oddsHtml(o.probability)}</td><td class="n">${value}</td></tr>`;
+      }).join("")
+    : `<tr><td class="muted">抽样不影响任何规则 No rule depends on the draws</td></tr>`;
+  const steady = odds.filter((o) => !uncertain(o));
+  const broken = steady.filter((o) => o.probability < 1).map((o) => o.name);
+  $("odds-steady").textContent = steady.length
+    ? `另有 ${steady.length} 条规则不受抽样影响 ${steady.length} other rule(s) do not depend on the draws`
+      + (broken.length ? `; broken in every draw: ${broken.join(", ")}` : ": they hold in every draw")
+    : "";
+  drawFan(r);
+}
+
+function drawFan(r) {
+  const periods = r.periods || [];
+  const bands = periods.map((p) => (r.ranges.by_period[p] || {}).gmv_cny || null);
+  const at = (key) => bands.map((b) => (b ? millions(b[key]) : null));
+  const low = at("p10");
+  const high = at("p90");
+  const plan = periods.map((p) => millions((r.by_period[p] || {}).gmv_cny || 0));
+  const fan = "#2563eb";
+  chart("chart-fan").setOption({
+    textStyle: FONT,
+    tooltip: {
+      trigger: "axis",
+      formatter: (items) => {
+        const t = items[0].dataIndex;
+        const b = bands[t];
+        const line = (name, v) => `${name}: ${v === null || v === undefined ? "—" : money(v)}`;
+        return [escapeHtml(periods[t]), line("P90", b && b.p90), line("P50", b && b.p50), line("P10", b && b.p10),
+          line("方案 plan", (r.by_period[periods[t]] || {}).gmv_cny)].join("<br>");
+      },
+    },
+    legend: { bottom: 0, data: ["P10–P90", "P50", "方案 plan"] },
+    grid: { left: 70, right: 20, top: 30, bottom: 60 },
+    xAxis: { type: "category", data: periods, boundaryGap: false },
+    yAxis: { type: "value", name: "GMV 百万元 CNY million", scale: true },
+    series: [
+      { name: "P10", type: "line", stack: "fan", data: low, symbol: "none", lineStyle: { opacity: 0 }, silent: true },
+      { name: "P10–P90", type: "line", stack: "fan", symbol: "none", color: fan,
+        data: high.map((v, t) => (v === null || low[t] === null ? null : Math.round((v - low[t]) * 100) / 100)),
+        lineStyle: { opacity: 0 }, areaStyle: { color: fan, opacity: 0.22 } },
+      { name: "P50", type: "line", data: at("p50"), color: fan, lineStyle: { type: "dashed" }, symbolSize: 5 },
+      { name: "方案 plan", type: "line", data: plan, color: "#c2410c", symbolSize: 6 },
+    ],
+  }, true);
 }
 
 // --- charts (ECharts, served by this service) --------------------------------------------------
@@ -373,7 +491,7 @@ async function evaluateSplit() {
   }
   $("verdict").textContent = r.verdict || "";
   $("split-totals").innerHTML = totalsHtml(r, gap);
-  $("split-rules").innerHTML = rulesHtml(r.rules || [], false);
+  $("split-rules").innerHTML = rulesHtml(r.rules || [], false, r.ranges);
 }
 
 // --- linked what-ifs ---------------------------------------------------------------------------
@@ -510,6 +628,12 @@ const COMPARED = [ // metric, label, format, whether more of it is better (null:
   ["commission_cny", "佣金 Commission", money, null],
 ];
 
+const BANDS_COMPARED = [
+  ["gmv_p10_cny", "成交额 GMV P10", money, true], ["gmv_p50_cny", "成交额 GMV P50", money, true],
+  ["gmv_p90_cny", "成交额 GMV P90", money, true],
+  ["roas_p10", "ROAS P10", ratio, true], ["roas_p90", "ROAS P90", ratio, true],
+];
+
 function compareBody() {
   // each plan named by its letter in the tray and what it changed, in the table and the files
   const labels = state.tray.map((t, i) => `${String.fromCharCode(65 + i)}: ${t.label}`.slice(0, 100));
@@ -524,6 +648,10 @@ async function comparePlans() {
   const row = (title, block, format, better) => `<tr><td>${title}</td>${block.values.map((v, i) =>
     `<td class="n">${format(v)}${i && block.delta[i] !== null ? `<br>${signed(format(block.delta[i]), block.delta[i], better)}` : ""}</td>`).join("")}</tr>`;
   for (const [key, title, format, better] of COMPARED) html += row(title, data.total[key], format, better);
+  // with draws (some plan has ranges): each plan's GMV P10 / P50 / P90 and ROAS P10 / P90
+  for (const [key, title, format, better] of BANDS_COMPARED) {
+    if (data.total[key]) html += row(title, data.total[key], format, better);
+  }
   for (const [channel, block] of Object.entries(data.by_channel)) {
     html += row(`${escapeHtml(nameOf(state.plan.result, channel))} 花费 spend`, block.spend_cny, money, null);
   }
@@ -541,15 +669,26 @@ async function drawFrontier() {
     .filter((p) => p.point.metrics.feasible)
     .map((p) => [millions(p.budget_total_cny), millions(p.point.metrics.gmv_cny)]);
   const plan = state.plan.result;
+  // with draws: each budget's GMV P10 to P90, shaded around the frontier
+  const banded = result.points.filter((p) => p.point.metrics.feasible && p.point.metrics.gmv_p10_cny != null);
+  const band = banded.length ? [
+    { name: "P10", type: "line", stack: "band", symbol: "none", silent: true, lineStyle: { opacity: 0 },
+      data: banded.map((p) => [millions(p.budget_total_cny), millions(p.point.metrics.gmv_p10_cny)]) },
+    { name: "GMV P10–P90", type: "line", stack: "band", symbol: "none", lineStyle: { opacity: 0 },
+      color: "#2563eb", areaStyle: { color: "#2563eb", opacity: 0.18 },
+      data: banded.map((p) => [millions(p.budget_total_cny),
+        Math.round((millions(p.point.metrics.gmv_p90_cny) - millions(p.point.metrics.gmv_p10_cny)) * 100) / 100]) },
+  ] : [];
   chart("chart-frontier").setOption({
     textStyle: FONT,
     tooltip: { trigger: "item" },
-    legend: { bottom: 0 },
+    legend: { bottom: 0, data: ["前沿 frontier", "当前方案 current plan", ...(band.length ? ["GMV P10–P90"] : [])] },
     grid: { left: 70, right: 30, top: 30, bottom: 60 },
     xAxis: { type: "value", name: "总预算 百万元 Budget, CNY million", nameLocation: "middle", nameGap: 26, scale: true },
     yAxis: { type: "value", name: "GMV 百万元 CNY million", scale: true },
     series: [
-      { name: "前沿 frontier", type: "line", data: points },
+      ...band,
+      { name: "前沿 frontier", type: "line", data: points, color: "#243b53" },
       { name: "当前方案 current plan", type: "scatter", symbol: "path://M0,-10L3,-3L10,-3L4,2L6,10L0,5L-6,10L-4,2L-10,-3L-3,-3Z", symbolSize: 18, color: "#c2410c",
         data: [[millions(plan.budget_total_cny), millions(plan.total.gmv_cny)]] },
     ],
