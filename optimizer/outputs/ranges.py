@@ -99,6 +99,8 @@ def odds_sentence(odds: dict[str, Any], rule: RuleCheck | None) -> str:
     4.96)'."""
     what = odds.get("description") or (rule.description if rule is not None else "")
     text = f"{odds['name']}: {what} holds in {odds_text(odds['probability'])} of draws"
+    if odds.get("required") is not None:
+        text += f" (required: {odds['required']:.0%})"
     band = odds.get("value")
     if varies(band):
         low = rule_value_text(rule, band["p10"])  # type: ignore[index]

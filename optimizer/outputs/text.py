@@ -326,4 +326,12 @@ def _solver_line(plan: Plan) -> str:
         parts.append("MILP" + (f", MIP gap {s.mip_gap:.1e}" if s.mip_gap is not None else ""))
     if s.polished:
         parts.append("polished on the true curves")
+    if plan.risk is not None:
+        draws = plan.ranges["draws"] if plan.ranges else 0
+        measure = (
+            f"the mean over {draws} draws"
+            if plan.risk["measure"] == "mean"
+            else f"the CVaR of the worst {plan.risk['level']:.0%} of {draws} draws"
+        )
+        parts.append(f"objective {measure}: {plan.objective_value:,.0f}")
     return "; ".join(parts)

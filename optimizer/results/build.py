@@ -155,6 +155,7 @@ def _header(
         status=result.status if result is not None else "evaluated",
         message=result.message if result is not None else "",
         objective_kind=s.objective.kind,
+        risk=s.objective.risk.model_dump() if s.objective.risk is not None else None,
         periods=list(s.periods),
         channels=s.channel_ids(),
         units=[u.id for u in problem.units],

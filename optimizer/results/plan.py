@@ -129,6 +129,8 @@ class Plan:
     # what the reader should know before trusting a number (spend far outside the history a
     # curve was fitted on)
     warnings: list[str] = field(default_factory=list)
+    # a risk-aware objective ({measure: mean | cvar, level}) or None: what objective_value is
+    risk: dict[str, Any] | None = None
 
     @property
     def is_feasible(self) -> bool:
