@@ -70,6 +70,20 @@ SOLVER_CHOICES = schema_choices(Scenario.model_fields["settings"].annotation, "s
 SolverName = StrEnum("SolverName", {name.replace("-", "_"): name for name in SOLVER_CHOICES})
 SolverName.__doc__ = "Backends and methods selectable on the command line (settings.solver)."
 
+# What a scenario written from curves (fit, import) optimises: the schema's objective kinds.
+ObjectiveKind = StrEnum(
+    "ObjectiveKind",
+    {k: k for k in schema_choices(Scenario.model_fields["objective"].annotation, "kind")},
+)
+ObjectiveKind.__doc__ = "What the plan optimises (objective.kind)."
+ObjectiveOpt = Annotated[ObjectiveKind, typer.Option(help="What the plan optimises.")]
+GmvTargetOpt = Annotated[
+    float | None, typer.Option(min=0.01, help="GMV to reach (needed for min_spend).")
+]
+GrossMarginOpt = Annotated[
+    float | None, typer.Option(min=0.0001, max=0.9999, help="Gross margin (for max_profit).")
+]
+
 ScenarioArg = Annotated[
     Path,
     typer.Argument(

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import time
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
 
-from optimizer.cli.common import EXIT_BAD_INPUT, EXIT_OK, OutOpt, fail, schema_choices, write_output
+from optimizer.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    GmvTargetOpt,
+    GrossMarginOpt,
+    ObjectiveKind,
+    ObjectiveOpt,
+    OutOpt,
+    fail,
+    write_output,
+)
 from optimizer.errors import ScenarioError
 from optimizer.inputs.history import (
     DEFAULT_DRAWS,
@@ -24,10 +33,7 @@ from optimizer.inputs.history import (
 )
 from optimizer.inputs.mmm import DEFAULT_AOV_CNY, DEFAULT_WEEKS
 from optimizer.schema.draws import MAX_DRAWS
-from optimizer.schema.scenario import MAX_PERIODS, Objective
-
-ObjectiveKind = StrEnum("ObjectiveKind", {k: k for k in schema_choices(Objective, "kind")})
-ObjectiveKind.__doc__ = "What the plan optimises (objective.kind)."
+from optimizer.schema.scenario import MAX_PERIODS
 
 HistoryArg = Annotated[
     Path,
@@ -64,15 +70,9 @@ def fit_curves(
             help=f"Average order value, CNY (orders and CAC); default {DEFAULT_AOV_CNY:g}.",
         ),
     ] = DEFAULT_AOV_CNY,
-    objective: Annotated[
-        ObjectiveKind, typer.Option(help="What the plan optimises.")
-    ] = ObjectiveKind.max_gmv,  # type: ignore[attr-defined]
-    gmv_target_cny: Annotated[
-        float | None, typer.Option(min=0.01, help="GMV to reach (needed for min_spend).")
-    ] = None,
-    gross_margin: Annotated[
-        float | None, typer.Option(min=0.0001, max=0.9999, help="Gross margin (for max_profit).")
-    ] = None,
+    objective: ObjectiveOpt = ObjectiveKind.max_gmv,  # type: ignore[attr-defined]
+    gmv_target_cny: GmvTargetOpt = None,
+    gross_margin: GrossMarginOpt = None,
     name: Annotated[str | None, typer.Option(help="Scenario name.")] = None,
     channels: Annotated[
         str | None,

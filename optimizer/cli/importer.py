@@ -9,7 +9,17 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from optimizer.cli.common import EXIT_BAD_INPUT, EXIT_OK, OutOpt, fail, schema_choices, write_output
+from optimizer.cli.common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    GmvTargetOpt,
+    GrossMarginOpt,
+    ObjectiveKind,
+    ObjectiveOpt,
+    OutOpt,
+    fail,
+    write_output,
+)
 from optimizer.errors import ScenarioError
 from optimizer.inputs.mmm import (
     DEFAULT_AOV_CNY,
@@ -21,12 +31,10 @@ from optimizer.inputs.mmm import (
 )
 from optimizer.inputs.text import MAX_FILE_BYTES
 from optimizer.schema.draws import MAX_DRAWS
-from optimizer.schema.scenario import MAX_PERIODS, Objective
+from optimizer.schema.scenario import MAX_PERIODS
 
 Source = StrEnum("Source", {name.replace("-", "_"): name for name in SOURCES})
 Source.__doc__ = "Where the curves come from."
-ObjectiveKind = StrEnum("ObjectiveKind", {k: k for k in schema_choices(Objective, "kind")})
-ObjectiveKind.__doc__ = "What the plan optimises (objective.kind)."
 
 SourceArg = Annotated[
     Source,
@@ -67,15 +75,9 @@ def import_curves(
             f"default {DEFAULT_AOV_CNY:g}.",
         ),
     ] = DEFAULT_AOV_CNY,
-    objective: Annotated[
-        ObjectiveKind, typer.Option(help="What the plan optimises.")
-    ] = ObjectiveKind.max_gmv,  # type: ignore[attr-defined]
-    gmv_target_cny: Annotated[
-        float | None, typer.Option(min=0.01, help="GMV to reach (needed for min_spend).")
-    ] = None,
-    gross_margin: Annotated[
-        float | None, typer.Option(min=0.0001, max=0.9999, help="Gross margin (for max_profit).")
-    ] = None,
+    objective: ObjectiveOpt = ObjectiveKind.max_gmv,  # type: ignore[attr-defined]
+    gmv_target_cny: GmvTargetOpt = None,
+    gross_margin: GrossMarginOpt = None,
     name: Annotated[
         str | None, typer.Option(help="Scenario name (default: from the model).")
     ] = None,
