@@ -11,7 +11,6 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.python import asgi
 
 from api.main import create_app
 from api.services.examples import load_examples
@@ -40,17 +39,7 @@ def started():
     shutil.rmtree(FOLDER, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def client(started):
-    """One in-process client for every call, as schemathesis would make afresh for each: the
-    coverage phase sends thousands of bodies per scenario operation. No proxies or netrc to
-    read from the environment for an app in this process."""
-    with asgi.get_client(APP) as session:
-        session.trust_env = False
-        yield session
-
-
 @schema.parametrize()
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
-def test_no_server_errors(case, client):
-    case.call_and_validate(session=client, checks=[not_a_server_error])
+def test_no_server_errors(case):
+    case.call_and_validate(checks=[not_a_server_error])
