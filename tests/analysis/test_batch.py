@@ -162,8 +162,15 @@ def test_bad_arguments(tmp_path):
     (tmp_path / "file").write_text("x")
     clash = batch(str(tmp_path / "in"), "--out", str(tmp_path / "file"))
     assert clash.returncode == 2 and "is a file" in clash.stderr
+    # Dask retries a refused connection for its connect timeout (30 s by default): 3 s says the
+    # same about a scheduler nobody listens to.
     unreachable = batch(
-        str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:1"
+        str(tmp_path / "in"),
+        "--out",
+        str(tmp_path / "o"),
+        "--scheduler",
+        "tcp://127.0.0.1:1",
+        env={**os.environ, "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "3s"},
     )
     assert unreachable.returncode == 2 and "Dask scheduler" in unreachable.stderr
     assert "Traceback" not in missing.stderr + none.stderr + clash.stderr + unreachable.stderr
