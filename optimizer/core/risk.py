@@ -15,8 +15,15 @@ that is "the rule holds in expectation". The objective is
   dual bound ``D(q_j)`` bounds the optimum from above, every plan's own CVaR from below, and
   the method stops once the two meet within the tolerance: a proven gap, as the dual method's.
 
-Only curve channels carry draws; channels with adstock, S-shaped or piecewise curves and
-on/off switches are not yet taken here, and the method says so.
+A rule with ``probability: p`` must hold in at least p of the draws. It is kept through its
+CVaR: the rule's average over its worst 1 - p share of draws must hold, which is sure to give
+p and is convex where the rule is. The method adds, for a rule broken that way, a copy of its
+row weighing those worst draws (``RiskLagrangian.add_cut``) and solves again; a relaxation's
+dual bound still bounds the optimum, so the gap stays proven.
+
+Only curve channels carry draws; channels with adstock, curves that are not strictly concave
+(S-shaped, linear, piecewise) and on/off switches are not yet taken here, and the method says
+so.
 """
 
 from __future__ import annotations
