@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from optimizer.schema.fields import MAX_CNY, MIN_PRICE_CNY, StrictModel
 
@@ -39,23 +39,71 @@ ADSTOCK_BOUNDS: dict[str, dict[str, tuple[float, bool, float, bool]]] = {
 }
 
 
+_DRAWN = Field(None, json_schema_extra={"x-cell": "numbers"})  # one cell: comma-separated
+
+
+class _DrawnParameters(StrictModel):
+    """Drawn parameters by name, each one value per draw; unset ones are not drawn."""
+
+    def items(self) -> list[tuple[str, list[float]]]:
+        """(name, values) of the parameters drawn, in field order."""
+        return [
+            (name, getattr(self, name))
+            for name in type(self).model_fields
+            if getattr(self, name) is not None
+        ]
+
+    def get(self, name: str) -> list[float] | None:
+        """One parameter's draws (None when not drawn)."""
+        return getattr(self, name, None)
+
+    def __bool__(self) -> bool:
+        """Whether any parameter is drawn."""
+        return bool(self.items())
+
+    @model_serializer(mode="wrap")
+    def _drawn_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Only the parameters drawn: a dump reads as the file was written."""
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+
+class DrawnResponse(_DrawnParameters):
+    """A response's parameters, one value per draw (those its type has; see RESPONSE_BOUNDS)."""
+
+    max_gmv_cny: DrawValues | None = _DRAWN
+    half_saturation_cny: DrawValues | None = _DRAWN
+    scale_cny: DrawValues | None = _DRAWN
+    shape: DrawValues | None = _DRAWN
+    roas: DrawValues | None = _DRAWN
+
+
+class DrawnAdstock(_DrawnParameters):
+    """An adstock's parameters, one value per draw: decay (geometric), shape and scale
+    (Weibull)."""
+
+    decay: DrawValues | None = _DRAWN
+    shape: DrawValues | None = _DRAWN
+    scale: DrawValues | None = _DRAWN
+
+
 class Draws(StrictModel):
     """Draws of a curve channel's parameters: one value per draw for each parameter named."""
 
-    response: dict[str, DrawValues] = Field(
-        default_factory=dict,
-        description="Response parameter -> one value per draw (e.g. max_gmv_cny, "
-        "half_saturation_cny, shape, scale_cny, roas); each within its field's own bounds.",
+    response: DrawnResponse = Field(
+        default_factory=DrawnResponse,
+        description="Response parameters, one value per draw (max_gmv_cny, "
+        "half_saturation_cny, shape, scale_cny, roas: those the response has); each within "
+        "its field's own bounds.",
     )
-    adstock: dict[str, DrawValues] = Field(
-        default_factory=dict,
-        description="Adstock parameter -> one value per draw (decay of a geometric adstock; "
+    adstock: DrawnAdstock = Field(
+        default_factory=DrawnAdstock,
+        description="Adstock parameters, one value per draw (decay of a geometric adstock; "
         "shape, scale of a Weibull one).",
     )
 
     def count(self) -> int:
         """Number of draws (every list has it; the checks say so otherwise)."""
-        lengths = [len(v) for v in (*self.response.values(), *self.adstock.values())]
+        lengths = [len(v) for _, v in (*self.response.items(), *self.adstock.items())]
         return max(lengths, default=0)
 
     def response_at(self, k: int) -> dict[str, Any]:

@@ -56,6 +56,7 @@ def imported_channel(
     """The scenario channel of one fit."""
     params = c.parameters()
     family = c.model.family
+    params = {name: _round(value) for name, value in params.items()}  # no float dust in files
     response = family.response(
         params["max_gmv_cny"], params[family.width], params.get("shape", 1.0)
     )
@@ -65,7 +66,7 @@ def imported_channel(
         adstock = {"type": "geometric", "decay": params["decay"], "max_lag": c.model.max_lag}
         first = 1.0 if index is None else float(index[0])
         tail = slice(len(c.channel.spend_cny) - c.model.max_lag, None)
-        history = list(c.channel.spend_cny[tail] * first / c.index[tail])
+        history = [_round(v) for v in c.channel.spend_cny[tail] * first / c.index[tail]]
     share = None
     if c.channel.new_customers is not None and c.channel.gmv_cny.sum() > 0:
         orders = float(c.channel.gmv_cny.sum()) / aov
