@@ -279,8 +279,8 @@ class RiskLagrangian(Lagrangian):
             r = np.sum(w * curve.slope(y[None]), axis=0) - price[open_]
             left, right = np.where(r > 0, y, left), np.where(r < 0, y, right)
             bend = np.sum(w * curve.curvature(y[None]), axis=0)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                newton = y - r / bend
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                newton = y - r / bend  # a flat tail's step is inf: bisection takes it
             good = (bend < 0) & (newton >= left) & (newton <= right)
             step = np.where(good, newton, 0.5 * (left + right))
             step = np.where(r != 0, step, y)
