@@ -21,6 +21,7 @@ from optimizer.cli.common import (
     fail,
     write_output,
 )
+from optimizer.cli.importer import scenario_options
 from optimizer.errors import ScenarioError
 from optimizer.inputs.history import (
     DEFAULT_DRAWS,
@@ -28,7 +29,6 @@ from optimizer.inputs.history import (
     FAMILIES,
     FitOptions,
     FittedHistory,
-    ImportOptions,
     fit_file,
 )
 from optimizer.inputs.mmm import DEFAULT_AOV_CNY, DEFAULT_WEEKS
@@ -123,16 +123,8 @@ def fit_curves(
     unknown = [f for f in chosen if f not in FAMILIES]
     if unknown or not chosen:
         fail(f"--families: expected some of {', '.join(FAMILIES)}, got {families}", EXIT_BAD_INPUT)
-    names = tuple(p.strip() for p in periods.split(",") if p.strip()) if periods else ()
-    options = ImportOptions(
-        weeks=len(names) or weeks,
-        period_names=names,
-        budget_total_cny=budget_cny,
-        aov_cny=aov_cny,
-        objective=objective.value,
-        gmv_target_cny=gmv_target_cny,
-        gross_margin=gross_margin,
-        name=name,
+    options = scenario_options(
+        periods, weeks, budget_cny, aov_cny, objective.value, gmv_target_cny, gross_margin, name
     )
     only = tuple(c.strip() for c in channels.split(",") if c.strip()) if channels else ()
     fit_options = FitOptions(chosen, adstock, max_lag, draws, seed, channels=only)
