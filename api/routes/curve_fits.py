@@ -96,10 +96,9 @@ async def fit_curves(
         message = f"expected some of {', '.join(FAMILIES)}, got {families!r}"
         error = {"path": "body.families", "message": message}
         raise HttpProblem(422, "validation-error", f"body.families: {message}", errors=[error])
-    names = tuple(p.strip() for p in periods.split(",") if p.strip()) if periods else ()
-    options = ImportOptions(
-        weeks=len(names) or weeks,
-        period_names=names,
+    options = ImportOptions.with_periods(
+        periods,
+        weeks,
         budget_total_cny=budget_cny,
         aov_cny=aov_cny,
         objective=objective,

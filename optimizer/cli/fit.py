@@ -21,7 +21,6 @@ from optimizer.cli.common import (
     fail,
     write_output,
 )
-from optimizer.cli.importer import scenario_options
 from optimizer.errors import ScenarioError
 from optimizer.inputs.history import (
     DEFAULT_DRAWS,
@@ -31,7 +30,7 @@ from optimizer.inputs.history import (
     FittedHistory,
     fit_file,
 )
-from optimizer.inputs.mmm import DEFAULT_AOV_CNY, DEFAULT_WEEKS
+from optimizer.inputs.mmm import DEFAULT_AOV_CNY, DEFAULT_WEEKS, ImportOptions
 from optimizer.schema.draws import MAX_DRAWS
 from optimizer.schema.scenario import MAX_PERIODS
 
@@ -123,8 +122,15 @@ def fit_curves(
     unknown = [f for f in chosen if f not in FAMILIES]
     if unknown or not chosen:
         fail(f"--families: expected some of {', '.join(FAMILIES)}, got {families}", EXIT_BAD_INPUT)
-    options = scenario_options(
-        periods, weeks, budget_cny, aov_cny, objective.value, gmv_target_cny, gross_margin, name
+    options = ImportOptions.with_periods(
+        periods,
+        weeks,
+        budget_total_cny=budget_cny,
+        aov_cny=aov_cny,
+        objective=objective.value,
+        gmv_target_cny=gmv_target_cny,
+        gross_margin=gross_margin,
+        name=name,
     )
     only = tuple(c.strip() for c in channels.split(",") if c.strip()) if channels else ()
     fit_options = FitOptions(chosen, adstock, max_lag, draws, seed, channels=only)

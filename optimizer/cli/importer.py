@@ -99,8 +99,15 @@ def import_curves(
     The YAML goes to stdout unless --out; messages to stderr.
     Example: budgetopt import robyn RobynModel-1_2_3.json --weeks 52 -o plan.yaml
     """
-    options = scenario_options(
-        periods, weeks, budget_cny, aov_cny, objective.value, gmv_target_cny, gross_margin, name
+    options = ImportOptions.with_periods(
+        periods,
+        weeks,
+        budget_total_cny=budget_cny,
+        aov_cny=aov_cny,
+        objective=objective.value,
+        gmv_target_cny=gmv_target_cny,
+        gross_margin=gross_margin,
+        name=name,
     )
     try:
         imported = read_model(source.value, model_file, options, draws=draws)
@@ -157,27 +164,3 @@ def _flow_draws(channel: dict[str, Any]) -> dict[str, Any]:
     draws = channel["draws"]
     flow = {part: {k: _FlowList(v) for k, v in params.items()} for part, params in draws.items()}
     return {**channel, "draws": flow}
-
-
-def scenario_options(
-    periods: str | None,
-    weeks: int,
-    budget_cny: float | None,
-    aov_cny: float,
-    objective: str,
-    gmv_target_cny: float | None,
-    gross_margin: float | None,
-    name: str | None,
-) -> ImportOptions:
-    """What a scenario written from curves (import, fit) takes from the command line."""
-    names = tuple(p.strip() for p in periods.split(",") if p.strip()) if periods else ()
-    return ImportOptions(
-        weeks=len(names) or weeks,
-        period_names=names,
-        budget_total_cny=budget_cny,
-        aov_cny=aov_cny,
-        objective=objective,
-        gmv_target_cny=gmv_target_cny,
-        gross_margin=gross_margin,
-        name=name,
-    )

@@ -34,6 +34,13 @@ class ImportOptions:
     gross_margin: float | None = None
     name: str | None = None
 
+    @classmethod
+    def with_periods(cls, periods: str | None, weeks: int, **fields: Any) -> ImportOptions:
+        """Options whose plan periods come from comma-separated names (``2026-W01,2026-W02``),
+        or W01 .. W<weeks> without them: what the command line and the API take."""
+        names = tuple(p.strip() for p in periods.split(",") if p.strip()) if periods else ()
+        return cls(weeks=len(names) or weeks, period_names=names, **fields)
+
     def periods(self) -> list[str]:
         """The plan's period names: as given, else W01, W02, ... for ``weeks`` weeks."""
         if self.period_names:
