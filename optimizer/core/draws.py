@@ -60,6 +60,24 @@ def problem_at_draw(problem: Problem, k: int) -> Problem:
     return replace(problem, units=units_at_draw(problem, k))
 
 
+def carried_draws(problem: Problem) -> dict[int, list[Unit]]:
+    """Per drawn unit with adstock: its unit in every draw (its own carry and curve)."""
+    s = problem.scenario
+    out = {}
+    for channel in drawn_channels(s):
+        if channel.adstock is None:
+            continue
+        (i,) = [i for i, u in enumerate(problem.units) if u.channel == channel.id]
+        out[i] = units_over_draws(s, channel)
+    return out
+
+
+def units_over_draws(s: Scenario, channel: CurveChannel) -> list[Unit]:
+    """A drawn curve channel's unit in every draw, each built as a plan builds it."""
+    count = channel.draws.count()  # type: ignore[union-attr]
+    return [channel_units(s, channel_at_draw(channel, k))[0] for k in range(count)]
+
+
 def draw_arrays(s: Scenario, channel: CurveChannel) -> tuple[Curve, np.ndarray]:
     """A drawn channel without adstock as one curve over its draws, scale (K, T) and shape
     (K, 1), and its gains (K, T): ``units.curve_unit`` and ``response_curve``'s arithmetic,
@@ -97,16 +115,37 @@ def gmv_by_draw(problem: Problem, spend: np.ndarray) -> np.ndarray:
     count = draw_count(s)
     base = problem.gmv(spend)
     out = np.broadcast_to(base, (count, *base.shape)).copy()
-    carried = []
     for channel in drawn_channels(s):
         (i,) = [i for i, u in enumerate(problem.units) if u.channel == channel.id]
         if channel.adstock is not None:
-            carried.append(i)
+            maps, curves = _carried(problem, i, channel)
+            for k in range(count):
+                out[k, i] = maps[k].gmv(curves[k], spend[i])
             continue
         curve, gain = draw_arrays(s, channel)
         out[:, i] = gain * curve.value(spend[i][None])
-    for k in range(count if carried else 0):
-        units = units_at_draw(problem, k)
-        for i in carried:
-            out[k, i] = units[i].gmv(spend[i])
     return out
+
+
+def after_by_draw(problem: Problem, spend: np.ndarray) -> np.ndarray:
+    """GMV after the plan of every draw and unit at the spend, shape (draws, units)."""
+    s = problem.scenario
+    base = problem.gmv_after(spend)
+    out = np.broadcast_to(base, (draw_count(s), *base.shape)).copy()
+    for channel in drawn_channels(s):
+        if channel.adstock is None:
+            continue
+        (i,) = [i for i, u in enumerate(problem.units) if u.channel == channel.id]
+        maps, curves = _carried(problem, i, channel)
+        out[:, i] = [m.after(c, spend[i]) for m, c in zip(maps, curves, strict=True)]
+    return out
+
+
+def _carried(problem: Problem, i: int, channel: CurveChannel) -> tuple[list, list]:
+    """A drawn unit with adstock's carry maps and curves over the draws: the mean problem's
+    own, or rebuilt draw by draw."""
+    mixed = problem.units[i].carry
+    if mixed is not None and hasattr(mixed, "maps"):
+        return list(mixed.maps), list(mixed.curves)  # type: ignore[union-attr]
+    units = units_over_draws(problem.scenario, channel)
+    return [u.carry for u in units], [u.curve for u in units]

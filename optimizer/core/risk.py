@@ -34,11 +34,24 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.optimize import OptimizeResult, linprog
 
-from optimizer.core.checks import SolveResult, broken_rows, relative_gap
+from optimizer.core.chance import DrawWeights, NotConcave, cvar
+from optimizer.core.checks import (
+    FEASIBILITY_TOLERANCE,
+    SolveResult,
+    broken_rows,
+    relative_gap,
+)
 from optimizer.core.curves import Curve
-from optimizer.core.draws import draw_arrays, draw_count, drawn_channels
+from optimizer.core.draws import (
+    after_by_draw,
+    carried_draws,
+    draw_arrays,
+    draw_count,
+    drawn_channels,
+)
 from optimizer.core.lagrangian import Lagrangian, OutOfTime
 from optimizer.core.problem import Problem
+from optimizer.core.risk_chains import Block, MixedCarry, RiskChainLagrangian, block_of
 from optimizer.core.units import Unit
 
 MAX_CUTS = 200
@@ -78,40 +91,41 @@ class MixtureCurve(Curve):
 
 
 def can_mix(problem: Problem) -> bool:
-    """Whether the drawn channels' curves can be mixed: none of them carries over."""
-    drawn = {c.id for c in drawn_channels(problem.scenario)}
-    return bool(drawn) and all(u.carry is None for u in problem.units if u.channel in drawn)
+    """Whether the problem has draws to mix into mean curves."""
+    return bool(drawn_channels(problem.scenario))
 
 
-def reason_not_applicable(problem: Problem) -> str | None:
-    """Why the risk-aware method does not take this problem (None when it does)."""
-    if draw_count(problem.scenario) == 0:
+def reason_not_applicable(mean: Problem) -> str | None:
+    """Why the risk-aware method does not take this mean problem (None when it does)."""
+    if draw_count(mean.scenario) == 0:
         return "no channel has draws"
-    if problem.switches:
+    if mean.switches:
         return "whether a channel is used at all needs binaries"
-    if problem.carried or not can_mix(problem):
-        return "channels with carry-over (adstock) are not yet taken by the risk-aware method"
-    drawn = {c.id for c in drawn_channels(problem.scenario)}
-    for unit in problem.units:
-        if unit.channel not in drawn and not unit.curve.is_strictly_concave():
+    for unit in mean.units:
+        if isinstance(unit.carry, MixedCarry):  # one curve per draw
+            for k, curve in enumerate(unit.carry.curves):
+                if not curve.is_strictly_concave():
+                    return f"draw {k} of {unit.id} is not strictly concave (a Hill shape above 1)"
+        elif isinstance(unit.curve, MixtureCurve):  # one curve over the draws
+            parts = unit.curve.parts
+            if not parts.is_strictly_concave():
+                k = int(np.argmax(np.asarray(parts.shape).ravel() > 1.0))
+                return f"draw {k} of {unit.id} is not strictly concave (a Hill shape above 1)"
+        elif not unit.curve.is_strictly_concave():
             shape = unit.curve.family + (" S-shaped" if unit.curve.is_s_shaped() else "")
             return f"{unit.id} has a {shape} curve, not strictly concave"
-    for i, (curve, _) in draw_curves(problem).items():
-        if not curve.is_strictly_concave():
-            k = int(np.argmax(np.asarray(curve.shape).ravel() > 1.0))
-            unit = problem.units[i].id
-            return f"draw {k} of {unit} is not strictly concave (a Hill shape above 1)"
     return None
 
 
 def draw_curves(problem: Problem) -> dict[int, tuple[Curve, np.ndarray]]:
-    """Per drawn unit: one curve over the draws (scale (K, T), shape (K, 1)) and the draws'
-    gains (K, T)."""
+    """Per drawn unit without adstock: one curve over the draws (scale (K, T), shape (K, 1))
+    and the draws' gains (K, T)."""
     s = problem.scenario
     out = {}
     for channel in drawn_channels(s):
-        (i,) = [i for i, u in enumerate(problem.units) if u.channel == channel.id]
-        out[i] = draw_arrays(s, channel)
+        if channel.adstock is None:
+            (i,) = [i for i, u in enumerate(problem.units) if u.channel == channel.id]
+            out[i] = draw_arrays(s, channel)
     return out
 
 
@@ -124,13 +138,43 @@ def mixed_unit(unit: Unit, parts: Curve, gains: np.ndarray, weights: np.ndarray)
 
 
 def mean_problem(problem: Problem) -> Problem:
-    """The problem on the mean curves: each drawn unit's GMV the average of its draws'."""
+    """The problem on the mean curves: each drawn unit's GMV the average of its draws'
+    (a mixture curve without adstock, a mixed carry with it)."""
     count = draw_count(problem.scenario)
     weights = np.full(count, 1.0 / count)
     units = list(problem.units)
     for i, (parts, gains) in draw_curves(problem).items():
         units[i] = mixed_unit(units[i], parts, gains, weights)
+    for i, drawn in carried_draws(problem).items():
+        maps = tuple(u.carry for u in drawn)
+        mixed = MixedCarry(maps, tuple(u.curve for u in drawn), weights)  # type: ignore[arg-type]
+        units[i] = replace(units[i], carry=mixed)  # type: ignore[arg-type]
     return replace(problem, units=units)
+
+
+def chain_blocks(mean: Problem) -> tuple[list[list[Block]], list[str]]:
+    """Every unit's chains (one per draw for a drawn unit, else one) and curve family."""
+    s, n = mean.scenario, len(mean.periods)
+    blocks, families = [], []
+    for unit in mean.units:
+        if isinstance(unit.carry, MixedCarry):
+            pairs = zip(unit.carry.maps, unit.carry.curves, strict=True)
+            blocks.append([block_of(unit, curve, carry, n) for carry, curve in pairs])
+            families.append(unit.carry.curves[0].family)
+        elif isinstance(unit.curve, MixtureCurve):
+            (channel,) = [c for c in drawn_channels(s) if c.id == unit.channel]
+            parts, gains = draw_arrays(s, channel)
+            scale, shape = np.asarray(parts.scale), np.asarray(parts.shape)
+            drawn = [
+                (replace(unit, gain=gains[k]), replace(parts, scale=scale[k], shape=shape[k, 0]))
+                for k in range(len(gains))
+            ]
+            blocks.append([block_of(u, curve, None, n) for u, curve in drawn])
+            families.append(parts.family)
+        else:
+            blocks.append([block_of(unit, unit.curve, unit.carry, n)])
+            families.append(unit.curve.family)
+    return blocks, families
 
 
 @dataclass
@@ -142,7 +186,7 @@ class _Mix:
     draws: np.ndarray  # (K, m): each draw's gain over the cell's mean gain
 
 
-class RiskLagrangian(Lagrangian):
+class RiskLagrangian(DrawWeights, Lagrangian):
     """The dual method on the mean problem, with the objective and each row weighing the draws
     by weights of their own: q for the objective, 1 / K (the mean) for a row, or a chance
     row's worst draws (``add_cut``)."""
@@ -151,23 +195,11 @@ class RiskLagrangian(Lagrangian):
         self.mix = _mixture_cells(mean)
         self.count = self.mix[0].draws.shape[0] if self.mix else 1
         self.guess: np.ndarray | None = None
-        self.q = np.full(self.count, 1.0 / self.count)
-        self.pi = np.zeros((0, self.count))
         super().__init__(mean, deadline)
-        self.pi = np.full((len(self.b), self.count), 1.0 / self.count)
-        self.original = len(self.b)  # rows of the problem; cuts come after
+        self.start_weights(mean.rows)
         self.plain = np.ones(mean.lo.size, dtype=bool)
         for mix in self.mix:
             self.plain[mix.cells] = False
-        self.chance = {
-            j: 1.0 - float(mean.rows[r].probability)  # type: ignore[arg-type]
-            for j, r in enumerate(self.row_index)
-            if mean.rows[r].probability is not None
-        }
-
-    def set_weights(self, q: np.ndarray) -> None:
-        """The objective's weight of each draw (the mean's 1 / K by default)."""
-        self.q = q
 
     def _shares(self, mix: _Mix, x: np.ndarray, what: str) -> np.ndarray:
         """(K, m): each draw's GMV (or its derivatives) per unit of mean gain, at x."""
@@ -304,52 +336,12 @@ class RiskLagrangian(Lagrangian):
         jac = self.a_s[rows][:, inside] + self.a_g[rows][:, inside] * slopes
         return (jac * (-1.0 / bend[inside])) @ jac.T
 
-    def broken_chance(self, x: np.ndarray) -> list[tuple[int, np.ndarray]]:
-        """Chance rows whose CVaR over their worst 1 - p share of draws is broken at x,
-        each with those draws' weights (the cut that keeps it)."""
-        out = []
-        for j, share in self.chance.items():
-            excess = self.row_by_draw(x, j) - self.b[j]
-            weights = worst_weights(excess, share)
-            if float(weights @ excess) > 1e-9 * max(1.0, float(np.max(np.abs(excess)))):
-                out.append((j, weights))
-        return out
-
-    def add_cut(self, j: int, weights: np.ndarray) -> None:
-        """Row j again, its GMV weighing the draws by ``weights``: one more of the chance
-        rule's constraints over its worst draws."""
-        self.a_s = np.vstack([self.a_s, self.a_s[j]])
-        self.a_g = np.vstack([self.a_g, self.a_g[j]])
-        self.b = np.append(self.b, self.b[j])
-        self.row_scale = np.append(self.row_scale, self.row_scale[j])
-        self.equal = np.append(self.equal, self.equal[j])
-        self.flip = np.append(self.flip, self.flip[j])
-        self.row_index = np.append(self.row_index, self.row_index[j])
-        self.pi = np.vstack([self.pi, weights])
-
-
-def worst_weights(values: np.ndarray, share: float) -> np.ndarray:
-    """Weights averaging the largest ``share`` of equally likely values (the upper CVaR's)."""
-    count = len(values)
-    order = np.argsort(-values, kind="stable")
-    mass = share * count
-    whole = int(np.floor(mass + 1e-12))
-    weights = np.zeros(count)
-    weights[order[:whole]] = 1.0 / mass
-    if whole < count and mass > whole:
-        weights[order[whole]] = (mass - whole) / mass
-    return weights
-
 
 def _columns(curve: Curve, at: np.ndarray) -> Curve:
     """A (K, m) curve's columns ``at``."""
     return replace(
         curve, scale=np.asarray(curve.scale)[:, at], shape=np.asarray(curve.shape)[:, at]
     )
-
-
-class NotConcave(Exception):
-    """A cell's Lagrangian term is not concave at these multipliers."""
 
 
 def _mixture_cells(mean: Problem) -> list[_Mix]:
@@ -377,25 +369,17 @@ def _mixture_cells(mean: Problem) -> list[_Mix]:
     return out
 
 
-def cvar(values: np.ndarray, level: float) -> float:
-    """The average of the worst ``level`` share of equally likely values (lowest first)."""
-    ordered = np.sort(values)
-    mass = level * len(values)
-    whole = int(np.floor(mass + 1e-12))
-    total = ordered[:whole].sum()
-    if whole < len(values) and mass > whole:
-        total += (mass - whole) * ordered[whole]
-    return float(total / mass)
-
-
 def risk_objective(problem: Problem, gmv_by_draw: np.ndarray, spend: np.ndarray) -> float:
     """The scenario's risk measure (mean or CVaR) of its objective over the draws at a spend,
-    from every draw's GMV (draws, units, periods)."""
+    from every draw's GMV (draws, units, periods) and, when the objective counts it, every
+    draw's GMV after the plan."""
     risk = problem.scenario.objective.risk
     assert risk is not None
     form = problem.objective
     fixed = float(np.sum(form.spend_coef * spend) + form.constant)
     values = fixed + np.tensordot(gmv_by_draw, form.gmv_coef, axes=([1, 2], [0, 1]))
+    if problem.counts_carry_out:
+        values = values + after_by_draw(problem, spend) @ problem.after_weights()
     if risk.measure == "mean":
         return float(values.mean())
     sign = 1.0 if problem.maximise else -1.0
@@ -407,13 +391,18 @@ def solve_risk(
 ) -> tuple[SolveResult | None, str]:
     """The risk-aware plan of a problem with draws, with a proven gap, or None and why not."""
     started = time.perf_counter()
-    reason = reason_not_applicable(problem)
+    mean = mean_problem(problem)
+    reason = reason_not_applicable(mean)
     if reason is not None:
         return None, reason
     risk = problem.scenario.objective.risk
     assert risk is not None
-    mean = mean_problem(problem)
-    dual = RiskLagrangian(mean, deadline)
+    dual: RiskLagrangian | RiskChainLagrangian
+    if mean.carried:
+        blocks, families = chain_blocks(mean)
+        dual = RiskChainLagrangian(mean, blocks, families, deadline)
+    else:
+        dual = RiskLagrangian(mean, deadline)
     if dual.infeasible:
         return None, f"the rules leave no plan ({dual.infeasible})"
     count = dual.count
@@ -427,7 +416,12 @@ def solve_risk(
 
 
 def _cutting_planes(
-    mean: Problem, dual: RiskLagrangian, count: int, level: float, tolerance: float, started: float
+    mean: Problem,
+    dual: RiskLagrangian | RiskChainLagrangian,
+    count: int,
+    level: float,
+    tolerance: float,
+    started: float,
 ) -> tuple[SolveResult | None, str]:
     """Kelley's method on the draws' weights q (one step for the mean, whose q is fixed)."""
     cap = 1.0 / (level * count)
@@ -443,11 +437,11 @@ def _cutting_planes(
         lam, _ = dual.solve(lam)  # the last weights' multipliers: close to the next ones
         bound, _, x = dual.evaluate(lam)
         upper = min(upper, bound + dual.rounding(lam, x))  # a relaxation's bound holds too
-        broken = dual.broken_chance(x)
-        if broken:  # a chance rule's worst draws break it: keep those draws, and solve again
+        # a chance rule's worst draws break it: keep those draws, and solve again; a cut
+        # already kept and still broken by float dust is judged as every rule is (_holds)
+        broken = [(j, w) for j, w in dual.broken_chance(x) if not dual.has_cut(w)]
+        if broken:
             for j, weights in broken:
-                if any(np.array_equal(weights, row) for row in dual.pi[dual.original :]):
-                    return None, f"{mean.rows[dual.row_index[j]].name} breaks its own cut"
                 dual.add_cut(j, weights)
             lam = np.append(lam, np.zeros(len(broken)))
             continue
@@ -495,12 +489,12 @@ def _cutting_planes(
     ), ""
 
 
-def _holds(mean: Problem, dual: RiskLagrangian, x: np.ndarray) -> bool:
+def _holds(mean: Problem, dual: RiskLagrangian | RiskChainLagrangian, x: np.ndarray) -> bool:
     """Whether every coupling row holds at x on the mean curves (cell bounds hold by
     clipping), and every chance rule over its worst draws."""
     rows = [mean.rows[i] for i in sorted(set(dual.row_index.tolist()))]
     broken = broken_rows(replace(mean, rows=rows), x.reshape(mean.lo.shape))
-    return not broken and not dual.broken_chance(x)
+    return not broken and not dual.broken_chance(x, FEASIBILITY_TOLERANCE)
 
 
 def _master(cuts: list[np.ndarray], count: int, cap: float) -> tuple[np.ndarray, np.ndarray | None]:
