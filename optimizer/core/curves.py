@@ -160,6 +160,9 @@ class Curve:
                 us = np.power(u, self.shape)
                 k = self.shape
                 value = k * np.power(u, k - 2.0) * ((k - 1.0) - (k + 1.0) * us) / (1.0 + us) ** 3
+                # shape 1 is Michaelis-Menten: -2 / (1 + u)^3, finite at 0 (the general form
+                # is infinity times 0 there)
+                value = np.where(k == 1.0, -2.0 / (1.0 + u) ** 3, value)
             return np.where(np.isfinite(value), value, -np.inf) / s
         return np.zeros_like(x)
 

@@ -39,6 +39,7 @@ from optimizer.core.units import Unit
 BROKEN = 1e-10  # a scaled row over by more is made to hold when Newton cannot step
 FINISH_STEPS = 4  # full Newton steps after the line-searched ones, on units whose inner
 FINISHED = 1e-13  # maximum may still lack more than this (scaled: the objective is about 1)
+STUCK = 1e-9  # a unit whose maximum may lack more after the warm start starts again, cold
 
 
 @dataclass(frozen=True)
@@ -382,6 +383,14 @@ class RiskChainLagrangian(DrawWeights, ChainLagrangian):
         n_units, n_periods = self.problem.lo.shape
         lo, hi = self.lo.reshape(n_units, n_periods), self.hi.reshape(n_units, n_periods)
         x = super().best_spend(w, p).reshape(n_units, n_periods)
+        _, size = self._projected(w, p, x, lo, hi)
+        stuck = size > STUCK
+        if stuck.any():  # warm started far out on a flat tail, where Newton crawls: again
+            cold = (lo + 1e-3 * (hi - lo)).copy()  # from just inside the box, as at first
+            self.x_last = np.where(stuck[:, None], cold, x).ravel()
+            again = super().best_spend(w, p).reshape(n_units, n_periods)
+            better = self._phi(w, p, again.ravel()) > self._phi(w, p, x.ravel())
+            x = np.where((stuck & better)[:, None], again, x)
         for _ in range(FINISH_STEPS):
             g, size = self._projected(w, p, x, lo, hi)
             act = np.flatnonzero(size > FINISHED)

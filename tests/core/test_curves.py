@@ -58,3 +58,13 @@ def test_cpm_trends() -> None:
     assert cpm_by_period(100, Trend("compound", rate_per_period=0.1), 3) == pytest.approx(
         [100, 110, 121]
     )
+
+
+def test_a_hill_of_shape_one_bends_like_michaelis_menten_even_at_zero() -> None:
+    """f = s x / (s + x): f''(x) = -2 s^2 / (s + x)^3, so -2 / s at 0 (the general Hill form is
+    infinity times 0 there, which once broke the chain method's Newton steps)."""
+    s = 4e6
+    x = np.array([0.0, 1e6, 4e6])
+    hill = Curve("hill", scale=s, shape=1.0).curvature(x)
+    assert hill == pytest.approx(-2 * s**2 / (s + x) ** 3, rel=1e-12)
+    assert hill[0] == pytest.approx(-2 / s, rel=1e-12)
