@@ -21,8 +21,10 @@ p and is convex where the rule is. The method adds, for a rule broken that way, 
 row weighing those worst draws (``RiskLagrangian.add_cut``) and solves again; a relaxation's
 dual bound still bounds the optimum, so the gap stays proven.
 
-Only curve channels carry draws; channels with adstock, curves that are not strictly concave
-(S-shaped, linear, piecewise) and on/off switches are not yet taken here, and the method says
+With carry-over, each draw of a channel is its own chain over the weeks
+(``optimizer.core.risk_chains``): the same cutting planes, over a Lagrangian of every
+(channel, draw, effect cell). Only curve channels carry draws; curves that are not strictly
+concave (S-shaped, linear, piecewise) and on/off switches are not taken, and the method says
 so.
 """
 

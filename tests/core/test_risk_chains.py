@@ -234,3 +234,40 @@ def test_an_s_shaped_draw_with_carry_over_is_refused_by_name() -> None:
     p = plan(s)
     assert p.status == "error"
     assert "draw 1 of a is not strictly concave" in p.message
+
+
+def test_a_channel_saturated_far_below_the_budget_still_gets_its_best_spend() -> None:
+    """b saturates at a fraction of the budget: at the first multipliers every cell spends its
+    whole box, far out on a flat tail; the plan is still the mean problem's optimum (SLSQP)."""
+    rng = np.random.default_rng(3)
+    a = exponential(
+        "a",
+        20e6,
+        5e6,
+        adstock={"type": "geometric", "decay": 0.5, "max_lag": 4},
+        history_spend_cny=[6e5] * 4,
+        draws={"adstock": {"decay": rng.uniform(0.3, 0.7, 5).tolist()}},
+    )
+    b = exponential(
+        "b",
+        5e6,
+        6e5,
+        adstock={"type": "geometric", "decay": 0.5, "max_lag": 4},
+        history_spend_cny=[6e5] * 4,
+        draws={"response": {"scale_cny": (6e5 * rng.lognormal(0, 0.2, 5)).tolist()}},
+    )
+    s = scenario(
+        [a, b],
+        300e6,
+        periods=["Q1", "Q2", "Q3", "Q4"],
+        objective={"kind": "max_gmv", "risk": {"measure": "mean"}},
+        rules=[{"kind": "roas_floor", "min_roas": 2.0}],
+        **SETTINGS,
+    )
+    p = plan(s)
+    assert p.status == "optimal", p.message
+    mean = mean_problem(build_problem(s))
+    other = solve_problem(mean, "nlp", 1e-9, 60)
+    assert p.objective_value >= mean.objective_value(other.spend) * (1 - 1e-9)
+    assert p.objective_value == pytest.approx(mean.objective_value(other.spend), rel=1e-6)
+    assert p.total.spend_cny < 300e6  # the floor, not the budget, binds
