@@ -17,7 +17,7 @@ from typing import Any
 
 from optimizer.analysis.pool import process_pool
 from optimizer.errors import FieldProblem, OptimizerError, RequestError
-from optimizer.outputs.ranges import total_band_values
+from optimizer.outputs.ranges import BAND_NAMES, total_band_values
 from optimizer.planner import SolveOptions, check_numbers, score
 from optimizer.planner import plan as solve
 from optimizer.results.plan import Plan
@@ -54,7 +54,8 @@ POINT_METRICS = (
     "new_customers",
     "gross_profit_cny",
 )
-RANKED_METRICS = tuple(m for m in POINT_METRICS if m not in ("status", "feasible"))
+# a tornado ranks by a headline figure, or by a band of it over the curves' draws (gmv_p10_cny)
+RANKED_METRICS = tuple(m for m in POINT_METRICS if m not in ("status", "feasible")) + BAND_NAMES
 PointProgress = Callable[[int, int], None]  # (points solved, points in all): for a progress bar
 
 
@@ -236,6 +237,9 @@ def tornado(
     if metric not in RANKED_METRICS:
         choices = ", ".join(RANKED_METRICS)
         message = f"unknown metric '{metric}'; choose one of {choices}"
+        raise RequestError([FieldProblem("metric", message)])
+    if metric in BAND_NAMES and not any(getattr(c, "draws", None) for c in scenario.channels):
+        message = f"'{metric}' is a band over the curves' draws, and no channel here has draws"
         raise RequestError([FieldProblem("metric", message)])
     check_request(scenario, varies, one_at_a_time=True)
     points: list[dict[str, Any]] = [{}]

@@ -93,7 +93,15 @@ TornadoOpt = Annotated[
         "fields by the swing they cause in --metric.",
     ),
 ]
-MetricOpt = Annotated[str, typer.Option(help="What the tornado ranks by and the chart shows.")]
+MetricOpt = Annotated[
+    str,
+    typer.Option(
+        help="What the tornado ranks by and the chart shows: objective_value, spend_cny, "
+        "commission_cny, gmv_cny, roas, cac_cny, new_customers, gross_profit_cny, or, with "
+        "draws on the curves, a band: gmv_p10_cny, gmv_p50_cny, gmv_p90_cny, roas_p10, "
+        "roas_p90, cac_p90_cny, profit_p10_cny."
+    ),
+]
 FromOpt = Annotated[
     float | None,
     typer.Option("--from", min=0, help="Lowest total budget, CNY (default: half the scenario's)."),

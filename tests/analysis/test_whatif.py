@@ -390,3 +390,19 @@ def test_default_budgets_stay_above_fixed_costs():
     base = scenario([linear("a", 5.0)], 10e6, fixed_costs=[{"id": "f", "amount_cny": 8e6}])
     budgets = default_budgets(base, 4)
     assert budgets[0] == pytest.approx(8.5e6) and budgets[-1] == pytest.approx(20e6)
+
+
+def test_a_tornado_ranks_by_a_band_over_the_draws():
+    """ROAS drawn 1, 2, ..., 10 on the one channel: GMV's P10 is 1.9 x the spend (numpy's
+    linear percentile of 1..10 is 1.9), so a budget of 100 / 300 gives 190 / 570."""
+    drawn = linear("c", 5.0, draws={"response": {"roas": [float(k) for k in range(1, 11)]}})
+    s = scenario([drawn], 200, mode="spend_all")
+    result = tornado(s, [parse_vary("budget.total_cny=100,300")], "gmv_p10_cny")
+    assert result.base.metrics["gmv_p10_cny"] == pytest.approx(380, rel=1e-9)
+    (bar,) = result.bars
+    assert (bar.low, bar.high) == pytest.approx((190, 570), rel=1e-9)
+
+
+def test_a_band_metric_needs_curves_with_draws():
+    with pytest.raises(RequestError, match="metric: 'roas_p10' is a band over the curves' draws"):
+        tornado(two_linear(), [parse_vary("budget.total_cny=1e6,3e6")], "roas_p10")
