@@ -107,7 +107,7 @@ def to_table(plan: Plan, width: int = 160) -> str:
         console.print(f"  - {suggestion.text}{check}", markup=False)
     if plan.total is not None:
         console.print(f"objective {plan.objective_kind}: {money(plan.objective_value)}")
-        console.print(_allocation_table(plan))
+        console.print(_allocation_table(plan, width))
         by_channel, by_period = _slice_bands(plan)
         console.print(
             _metrics_table("By channel", plan.by_channel, plan.total, plan.names, by_channel)
@@ -147,7 +147,15 @@ def _carry_line(carry: dict) -> str:
     )
 
 
-def _allocation_table(plan: Plan) -> Table:
+CELL_WIDTH = 14  # a money cell with its borders: "| 12,345,678 |"
+
+
+def _allocation_table(plan: Plan, width: int) -> Table:
+    """Spend with a row per channel and a column per period; when those columns would not fit
+    the width (a 52-week plan) and the channels are fewer, a row per period instead."""
+    wide = (len(plan.periods) + 3) * CELL_WIDTH > width
+    if wide and len(plan.spend) < len(plan.periods):
+        return _allocation_by_period(plan)
     table = Table(title="Spend by channel and period (CNY)", title_justify="left")
     table.add_column("channel")
     table.add_column("name")
@@ -159,6 +167,21 @@ def _allocation_table(plan: Plan) -> Table:
         table.add_row(unit, plan.names.get(unit, ""), *cells, money(sum(by_period.values())))
     totals = [plan.by_period[p].spend_cny for p in plan.periods]
     table.add_row("total", "", *(money(v) for v in totals), money(sum(totals)), style="bold")
+    return table
+
+
+def _allocation_by_period(plan: Plan) -> Table:
+    """Spend with a row per period and a column per channel (the transpose, for long plans)."""
+    table = Table(title="Spend by period and channel (CNY)", title_justify="left")
+    table.add_column("period")
+    for unit in plan.spend:
+        table.add_column(unit, justify="right")
+    table.add_column("total", justify="right")
+    for period in plan.periods:
+        cells = [money(by_period[period]) for by_period in plan.spend.values()]
+        table.add_row(period, *cells, money(plan.by_period[period].spend_cny))
+    totals = [sum(by_period.values()) for by_period in plan.spend.values()]
+    table.add_row("total", *(money(v) for v in totals), money(sum(totals)), style="bold")
     return table
 
 
