@@ -271,3 +271,38 @@ def test_a_channel_saturated_far_below_the_budget_still_gets_its_best_spend() ->
     assert p.objective_value >= mean.objective_value(other.spend) * (1 - 1e-9)
     assert p.objective_value == pytest.approx(mean.objective_value(other.spend), rel=1e-6)
     assert p.total.spend_cny < 300e6  # the floor, not the budget, binds
+
+
+@pytest.mark.parametrize("order", ["before_saturation", "after_saturation"])
+@pytest.mark.parametrize("risk", [{"measure": "mean"}, {"measure": "cvar", "level": 0.5}])
+def test_one_draw_at_the_channels_own_values_is_the_deterministic_plan(order, risk) -> None:
+    """Either order of adstock and saturation, history carried in, carry-out counted, a ROAS
+    floor: the risk-aware chains with one draw give what the plain dual method gives."""
+
+    def make(risk_part: dict | None):
+        a = exponential(
+            "a",
+            25e6,
+            8e6,
+            adstock={"type": "geometric", "decay": 0.45, "max_lag": 3, "order": order},
+            history_spend_cny=[3e6, 4e6, 2e6],
+            draws={"adstock": {"decay": [0.45]}, "response": {"max_gmv_cny": [25e6]}},
+        )
+        b = exponential("b", 15e6, 6e6)
+        objective = {"kind": "max_gmv", "count_carry_out": True}
+        objective |= {"risk": risk_part} if risk_part else {}
+        return scenario(
+            [a, b],
+            30e6,
+            periods=["Q1", "Q2", "Q3", "Q4"],
+            objective=objective,
+            rules=[{"kind": "roas_floor", "min_roas": 1.5}],
+            **SETTINGS,
+        )
+
+    certain = plan(make(None), solver="nlp")
+    drawn = plan(make(risk))
+    assert drawn.status == "optimal" and drawn.solver.solver == "risk", drawn.message
+    assert drawn.objective_value == pytest.approx(certain.objective_value, rel=1e-9)
+    for unit in ("a", "b"):
+        assert spend(drawn, unit) == pytest.approx(spend(certain, unit), rel=1e-5, abs=1.0)
