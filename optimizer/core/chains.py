@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from optimizer.core.curves import Curve
 from optimizer.core.effects import effects
-from optimizer.core.lagrangian import Lagrangian, OutOfTime
+from optimizer.core.lagrangian import Lagrangian, OutOfTime, _Coupling
 from optimizer.core.problem import Problem
 
 INNER_STEPS = 60
@@ -52,21 +52,9 @@ class ChainLagrangian(Lagrangian):
     """The Lagrangian of a problem with carry-over, over its coupling rows, scaled."""
 
     def __init__(self, problem: Problem, deadline: float = float("inf")) -> None:
-        self.problem = problem
-        self.deadline = deadline
+        rows = self._start(problem, deadline)
         n_units, n_periods = problem.lo.shape
-        self.lo = problem.lo.ravel().astype(float).copy()
-        self.hi = problem.hi.ravel().astype(float).copy()
-        self.bent = np.zeros(problem.lo.size, dtype=bool)
-        self.any_bent = False
-        self.guesses: dict[int, np.ndarray] = {}
-        self.infeasible = ""
-        sign = 1.0 if problem.maximise else -1.0
-        self.sign = sign
-        rows = self._coupling_rows(problem)
-        if np.any(self.lo > self.hi + 1e-9 * np.maximum(1.0, np.abs(self.hi))):
-            self.infeasible = "a cell's bounds cross"
-        self.hi = np.maximum(self.hi, self.lo)
+        sign = self.sign
         eff = effects(problem)
         self.eff = eff
         width = eff.width
@@ -150,6 +138,23 @@ class ChainLagrangian(Lagrangian):
         # below shape 1 is infinitely steep at zero)
         self.x_last = self.lo + 1e-3 * (self.hi - self.lo)
         self.t_last = np.ones(n_units)  # each unit's last accepted step length
+
+    def _start(self, problem: Problem, deadline: float) -> list[_Coupling]:
+        """The cells' bounds (rows on one cell's spend folded in) and the coupling rows."""
+        self.problem = problem
+        self.deadline = deadline
+        self.lo = problem.lo.ravel().astype(float).copy()
+        self.hi = problem.hi.ravel().astype(float).copy()
+        self.bent = np.zeros(problem.lo.size, dtype=bool)
+        self.any_bent = False
+        self.guesses: dict[int, np.ndarray] = {}
+        self.infeasible = ""
+        self.sign = 1.0 if problem.maximise else -1.0
+        rows = self._coupling_rows(problem)
+        if np.any(self.lo > self.hi + 1e-9 * np.maximum(1.0, np.abs(self.hi))):
+            self.infeasible = "a cell's bounds cross"
+        self.hi = np.maximum(self.hi, self.lo)
+        return rows
 
     # --- effect cells
 

@@ -298,8 +298,19 @@ class Lagrangian:
                 break
             rows = np.flatnonzero(self.equal | (lam > 0) | (grad < 0))
             stepped = self._newton(lam, d, grad, x, rows)
-            lam = stepped if stepped is not None else self._row_root(lam, int(np.argmax(need)))
+            if stepped is None:
+                stepped = self._without_newton(lam, grad, need)
+                if stepped is None:
+                    break
+            lam = stepped
         return lam
+
+    def _without_newton(
+        self, lam: np.ndarray, grad: np.ndarray, need: np.ndarray
+    ) -> np.ndarray | None:
+        """The next multipliers where Newton cannot step: the neediest row's own, bisected
+        (None would stop polishing)."""
+        return self._row_root(lam, int(np.argmax(need)))
 
     def _newton(
         self, lam: np.ndarray, d: float, grad: np.ndarray, x: np.ndarray, rows: np.ndarray

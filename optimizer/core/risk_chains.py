@@ -32,7 +32,7 @@ from optimizer.core.carry import CarryMap
 from optimizer.core.chains import ChainLagrangian
 from optimizer.core.chance import DrawWeights
 from optimizer.core.curves import Curve
-from optimizer.core.lagrangian import NEWTON_STEPS, OutOfTime
+from optimizer.core.lagrangian import OutOfTime
 from optimizer.core.problem import Problem
 from optimizer.core.units import Unit
 
@@ -139,23 +139,11 @@ class RiskChainLagrangian(DrawWeights, ChainLagrangian):
         families: list[str],
         deadline: float = float("inf"),
     ) -> None:
-        self.problem = problem
-        self.deadline = deadline
+        rows = self._start(problem, deadline)
         n_units, n_periods = problem.lo.shape
+        sign = self.sign
         self.count = max(len(b) for b in blocks)
         self.drawn = np.array([len(b) == self.count for b in blocks])
-        self.lo = problem.lo.ravel().astype(float).copy()
-        self.hi = problem.hi.ravel().astype(float).copy()
-        self.bent = np.zeros(problem.lo.size, dtype=bool)
-        self.any_bent = False
-        self.guesses: dict[int, np.ndarray] = {}
-        self.infeasible = ""
-        sign = 1.0 if problem.maximise else -1.0
-        self.sign = sign
-        rows = self._coupling_rows(problem)
-        if np.any(self.lo > self.hi + 1e-9 * np.maximum(1.0, np.abs(self.hi))):
-            self.infeasible = "a cell's bounds cross"
-        self.hi = np.maximum(self.hi, self.lo)
         self._layout(blocks, families, n_units, n_periods)
         form = problem.objective
         self.c_cells = sign * np.asarray(form.gmv_coef, dtype=float).reshape(n_units, n_periods)
@@ -422,25 +410,17 @@ class RiskChainLagrangian(DrawWeights, ChainLagrangian):
         reach = np.maximum(g * (hi - x), g * (lo - x))
         return g, np.max(np.maximum(reach, 0.0), axis=1)
 
-    def polish(self, lam: np.ndarray) -> np.ndarray:
-        """Newton's method on the binding rows, as the base's; where no Newton step lowers D,
-        a broken row is moved to where it holds (the base's bisection) and a slack one is
-        left: its multiplier costs only optimality, which the proven gap measures. (A chance
-        rule's cuts can be nearly parallel rows, along which D is flat to float precision.)"""
-        for _ in range(NEWTON_STEPS):
-            d, grad, x = self.evaluate(lam)
-            need = np.where(self.equal | (lam > 0), np.abs(grad), np.maximum(-grad, 0.0))
-            if not need.size or np.max(need) <= 1e-14:
-                break
-            rows = np.flatnonzero(self.equal | (lam > 0) | (grad < 0))
-            stepped = self._newton(lam, d, grad, x, rows)
-            if stepped is None:
-                broken = np.where(self.equal, np.abs(grad), np.maximum(-grad, 0.0))
-                if np.max(broken) <= BROKEN:
-                    break
-                stepped = self._row_root(lam, int(np.argmax(broken)))
-            lam = stepped
-        return lam
+    def _without_newton(
+        self, lam: np.ndarray, grad: np.ndarray, need: np.ndarray
+    ) -> np.ndarray | None:
+        """Where no Newton step lowers D, a broken row is moved to where it holds (the base's
+        bisection) and a slack one is left (None: polishing stops): its multiplier costs only
+        optimality, which the proven gap measures. A chance rule's cuts can be nearly parallel
+        rows, along which D is flat to float precision."""
+        broken = np.where(self.equal, np.abs(grad), np.maximum(-grad, 0.0))
+        if np.max(broken) <= BROKEN:
+            return None
+        return self._row_root(lam, int(np.argmax(broken)))
 
     # --- what the cutting planes ask
 
