@@ -11,9 +11,7 @@ WEEKS = [f"W{t:02d}" for t in range(1, 53)]
 
 
 def test_a_52_week_plan_lists_its_spend_a_row_per_week() -> None:
-    s = scenario(
-        [exponential("a", 40e6, 10e6), exponential("b", 20e6, 5e6)], 52e6, periods=WEEKS
-    )
+    s = scenario([exponential("a", 40e6, 10e6), exponential("b", 20e6, 5e6)], 52e6, periods=WEEKS)
     found = plan(s)
     text = to_table(found)
     assert "Spend by period and channel (CNY)" in text
