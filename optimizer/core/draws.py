@@ -61,14 +61,16 @@ def problem_at_draw(problem: Problem, k: int) -> Problem:
 
 
 def carried_draws(problem: Problem) -> dict[int, list[Unit]]:
-    """Per drawn unit with adstock: its unit in every draw (its own carry and curve)."""
+    """Per drawn unit with adstock: its unit in every draw (its own carry and curve); a unit
+    already mixed over its draws (a mean problem's) is left out, not rebuilt."""
     s = problem.scenario
     out = {}
     for channel in drawn_channels(s):
         if channel.adstock is None:
             continue
         (i,) = [i for i, u in enumerate(problem.units) if u.channel == channel.id]
-        out[i] = units_over_draws(s, channel)
+        if not hasattr(problem.units[i].carry, "maps"):
+            out[i] = units_over_draws(s, channel)
     return out
 
 
