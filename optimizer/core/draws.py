@@ -14,6 +14,7 @@ import numpy as np
 
 from optimizer.core.curves import Curve, per_period
 from optimizer.core.problem import Problem
+from optimizer.core.risk_chains import MixedCarry
 from optimizer.core.units import Unit, channel_units, response_curve
 from optimizer.schema.channels import CurveChannel
 from optimizer.schema.curves import LinearResponse, LogisticResponse
@@ -69,7 +70,7 @@ def carried_draws(problem: Problem) -> dict[int, list[Unit]]:
         if channel.adstock is None:
             continue
         (i,) = [i for i, u in enumerate(problem.units) if u.channel == channel.id]
-        if not hasattr(problem.units[i].carry, "maps"):
+        if not isinstance(problem.units[i].carry, MixedCarry):
             out[i] = units_over_draws(s, channel)
     return out
 
@@ -147,7 +148,7 @@ def _carried(problem: Problem, i: int, channel: CurveChannel) -> tuple[list, lis
     """A drawn unit with adstock's carry maps and curves over the draws: the mean problem's
     own, or rebuilt draw by draw."""
     mixed = problem.units[i].carry
-    if mixed is not None and hasattr(mixed, "maps"):
-        return list(mixed.maps), list(mixed.curves)  # type: ignore[union-attr]
+    if isinstance(mixed, MixedCarry):
+        return list(mixed.maps), list(mixed.curves)
     units = units_over_draws(problem.scenario, channel)
     return [u.carry for u in units], [u.curve for u in units]
