@@ -8,6 +8,8 @@ broken that way gets a copy of its row weighing those worst draws (``add_cut``).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import numpy as np
 
 CUT_TOLERANCE = 1e-9  # a chance rule broken by more gets a cut
@@ -17,7 +19,7 @@ class NotConcave(Exception):
     """A cell's Lagrangian term is not concave at these multipliers."""
 
 
-class DrawWeights:
+class DrawWeights(ABC):
     """The objective's weights of the draws (``q``) and each row's (``pi``), with chance cuts.
 
     A subclass sets ``count``, ``b``, ``a_s``, ``a_g``, ``row_scale``, ``equal``, ``flip``,
@@ -48,9 +50,9 @@ class DrawWeights:
         """The objective's weight of each draw (the mean's 1 / K by default)."""
         self.q = q
 
+    @abstractmethod
     def row_by_draw(self, x: np.ndarray, j: int) -> np.ndarray:
         """Row j's left-hand side in every draw at spend x, shape (K,)."""
-        raise NotImplementedError
 
     def broken_chance(
         self, x: np.ndarray, tolerance: float = CUT_TOLERANCE
