@@ -329,8 +329,16 @@ class ChainLagrangian(Lagrangian):
         w, p = self.weights(lam)
         x = self.best_spend(w, p)
         h = self.value(x)
-        d = float(np.sum(w * h) - p @ x + lam @ self.b + self.c0)
-        return d, self.b - (self.a_s @ x + self._a_g(lam) @ h), x
+        d = float(np.sum(w * h) - p @ x + lam @ self.b + self.c0 + self._constant(lam))
+        return d, self.b - (self.a_s @ x + self._row_gmv(lam, h)), x
+
+    def _constant(self, lam: np.ndarray) -> float:
+        """The part of D that no spend moves, beyond c0 (none here: history is in b)."""
+        return 0.0
+
+    def _row_gmv(self, lam: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """Each row's GMV part from the effect cells' GMV h, as D's gradient counts it."""
+        return self._a_g(lam) @ h
 
     def slack_of_box(self, lam: np.ndarray, x: np.ndarray) -> float:
         """Most the chains' parts could rise above their value at x (concavity)."""

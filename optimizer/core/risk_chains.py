@@ -23,7 +23,6 @@ leaves the others empty (no gain).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +31,6 @@ from optimizer.core.carry import CarryMap
 from optimizer.core.chains import ChainLagrangian
 from optimizer.core.chance import DrawWeights
 from optimizer.core.curves import Curve
-from optimizer.core.lagrangian import OutOfTime
 from optimizer.core.problem import Problem
 from optimizer.core.units import Unit
 
@@ -332,10 +330,10 @@ class RiskChainLagrangian(DrawWeights, ChainLagrangian):
                 h[:, index[j:], index[: n_periods - j]] = summed
         return h
 
-    def _row_gmv(self, lam: np.ndarray, x: np.ndarray) -> np.ndarray:
-        """Each row's GMV part at x, its draws weighed by the row's own weights, counting
-        only the effect cells D's gradient sees (``_counted``)."""
-        h = self._shape3(self.value(x))
+    def _row_gmv(self, lam: np.ndarray, h: np.ndarray) -> np.ndarray:
+        """Each row's GMV part from the effect cells' GMV h, its draws weighed by the row's
+        own weights, counting only the effect cells D's gradient sees (``_counted``)."""
+        h = self._shape3(h)
         w = self._shape3(self._raw_weights(lam))
         out = np.empty(len(self.b))
         for j in range(len(self.b)):
@@ -441,18 +439,12 @@ class RiskChainLagrangian(DrawWeights, ChainLagrangian):
 
     # --- the dual function
 
-    def evaluate(self, lam: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """D(lam) (bounded from above by concavity), its gradient and the cells' spend."""
-        if time.perf_counter() > self.deadline:
-            raise OutOfTime
-        w, p = self.weights(lam)
-        x = self.best_spend(w, p)
-        h = self.value(x)
+    def _constant(self, lam: np.ndarray) -> float:
+        """The part of D that no spend moves: history's GMV as the objective and rows weigh
+        it, less what history alone brings after the plan."""
         v = self._per_period(lam)
         qb = self._block_weights(self.q)
-        constant = float(np.sum(v * self.d) - np.sum(qb * self.after[:, None] * self.tail_base))
-        d = float(np.sum(w * h) - p @ x + lam @ self.b + self.c0 + constant)
-        return d, self.b - (self.a_s @ x + self._row_gmv(lam, x)), x
+        return float(np.sum(v * self.d) - np.sum(qb * self.after[:, None] * self.tail_base))
 
     def rounding(self, lam: np.ndarray, x: np.ndarray) -> float:
         """What D(lam) gets added so that it bounds the plan it comes with: float error, the
